@@ -1,0 +1,1 @@
+"""Blog context: users and posts, normalised business data in the RDB (Peewee)."""

@@ -1,0 +1,286 @@
+"""Blog use cases: users and posts. The only code that touches blog.models.
+
+Creating and deleting a post also concern DynamoDB (the activity log; likes and comments to
+remove). Those effects travel as events recorded in the outbox inside the same RDB transaction
+as the post itself, so neither side is silently lost when DynamoDB is down.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import peewee
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+
+from blog.models import Post, User, utcnow
+from shared import events
+from shared.auth import Viewer
+from shared.database import database
+from shared.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from shared.seeding import Progress, SeedPlan
+
+USERNAME_RE = re.compile(r"^[a-z0-9_]{3,30}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+DISPLAY_NAME_MAX = 50
+TITLE_MAX = 200
+BODY_MAX = 20_000
+PER_PAGE = 10
+
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class PostPage:
+    items: list[Post]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def viewer_of(user: User) -> Viewer:
+    return Viewer(user_id=str(user.id), username=user.username, display_name=user.display_name)
+
+
+def _check_username(username: str) -> str:
+    username = username.strip().lower()
+    if not USERNAME_RE.fullmatch(username):
+        raise InvalidInput(
+            "A username is 3 to 30 characters: lowercase letters, digits and _.", field="username"
+        )
+    return username
+
+
+def _check_password(password: str) -> str:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidInput(
+            f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters.", field="password"
+        )
+    return password
+
+
+def create_user(*, username: str, password: str, display_name: str = "") -> User:
+    username = _check_username(username)
+    _check_password(password)
+    display_name = display_name.strip() or username
+    if len(display_name) > DISPLAY_NAME_MAX:
+        raise InvalidInput(
+            f"A display name is at most {DISPLAY_NAME_MAX} characters.", field="display_name"
+        )
+    try:
+        with database.atomic():
+            return User.create(  # type: ignore[no-any-return]
+                username=username, display_name=display_name, password_hash=_hasher.hash(password)
+            )
+    except peewee.IntegrityError:
+        raise Conflict(f"The username {username!r} is taken.", field="username") from None
+
+
+def authenticate(*, username: str, password: str) -> User:
+    """The user whose password this is; the same error whether the name or password is wrong."""
+    user = User.get_or_none(User.username == username.strip().lower())
+    try:
+        if user is None:
+            raise VerifyMismatchError
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        raise NotAuthenticated("Wrong username or password.") from None
+    return user  # type: ignore[no-any-return]
+
+
+def find_user(*, username: str) -> User:
+    user = User.get_or_none(User.username == username.strip().lower())
+    if user is None:
+        raise NotFound(f"There is no user {username!r}.")
+    return user  # type: ignore[no-any-return]
+
+
+def find_user_by_id(*, user_id: str) -> User | None:
+    return User.get_or_none(User.id == int(user_id)) if user_id.isdigit() else None
+
+
+def user_count() -> int:
+    return int(User.select().count())
+
+
+def list_posts(*, page: int = 1, per_page: int = PER_PAGE) -> PostPage:
+    """Newest first, with their authors in the same query (a JOIN: the RDB's strength)."""
+    total = Post.select().count()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    query = (
+        Post.select(Post, User)
+        .join(User)
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .paginate(page, per_page)
+    )
+    return PostPage(items=list(query), page=page, pages=pages, total=total)
+
+
+def get_post(*, post_id: int) -> Post:
+    post = Post.select(Post, User).join(User).where(Post.id == post_id).first()
+    if post is None:
+        raise NotFound(f"There is no post {post_id}.")
+    return post  # type: ignore[no-any-return]
+
+
+def post_exists(*, post_id: int) -> bool:
+    return bool(Post.select().where(Post.id == post_id).exists())
+
+
+def post_titles(*, post_ids: list[int]) -> dict[int, str]:
+    return {p.id: p.title for p in Post.select(Post.id, Post.title).where(Post.id.in_(post_ids))}
+
+
+def _check_post(title: str, body: str) -> tuple[str, str]:
+    title, body = title.strip(), body.strip()
+    if not title:
+        raise InvalidInput("The title is empty.", field="title")
+    if len(title) > TITLE_MAX:
+        raise InvalidInput(f"The title is over {TITLE_MAX} characters.", field="title")
+    if not body:
+        raise InvalidInput("The body is empty.", field="body")
+    if len(body) > BODY_MAX:
+        raise InvalidInput(f"The body is over {BODY_MAX:,} characters.", field="body")
+    return title, body
+
+
+def _own_post(viewer: Viewer, post_id: int) -> Post:
+    post = get_post(post_id=post_id)
+    if str(post.author_id) != viewer.user_id:
+        raise Forbidden("This post is not yours.")
+    return post
+
+
+def create_post(
+    *, viewer: Viewer, title: str, body: str, created_at: datetime | None = None
+) -> Post:
+    title, body = _check_post(title, body)
+    when = created_at or utcnow()
+    with database.atomic():
+        post = Post.create(
+            title=title, body=body, author=int(viewer.user_id), created_at=when, updated_at=when
+        )
+        row = events.record(
+            events.PostCreated(
+                post_id=post.id,
+                user_id=viewer.user_id,
+                username=viewer.username,
+                title=title,
+                occurred_at=when.replace(tzinfo=UTC).timestamp(),
+            )
+        )
+    events.deliver([row])
+    return get_post(post_id=post.id)
+
+
+def update_post(*, viewer: Viewer, post_id: int, title: str, body: str) -> Post:
+    post = _own_post(viewer, post_id)
+    title, body = _check_post(title, body)
+    post.title, post.body, post.updated_at = title, body, utcnow()
+    post.save()
+    return post
+
+
+def delete_post(*, viewer: Viewer, post_id: int) -> None:
+    """Deletes the post; its likes and comments in DynamoDB follow through the outbox."""
+    post = _own_post(viewer, post_id)
+    with database.atomic():
+        post.delete_instance()
+        row = events.record(
+            events.PostDeleted(post_id=post_id, user_id=viewer.user_id, username=viewer.username)
+        )
+    events.deliver([row])
+
+
+def post_as_dict(post: Post) -> dict[str, object]:
+    return {
+        "id": post.id,
+        "title": post.title,
+        "body": post.body,
+        "author": {"username": post.author.username, "display_name": post.author.display_name},
+        "created_at": post.created_at.isoformat(),
+        "updated_at": post.updated_at.isoformat(),
+    }
+
+
+DEMO_PASSWORD = "demo-password"
+DEMO_NAMES = [
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "mallory",
+    "niaj",
+    "olivia",
+    "peggy",
+    "rupert",
+    "sybil",
+]
+DEMO_TOPICS = [
+    "Access patterns first",
+    "Why my sort key has a random suffix",
+    "GSIs are extra doors",
+    "Counting likes without losing any",
+    "Hot partitions, cool heads",
+    "TTL as a garbage collector",
+    "Scan is a full-table walk",
+    "What stays in the RDB",
+    "Single-table or not",
+    "Pagination that never repeats",
+    "Conditional writes explained",
+    "Sessions that expire",
+]
+
+
+def seed_size(plan: SeedPlan) -> int:
+    return plan.users + plan.posts
+
+
+def seed_demo(plan: SeedPlan, progress: Progress) -> int:
+    """Demo users (password `demo-password`) and posts spread over the last 30 days. Idempotent:
+    existing demo users are reused and only the missing number of posts is written."""
+    names = [DEMO_NAMES[i] if i < len(DEMO_NAMES) else f"demo_{i}" for i in range(plan.users)]
+    created = 0
+    for name in names:
+        user = User.get_or_none(User.username == name)
+        if user is None:
+            user = create_user(username=name, password=DEMO_PASSWORD, display_name=name.title())
+            created += 1
+        plan.viewers.append(viewer_of(user))
+        progress(1)
+    author_ids = [int(v.user_id) for v in plan.viewers]
+    existing = Post.select().where(Post.author.in_(author_ids)).count()
+    now = utcnow()
+    for i in range(existing, plan.posts):
+        viewer = plan.viewers[i % len(plan.viewers)]
+        topic = DEMO_TOPICS[i % len(DEMO_TOPICS)]
+        when = now - timedelta(minutes=(plan.posts - i) * 30 * 24 * 60 // max(plan.posts, 1))
+        body = f"{topic}: demo post {i + 1} by {viewer.display_name}.\n\n" + (
+            "DynamoDB rewards knowing your access patterns before you pick your keys. " * 3
+        )
+        create_post(viewer=viewer, title=f"{topic} (#{i + 1})", body=body, created_at=when)
+        created += 1
+        progress(1)
+    progress(min(existing, plan.posts))
+    plan.post_ids = [
+        p.id for p in Post.select(Post.id).where(Post.author.in_(author_ids)).order_by(Post.id)
+    ]
+    return created

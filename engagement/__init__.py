@@ -1,0 +1,1 @@
+"""Engagement context: likes (atomic, idempotent, shardable counters) and threaded comments."""

@@ -1,0 +1,1 @@
+"""Sessions context: sign-up, sign-in, sign-out; sign-in state as TTL'd DynamoDB items."""

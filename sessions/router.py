@@ -1,0 +1,160 @@
+"""Sign-up, sign-in and sign-out: HTML pages and the JSON API, over the same service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from pydantic import BaseModel
+
+from sessions import service
+from shared.auth import SESSION_COOKIE, Viewer, optional_viewer
+from shared.csrf import csrf_token
+from shared.errors import DomainError
+from shared.settings import get_settings
+from shared.web import htmx_redirect, render
+
+router = APIRouter()
+api = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class Credentials(BaseModel):
+    username: str
+    password: str
+    display_name: str = ""
+
+
+class ViewerOut(BaseModel):
+    user_id: str
+    username: str
+    display_name: str
+
+
+class SessionOut(BaseModel):
+    user: ViewerOut | None
+    csrf_token: str
+
+
+def _set_session_cookie(response: Response, token: str) -> None:
+    settings = get_settings()
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_absolute_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=not settings.is_dev,
+    )
+
+
+def _form_page(request: Request, template: str, error: DomainError, values: dict[str, str]):  # type: ignore[no-untyped-def]
+    ctx = {"error": error.detail, "error_field": error.field, "values": values}
+    return render(request, template, ctx, block="form", status_code=error.status_code)
+
+
+@router.get("/signup")
+def signup_page(request: Request) -> Response:
+    return render(
+        request, "sessions/signup.html", {"error": None, "error_field": None, "values": {}}
+    )
+
+
+@router.post("/signup")
+def signup(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
+) -> Response:
+    values = {"username": username, "display_name": display_name}
+    try:
+        _, token = service.sign_up(
+            username=username,
+            password=password,
+            display_name=display_name,
+            replacing=request.cookies.get(SESSION_COOKIE),
+        )
+    except DomainError as error:
+        return _form_page(request, "sessions/signup.html", error, values)
+    response = htmx_redirect(request, "/")
+    _set_session_cookie(response, token)
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    return render(
+        request, "sessions/login.html", {"error": None, "error_field": None, "values": {}}
+    )
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        _, token = service.sign_in(
+            username=username, password=password, replacing=request.cookies.get(SESSION_COOKIE)
+        )
+    except DomainError as error:
+        return _form_page(request, "sessions/login.html", error, {"username": username})
+    response = htmx_redirect(request, "/")
+    _set_session_cookie(response, token)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    service.end_session(token=request.cookies.get(SESSION_COOKIE, ""))
+    response = htmx_redirect(request, "/")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _viewer_out(viewer: Viewer) -> ViewerOut:
+    return ViewerOut(
+        user_id=viewer.user_id, username=viewer.username, display_name=viewer.display_name
+    )
+
+
+@api.post("/signup", status_code=201)
+def api_signup(request: Request, response: Response, body: Credentials) -> ViewerOut:
+    """Create an account and sign in (sets the session cookie)."""
+    viewer, token = service.sign_up(
+        username=body.username,
+        password=body.password,
+        display_name=body.display_name,
+        replacing=request.cookies.get(SESSION_COOKIE),
+    )
+    _set_session_cookie(response, token)
+    return _viewer_out(viewer)
+
+
+@api.post("/login")
+def api_login(request: Request, response: Response, body: Credentials) -> ViewerOut:
+    """Sign in; sets the session cookie. Fetch /auth/session again for the new CSRF token."""
+    viewer, token = service.sign_in(
+        username=body.username,
+        password=body.password,
+        replacing=request.cookies.get(SESSION_COOKIE),
+    )
+    _set_session_cookie(response, token)
+    return _viewer_out(viewer)
+
+
+@api.post("/logout", status_code=204)
+def api_logout(request: Request) -> Response:
+    service.end_session(token=request.cookies.get(SESSION_COOKIE, ""))
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@api.get("/session")
+def api_session(
+    request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
+) -> SessionOut:
+    """Who is signed in, and the CSRF token to send as X-CSRF-Token on state-changing calls."""
+    return SessionOut(user=_viewer_out(viewer) if viewer else None, csrf_token=csrf_token(request))

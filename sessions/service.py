@@ -1,0 +1,98 @@
+"""Session use cases. The only code that touches sessions.models.
+
+Users and passwords belong to the blog context; this context asks blog's service to create or
+check a user, and keeps only the sign-in state.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request
+from pynamodb.exceptions import PutError
+
+from blog import service as blog_service
+from sessions.models import Session
+from shared.auth import SESSION_COOKIE, Viewer, token_hash
+from shared.errors import Conflict
+from shared.settings import get_settings
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _idle() -> timedelta:
+    return timedelta(minutes=get_settings().session_idle_minutes)
+
+
+def start_session(*, viewer: Viewer, replacing: str | None = None) -> str:
+    """Create a session for the viewer; returns the cookie token (never stored as is).
+
+    A new id at every sign-in (and the old one deleted) defeats session fixation.
+    """
+    if replacing:
+        end_session(token=replacing)
+    now = _now()
+    token = secrets.token_urlsafe(32)
+    absolute = now + timedelta(hours=get_settings().session_absolute_hours)
+    session = Session(
+        token_hash(token),
+        user_id=viewer.user_id,
+        username=viewer.username,
+        display_name=viewer.display_name,
+        created_at=now,
+        absolute_expiry=absolute,
+        expires_at=min(now + _idle(), absolute),
+    )
+    try:
+        session.save(condition=Session.session_id.does_not_exist())
+    except PutError as exc:
+        raise Conflict("Could not start a session; please try again.") from exc
+    return token
+
+
+def viewer_for_token(*, token: str) -> Viewer | None:
+    """The viewer of a cookie token, or None when absent or expired (even before TTL runs)."""
+    if not token:
+        return None
+    try:
+        session = Session.get(token_hash(token))
+    except Session.DoesNotExist:
+        return None
+    now = _now()
+    if session.expires_at <= now or session.absolute_expiry <= now:
+        return None
+    if session.expires_at - now < _idle() / 2:
+        new_expiry = min(now + _idle(), session.absolute_expiry)
+        session.update(actions=[Session.expires_at.set(new_expiry)])
+    return Viewer(
+        user_id=session.user_id, username=session.username, display_name=session.display_name
+    )
+
+
+def end_session(*, token: str) -> None:
+    """Sign-out deletes the item at once; TTL is only for the sessions nobody ends."""
+    if not token:
+        return
+    # DeleteItem on a missing key succeeds: signing out twice is not an error.
+    Session(token_hash(token)).delete()
+
+
+def resolve_viewer(request: Request) -> Viewer | None:
+    return viewer_for_token(token=request.cookies.get(SESSION_COOKIE, ""))
+
+
+def sign_up(
+    *, username: str, password: str, display_name: str = "", replacing: str | None = None
+) -> tuple[Viewer, str]:
+    user = blog_service.create_user(username=username, password=password, display_name=display_name)
+    viewer = blog_service.viewer_of(user)
+    return viewer, start_session(viewer=viewer, replacing=replacing)
+
+
+def sign_in(*, username: str, password: str, replacing: str | None = None) -> tuple[Viewer, str]:
+    user = blog_service.authenticate(username=username, password=password)
+    viewer = blog_service.viewer_of(user)
+    return viewer, start_session(viewer=viewer, replacing=replacing)

@@ -1,0 +1,1 @@
+"""The kernel every context stands on: settings, DynamoDB and RDB wiring, web plumbing, events."""

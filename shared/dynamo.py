@@ -1,0 +1,130 @@
+"""DynamoDB wiring: the model registry and the one place where settings meet PynamoDB.
+
+Every context declares its PynamoDB models with a *base* table name (`Meta.table_name = "likes"`)
+and registers them with `@register_model`. At start-up `bind_models(settings)` gives every
+registered model its real table name (TABLE_PREFIX + base name), endpoint, region, credentials,
+timeouts and retries, and drops any cached connection. PynamoDB reads `Meta` when it first
+connects and caches the connection, so binding must happen once, before any call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import TypeVar
+
+import boto3
+from botocore.config import Config
+from pynamodb.models import Model
+
+from shared.settings import Settings
+
+ModelT = TypeVar("ModelT", bound=type[Model])
+
+_registry: list[type[Model]] = []
+_bound_settings: Settings | None = None
+LOCAL_CREDENTIALS = ("local", "local")
+
+
+def register_model(model: ModelT) -> ModelT:
+    """Class decorator: the model's table is created, described and exported by the project."""
+    if model not in _registry:
+        model.Meta.base_table_name = model.Meta.table_name  # type: ignore[attr-defined]
+        _registry.append(model)
+    return model
+
+
+def registered_models() -> list[type[Model]]:
+    return list(_registry)
+
+
+def base_table_name(model: type[Model]) -> str:
+    return model.Meta.base_table_name  # type: ignore[attr-defined,no-any-return]
+
+
+def _credentials(settings: Settings) -> tuple[str | None, str | None]:
+    """Local engines accept any key; real AWS uses the normal credential chain."""
+    if settings.dynamodb_endpoint and not os.environ.get("AWS_ACCESS_KEY_ID"):
+        return LOCAL_CREDENTIALS
+    return None, None
+
+
+def bind_models(settings: Settings, models: Iterable[type[Model]] | None = None) -> None:
+    """Point every registered model at the configured DynamoDB and table prefix."""
+    global _bound_settings
+    key_id, secret = _credentials(settings)
+    for model in models or _registry:
+        meta = model.Meta
+        meta.table_name = settings.table_prefix + base_table_name(model)
+        meta.host = settings.dynamodb_endpoint
+        meta.region = settings.aws_region
+        meta.aws_access_key_id = key_id
+        meta.aws_secret_access_key = secret
+        # A web request must fail fast into a clear 503, not hang for a minute on a dead endpoint.
+        meta.connect_timeout_seconds = settings.dynamodb_timeout_seconds
+        meta.read_timeout_seconds = settings.dynamodb_timeout_seconds * 2
+        meta.max_retry_attempts = settings.dynamodb_max_retries
+        meta.max_pool_connections = 50
+        model._connection = None
+    _bound_settings = settings
+
+
+def bound_settings() -> Settings:
+    if _bound_settings is None:
+        raise RuntimeError("bind_models() has not been called")
+    return _bound_settings
+
+
+def boto3_client(settings: Settings):  # type: ignore[no-untyped-def]
+    """A plain boto3 client for admin work (table creation, TTL, snapshots)."""
+    key_id, secret = _credentials(settings)
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=settings.dynamodb_endpoint,
+        region_name=settings.aws_region,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(
+            connect_timeout=settings.dynamodb_timeout_seconds,
+            read_timeout=settings.dynamodb_timeout_seconds * 5,
+            retries={"total_max_attempts": 1 + settings.dynamodb_max_retries, "mode": "standard"},
+        ),
+    )
+
+
+def ttl_attribute_name(model: type[Model]) -> str | None:
+    from pynamodb.attributes import TTLAttribute
+
+    for name, attr in model.get_attributes().items():
+        if isinstance(attr, TTLAttribute):
+            return attr.attr_name or name
+    return None
+
+
+def create_tables(settings: Settings, *, recreate: bool = False) -> list[tuple[str, str]]:
+    """Create every registered table with its GSIs, on-demand billing and TTL. Idempotent.
+
+    Returns (table name, what happened) pairs.
+    """
+    client = boto3_client(settings)
+    results: list[tuple[str, str]] = []
+    for model in _registry:
+        name = model.Meta.table_name
+        if recreate and model.exists():
+            model.delete_table()
+            results.append((name, "deleted"))
+        if model.exists():
+            results.append((name, "exists"))
+        else:
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+            results.append((name, "created"))
+        ttl = ttl_attribute_name(model)
+        if ttl:
+            current = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+                client.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl},
+                )
+                results.append((name, f"TTL enabled on {ttl}"))
+    return results

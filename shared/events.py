@@ -1,0 +1,213 @@
+"""Events between contexts, and the transactional outbox that makes them survive failures.
+
+Contexts never reach into each other's models. When something happens that another context
+cares about, the owner publishes an event here and subscribers react.
+
+Two ways to publish:
+
+* `record(event)` writes the event into the RDB outbox table. Call it inside the same
+  `database.atomic()` block as the RDB change it describes: the post and its event commit
+  together or not at all. `deliver(ids)` then hands the events to their subscribers; an event
+  whose subscriber failed (DynamoDB down, throttled) stays pending and `deliver_pending()` (run
+  periodically by the app and by `manage.py relay-outbox`) retries it. Delivery is therefore
+  at-least-once: every subscriber must be idempotent (the activity log derives its item key from
+  `event_id`, so a redelivered event writes the same item).
+* `emit(event)` calls subscribers at once and only logs failures: for disposable signals such as
+  page views, where losing one is acceptable and slowing the page is not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+import peewee
+
+from shared.database import BaseModel, database, register_rdb_model
+
+log = logging.getLogger(__name__)
+
+EventT = TypeVar("EventT", bound="Event")
+Handler = Callable[[Any], None]
+
+
+def _new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every event: a unique id (the idempotency key of its effects) and a time."""
+
+    event_id: str = dataclasses.field(default_factory=_new_event_id)
+    occurred_at: float = dataclasses.field(default_factory=time.time)
+    name: ClassVar[str] = "Event"
+
+
+_event_types: dict[str, type[Event]] = {}
+_handlers: dict[type[Event], list[Handler]] = defaultdict(list)
+
+
+def event_type(cls: type[EventT]) -> type[EventT]:
+    """Class decorator: registers an event class by name so the outbox can rebuild it."""
+    cls.name = cls.__name__
+    _event_types[cls.name] = cls
+    return cls
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PostCreated(Event):
+    post_id: int
+    user_id: str
+    username: str
+    title: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PostDeleted(Event):
+    post_id: int
+    user_id: str
+    username: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PostViewed(Event):
+    post_id: int
+    user_id: str
+    username: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PostLiked(Event):
+    post_id: int
+    user_id: str
+    username: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PostUnliked(Event):
+    post_id: int
+    user_id: str
+    username: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CommentAdded(Event):
+    post_id: int
+    comment_id: str
+    user_id: str
+    username: str
+
+
+def subscribe(cls: type[EventT], handler: Callable[[EventT], None]) -> None:
+    if handler not in _handlers[cls]:
+        _handlers[cls].append(handler)
+
+
+def clear_subscriptions() -> None:
+    _handlers.clear()
+
+
+@register_rdb_model
+class OutboxEvent(BaseModel):
+    """An event written in the same RDB transaction as the change it describes."""
+
+    event_id = peewee.CharField(max_length=32, unique=True)
+    name = peewee.CharField(max_length=64)
+    payload = peewee.TextField()
+    created_at = peewee.DateTimeField(default=lambda: datetime.now(UTC).replace(tzinfo=None))
+    delivered_at = peewee.DateTimeField(null=True, index=True)
+    attempts = peewee.IntegerField(default=0)
+    last_error = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "outbox_events"
+
+
+def _to_event(row: OutboxEvent) -> Event:
+    return _event_types[row.name](**json.loads(row.payload))
+
+
+def _dispatch(event: Event) -> None:
+    for handler in _handlers.get(type(event), []):
+        handler(event)
+
+
+def record(event: Event) -> int:
+    """Store the event in the outbox (inside the caller's transaction). Returns its row id."""
+    row = OutboxEvent.create(
+        event_id=event.event_id, name=event.name, payload=json.dumps(dataclasses.asdict(event))
+    )
+    return int(row.id)
+
+
+def deliver(ids: Iterable[int]) -> int:
+    """Hand the given outbox rows to their subscribers; returns how many were delivered."""
+    delivered = 0
+    for row in OutboxEvent.select().where(
+        OutboxEvent.id.in_(list(ids)), OutboxEvent.delivered_at.is_null()
+    ):
+        try:
+            _dispatch(_to_event(row))
+        except Exception as exc:  # noqa: BLE001 - any subscriber failure leaves the event pending
+            log.warning("event %s %s not delivered yet: %s", row.name, row.event_id, exc)
+            OutboxEvent.update(attempts=OutboxEvent.attempts + 1, last_error=str(exc)[:2000]).where(
+                OutboxEvent.id == row.id
+            ).execute()
+            continue
+        OutboxEvent.update(
+            delivered_at=datetime.now(UTC).replace(tzinfo=None),
+            attempts=OutboxEvent.attempts + 1,
+            last_error=None,
+        ).where(OutboxEvent.id == row.id).execute()
+        delivered += 1
+    return delivered
+
+
+def publish(event: Event) -> bool:
+    """Record an event durably and try to deliver it now. True if delivered at once."""
+    with database.atomic():
+        row_id = record(event)
+    return deliver([row_id]) == 1
+
+
+def pending_ids(limit: int = 100) -> list[int]:
+    query = (
+        OutboxEvent.select(OutboxEvent.id)
+        .where(OutboxEvent.delivered_at.is_null())
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
+    return [row.id for row in query]
+
+
+def deliver_pending(limit: int = 100) -> tuple[int, int]:
+    """Retry pending events, oldest first. Returns (delivered, still pending in this batch)."""
+    ids = pending_ids(limit)
+    delivered = deliver(ids)
+    return delivered, len(ids) - delivered
+
+
+def pending_count() -> int:
+    return OutboxEvent.select().where(OutboxEvent.delivered_at.is_null()).count()
+
+
+def emit(event: Event) -> None:
+    """Deliver a disposable event now; a failure is logged, never raised."""
+    try:
+        _dispatch(event)
+    except Exception as exc:  # noqa: BLE001 - a lost view log must never break the page
+        log.warning("disposable event %s dropped: %s", event.name, exc)

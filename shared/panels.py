@@ -1,0 +1,47 @@
+"""Page slots that contexts fill without knowing each other.
+
+The blog renders a post page; engagement (likes, comments) and activity (the post's timeline)
+add their panels to it by registering a renderer for a named slot. The blog never imports
+them, and a context can be removed without touching the page that hosts it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from markupsafe import Markup
+
+Renderer = Callable[..., Markup]
+_slots: dict[str, list[tuple[int, Renderer]]] = defaultdict(list)
+
+
+def register_panel(slot: str, renderer: Renderer, *, order: int = 100) -> None:
+    if all(existing is not renderer for _, existing in _slots[slot]):
+        _slots[slot].append((order, renderer))
+        _slots[slot].sort(key=lambda pair: pair[0])
+
+
+def render_slot(slot: str, request: Request, **kwargs: Any) -> list[Markup]:
+    """Render every panel of a slot, in order."""
+    return [renderer(request, **kwargs) for _, renderer in _slots.get(slot, [])]
+
+
+BadgeRenderer = Callable[..., dict[int, Markup]]
+_badges: dict[str, list[BadgeRenderer]] = defaultdict(list)
+
+
+def register_badges(slot: str, renderer: BadgeRenderer) -> None:
+    """A renderer that decorates many items at once (one batch read, not one read per item)."""
+    if renderer not in _badges[slot]:
+        _badges[slot].append(renderer)
+
+
+def render_badges(slot: str, request: Request, *, ids: list[int]) -> dict[int, list[Markup]]:
+    result: dict[int, list[Markup]] = {i: [] for i in ids}
+    for renderer in _badges.get(slot, []):
+        for item_id, markup in renderer(request, ids=ids).items():
+            result.setdefault(item_id, []).append(markup)
+    return result

@@ -1,0 +1,50 @@
+"""Demo data: each context contributes a seeder; `manage.py seed` runs them in order.
+
+Seeders are idempotent (running the seed twice leaves the same data) and report progress
+through a callback so the CLI can draw one progress bar per step.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shared.auth import Viewer
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class SeedPlan:
+    """Sizes chosen on the command line, and what earlier seeders produced."""
+
+    users: int = 8
+    posts: int = 40
+    likes_per_post: int = 5
+    comments_per_post: int = 4
+    activities: int = 2_000
+    rng: random.Random = field(default_factory=lambda: random.Random(20261125))
+    viewers: list[Viewer] = field(default_factory=list)
+    post_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Seeder:
+    order: int
+    label: str
+    total: Callable[[SeedPlan], int]
+    run: Callable[[SeedPlan, Progress], int]
+
+
+_seeders: list[Seeder] = []
+
+
+def register_seeder(seeder: Seeder) -> None:
+    if all(existing.label != seeder.label for existing in _seeders):
+        _seeders.append(seeder)
+        _seeders.sort(key=lambda s: s.order)
+
+
+def seeders() -> list[Seeder]:
+    return list(_seeders)

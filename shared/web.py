@@ -1,0 +1,206 @@
+"""Web plumbing shared by every context: templates, rendering, middleware, error mapping.
+
+One template environment over every context's `templates/` folder (templates are namespaced by
+context: `blog/post.html`). A route renders the whole page, or only one block of the same
+template when htmx asks for a fragment, so a page and its partial never duplicate markup.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import jinja2
+from botocore.exceptions import BotoCoreError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from peewee import OperationalError as RdbOperationalError
+from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth import ANON_COOKIE, optional_viewer
+from shared.csrf import anon_id, csrf_token
+from shared.errors import DomainError
+from shared.settings import PROJECT_ROOT, get_settings
+
+log = logging.getLogger(__name__)
+
+_template_dirs = sorted(str(p) for p in PROJECT_ROOT.glob("*/templates") if p.is_dir())
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_template_dirs),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+    )
+)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and not request.headers.get("hx-boosted")
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def page_context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "request": request,
+        "viewer": optional_viewer(request),
+        "csrf_token": csrf_token(request),
+        "app_env": get_settings().app_env,
+        **context,
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a whole page, or just `block` of it for an htmx request."""
+    ctx = page_context(request, context or {})
+    if block is not None and is_htmx(request):
+        tmpl = templates.env.get_template(template)
+        html = "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
+        return HTMLResponse(html, status_code=status_code, headers=headers)
+    return templates.TemplateResponse(
+        request, template, ctx, status_code=status_code, headers=headers
+    )
+
+
+def htmx_redirect(request: Request, url: str) -> Response:
+    """After a successful form: a real redirect for plain forms, HX-Redirect for htmx."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return Response(status_code=303, headers={"Location": url})
+
+
+def error_response(request: Request, status_code: int, title: str, detail: Any) -> Response:
+    if is_api(request):
+        return JSONResponse({"detail": detail}, status_code=status_code)
+    message = detail if isinstance(detail, str) else _validation_message(detail)
+    ctx = {"status_code": status_code, "title": title, "message": message}
+    return render(request, "shared/error.html", ctx, block="content", status_code=status_code)
+
+
+def _validation_message(errors: Any) -> str:
+    parts = []
+    for err in errors if isinstance(errors, list) else []:
+        loc = ".".join(str(x) for x in err.get("loc", ())[1:]) or "request"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "The request was not valid."
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return error_response(request, exc.status_code, exc.title, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        return error_response(request, 422, "Please check your input", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        title = "Not found" if exc.status_code == 404 else "Request refused"
+        return error_response(request, exc.status_code, title, exc.detail)
+
+    @app.exception_handler(PynamoDBException)
+    async def _dynamo(request: Request, exc: PynamoDBException) -> Response:
+        log.exception("DynamoDB call failed")
+        if isinstance(exc, PynamoDBConnectionError) or isinstance(exc.cause, BotoCoreError):
+            return error_response(
+                request, 503, "DynamoDB is unavailable", "DynamoDB did not answer. Try again."
+            )
+        return error_response(request, 500, "DynamoDB error", "DynamoDB refused the request.")
+
+    @app.exception_handler(RdbOperationalError)
+    async def _rdb(request: Request, exc: RdbOperationalError) -> Response:
+        log.exception("database call failed")
+        return error_response(request, 503, "The database is unavailable", "Try again shortly.")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(request, 500, "Something went wrong", "An unexpected error.")
+
+
+class BodySizeLimit:
+    """Refuses request bodies over the limit with 413 (Starlette sets none by default)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        body = b'{"detail":"The request body is too large."}'
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def install_middleware(app: FastAPI) -> None:
+    settings = get_settings()
+
+    @app.middleware("http")
+    async def _cookies_and_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        new_anon = getattr(request.state, "new_anon_id", None)
+        if new_anon is None and ANON_COOKIE not in request.cookies:
+            new_anon = anon_id(request)
+        if new_anon:
+            response.set_cookie(
+                ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=not settings.is_dev
+            )
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -1,0 +1,183 @@
+"""Fixtures per tier.
+
+unit         moto in-process (`mock_aws`), SQLite in a temp dir: fast, no network.
+integration  the project's own engine launcher (moto's server over HTTP, exactly as `make run`
+             starts it) and, for the blog, PostgreSQL at 127.0.0.1:5432 as well as SQLite.
+e2e          uvicorn on a free port, driven by Playwright in Debian's Chromium.
+
+With CI=true a missing PostgreSQL or Chromium fails the run; elsewhere the tier is skipped and
+pytest's summary says why.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.update(
+    APP_ENV="test",
+    SECRET_KEY="test-secret-key",
+    AWS_DEFAULT_REGION="ap-northeast-1",
+)
+for var in ("DYNAMODB_ENDPOINT", "DATABASE_URL", "TABLE_PREFIX", "AWS_ACCESS_KEY_ID"):
+    os.environ.pop(var, None)
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+IN_CI = os.environ.get("CI") == "true"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for tier in TIERS:
+            if f"{os.sep}{tier}{os.sep}" in str(item.fspath):
+                item.add_marker(getattr(pytest.mark, tier))
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip locally, fail in CI: CI must run every tier."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, **env: str | None):  # type: ignore[no-untyped-def]
+    """Set settings through the environment, as a user would, and rebuild them."""
+    from shared.settings import get_settings
+
+    for key, value in env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def build_app_client(settings) -> TestClient:  # type: ignore[no-untyped-def]
+    from app import create_app
+    from shared.database import create_rdb_tables, drop_rdb_tables
+    from shared.dynamo import create_tables
+
+    app = create_app(settings)
+    create_tables(settings)
+    drop_rdb_tables()
+    create_rdb_tables()
+    return TestClient(app)
+
+
+@pytest.fixture
+def unit_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TestClient]:
+    """The whole app on moto in-process and SQLite."""
+    from moto import mock_aws
+
+    with mock_aws():
+        settings = configure(
+            monkeypatch,
+            DYNAMODB_ENDPOINT=None,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'blog.sqlite3'}",
+            TABLE_PREFIX="unit-",
+            DATA_DIR=str(tmp_path),
+        )
+        with build_app_client(settings) as client:
+            yield client
+
+
+@pytest.fixture(scope="session")
+def engine_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's server, started by the same launcher `make run` uses."""
+    from shared.local_engine import LocalEngine
+
+    engine = LocalEngine(log_path=tmp_path_factory.mktemp("engine") / "engine.log")
+    endpoint = engine.start()
+    yield endpoint
+    engine.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    require(port_open("127.0.0.1", 5432), "PostgreSQL is not listening on 127.0.0.1:5432")
+    return POSTGRES_URL
+
+
+def database_url_for(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if kind == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{tmp_path / 'blog.sqlite3'}"
+
+
+@pytest.fixture
+def live_settings(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    engine_endpoint: str,
+    request: pytest.FixtureRequest,
+):  # type: ignore[no-untyped-def]
+    """Settings for the engine over HTTP, fresh tables (unique prefix), SQLite by default.
+
+    Parametrise indirectly with "postgresql" to run against PostgreSQL instead.
+    """
+    kind = getattr(request, "param", "sqlite")
+    return configure(
+        monkeypatch,
+        DYNAMODB_ENDPOINT=engine_endpoint,
+        DATABASE_URL=database_url_for(kind, tmp_path, request),
+        TABLE_PREFIX=f"it{uuid.uuid4().hex[:8]}-",
+        DATA_DIR=str(tmp_path),
+    )
+
+
+@pytest.fixture
+def live_client(live_settings) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with build_app_client(live_settings) as client:
+        yield client
+
+
+class ApiUser:
+    """A signed-in API client: a factory instead of copy-pasted sign-up code."""
+
+    def __init__(self, client: TestClient, username: str, password: str = "password-123") -> None:
+        self.client = client
+        self.username = username
+        self.password = password
+
+    def csrf(self) -> str:
+        return str(self.client.get("/api/v1/auth/session").json()["csrf_token"])
+
+    def signup(self) -> ApiUser:
+        response = self.call("POST", "/api/v1/auth/signup", json=self.credentials())
+        assert response.status_code == 201, response.text
+        return self
+
+    def credentials(self) -> dict[str, str]:
+        return {"username": self.username, "password": self.password}
+
+    def call(self, method: str, url: str, **kwargs):  # type: ignore[no-untyped-def]
+        headers = {"X-CSRF-Token": self.csrf(), **kwargs.pop("headers", {})}
+        return self.client.request(method, url, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def make_user() -> Callable[..., ApiUser]:
+    """Each user gets their own cookie jar (their own TestClient over the same app)."""
+
+    def factory(client: TestClient, username: str | None = None) -> ApiUser:
+        own = TestClient(client.app)
+        return ApiUser(own, username or f"u{uuid.uuid4().hex[:10]}").signup()
+
+    return factory
