@@ -15,8 +15,10 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from activity import router as activity_router
 from blog import router as blog_router
 from blog import service as blog_service
+from engagement import router as engagement_router
 from sessions import router as sessions_router
 from sessions import service as sessions_service
 from shared import events
@@ -38,6 +40,8 @@ def wire(settings: Settings) -> None:
     bind_models(settings)
     install_viewer_resolver(sessions_service.resolve_viewer)
     register_seeder(Seeder(10, "users and posts", blog_service.seed_size, blog_service.seed_demo))
+    engagement_router.install()
+    activity_router.install()
 
 
 async def _relay_outbox_forever() -> None:
@@ -69,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "shared" / "static"), name="static")
-    for module in (sessions_router, blog_router):
+    for module in (sessions_router, blog_router, engagement_router, activity_router):
         app.include_router(module.router)
         app.include_router(module.api)
     install_middleware(app)

@@ -14,6 +14,7 @@ from pynamodb.exceptions import PutError
 
 from blog import service as blog_service
 from sessions.models import Session
+from shared.access_patterns import access_pattern
 from shared.auth import SESSION_COOKIE, Viewer, token_hash
 from shared.errors import Conflict
 from shared.settings import get_settings
@@ -27,6 +28,13 @@ def _idle() -> timedelta:
     return timedelta(minutes=get_settings().session_idle_minutes)
 
 
+@access_pattern(
+    name="Start a session at sign-in",
+    model=Session,
+    operation="PutItem",
+    key="session_id = sha256(token), condition attribute_not_exists(session_id)",
+    page="/login",
+)
 def start_session(*, viewer: Viewer, replacing: str | None = None) -> str:
     """Create a session for the viewer; returns the cookie token (never stored as is).
 
@@ -53,6 +61,14 @@ def start_session(*, viewer: Viewer, replacing: str | None = None) -> str:
     return token
 
 
+@access_pattern(
+    name="Find the session of a request (and slide its expiry now and then)",
+    model=Session,
+    operation="GetItem",
+    key="session_id = sha256(cookie token)",
+    page="/",
+    notes="UpdateItem on expires_at only when less than half the idle window is left.",
+)
 def viewer_for_token(*, token: str) -> Viewer | None:
     """The viewer of a cookie token, or None when absent or expired (even before TTL runs)."""
     if not token:
@@ -72,6 +88,12 @@ def viewer_for_token(*, token: str) -> Viewer | None:
     )
 
 
+@access_pattern(
+    name="End a session at sign-out",
+    model=Session,
+    operation="DeleteItem",
+    key="session_id = sha256(cookie token)",
+)
 def end_session(*, token: str) -> None:
     """Sign-out deletes the item at once; TTL is only for the sessions nobody ends."""
     if not token:
