@@ -70,7 +70,11 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """Render a whole page, or just `block` of it for an htmx request."""
+    """Render a whole page, or just `block` of it for an htmx request.
+
+    A block rendered alone does not run the template's top-level code: macros a block uses are
+    imported inside the block.
+    """
     ctx = page_context(request, context or {})
     if block is not None and is_htmx(request):
         tmpl = templates.env.get_template(template)

@@ -1,0 +1,295 @@
+"""The embedded local DynamoDB: moto's server in a child process, started and stopped by us.
+
+Why a subprocess and not moto's in-process `ThreadedMotoServer`: the server leaks memory on
+every transaction (see pitfalls.md), and a separate process keeps that leak, and moto's CPU
+work, out of the app's memory and GIL. The launcher waits until the engine answers before
+handing out its URL, and `alive()` checks both the process and an HTTP round trip, so a dead
+engine is reported clearly instead of leaving the app hanging.
+
+Orphans: the child stays in our process group (`start_new_session=False`), so a Ctrl-C in the
+terminal reaches it too, and an `atexit` hook stops it on a normal interpreter exit. A parent
+killed with SIGKILL can still leave it running; nothing portable prevents that.
+"""
+
+from __future__ import annotations
+
+import atexit
+import errno
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+DEFAULT_REGION = "ap-northeast-1"
+LOCAL_CREDENTIALS = ("local", "local")
+STOP_GRACE_SECONDS = 5.0
+POLL_INTERVAL_SECONDS = 0.1
+AUTO_PORT_RETRIES = 2
+LOG_TAIL_BYTES = 4000
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # werkzeug colours its banner
+
+
+class EngineError(RuntimeError):
+    """The local engine could not be started, or is not answering."""
+
+
+class PortInUseError(EngineError):
+    """The requested port is taken by another program."""
+
+
+class LocalEngine:
+    """One moto server process on `host:port`; `port=None` picks a free port at start."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        *,
+        log_path: Path | None = None,
+        region: str = DEFAULT_REGION,
+    ) -> None:
+        self.host = host
+        self.region = region
+        self._requested_port = port
+        self._log_path = log_path
+        self._port: int | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._active_log: Path | None = None
+        self._log_offset = 0
+        self._health_client: BaseClient | None = None
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        """The engine's URL; kept after stop() so messages can still name it."""
+        if self._port is None:
+            raise EngineError("the local engine has not been started")
+        return f"http://{_url_host(self.host)}:{self._port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The engine's process id while it runs (for messages and for `kill` by hand)."""
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
+    @property
+    def running(self) -> bool:
+        """The child process exists and has not exited (it may still not answer)."""
+        return self.pid is not None
+
+    def start(self, timeout: float = 20.0) -> str:
+        """Start the engine and wait until it answers; return its endpoint URL.
+
+        Starting a running engine just returns its URL. With an automatic port, another program
+        can grab the port between our choice and the child's bind, so that case is retried on a
+        fresh port a few times.
+        """
+        if self.running:
+            return self.endpoint
+        self.stop()  # a crashed run's log and atexit hook go before a new run starts
+        retries = 0 if self._requested_port else AUTO_PORT_RETRIES
+        for _ in range(retries):
+            try:
+                self._start_on(_free_port(self.host), timeout)
+                return self.endpoint
+            except PortInUseError:
+                continue
+        self._start_on(self._requested_port or _free_port(self.host), timeout)
+        return self.endpoint
+
+    def stop(self) -> None:
+        """Terminate the engine, killing it if it ignores SIGTERM. Safe to call repeatedly."""
+        process, self._process = self._process, None
+        self._health_client = None
+        atexit.unregister(self.stop)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._discard_temp_log()
+
+    def alive(self) -> bool:
+        """The process is running and answers a ListTables call."""
+        return self.running and self._answers()
+
+    def client(self, *, timeout: float = 5.0, max_attempts: int = 3) -> BaseClient:
+        """A boto3 DynamoDB client for this engine, with local credentials."""
+        return _dynamodb_client(self.endpoint, self.region, timeout, max_attempts)
+
+    def log_tail(self) -> str:
+        """The end of this run's log (not earlier runs in the same file), for error messages."""
+        if self._active_log is None or not self._active_log.exists():
+            return ""
+        with self._active_log.open("rb") as log:
+            size = log.seek(0, os.SEEK_END)
+            log.seek(max(self._log_offset, size - LOG_TAIL_BYTES))
+            text = log.read().decode("utf-8", errors="replace")
+        return _ANSI_ESCAPE.sub("", text).strip()
+
+    def __enter__(self) -> LocalEngine:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _start_on(self, port: int, timeout: float) -> None:
+        """Spawn on one port and wait for it; on any failure leave nothing running."""
+        _check_port(self.host, port)
+        self._port = port
+        self._spawn(port)
+        try:
+            self._wait_until_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, port: int) -> None:
+        log_path = self._open_log()
+        with log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                _server_command(self.host, port),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=False,
+            )
+        atexit.register(self.stop)
+        self._health_client = _dynamodb_client(
+            self.endpoint, self.region, timeout=1.0, max_attempts=1
+        )
+
+    def _open_log(self) -> Path:
+        """Use the caller's log (appending, tail from this run only) or a temp file."""
+        if self._log_path is not None:
+            self._log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._active_log = self._log_path
+            self._log_offset = self._log_path.stat().st_size if self._log_path.exists() else 0
+        else:
+            fd, name = tempfile.mkstemp(prefix="dynamodb-lab-moto-", suffix=".log")
+            os.close(fd)
+            self._active_log = Path(name)
+            self._log_offset = 0
+        return self._active_log
+
+    def _discard_temp_log(self) -> None:
+        if self._active_log is not None and self._active_log != self._log_path:
+            self._active_log.unlink(missing_ok=True)
+        self._active_log = None
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._raise_if_exited()
+            if self._answers():
+                self._raise_if_exited()
+                return
+            time.sleep(POLL_INTERVAL_SECONDS)
+        raise EngineError(
+            f"the local engine at {self.endpoint} did not answer within {timeout:g}s"
+            f"{_tail_suffix(self.log_tail())}"
+        )
+
+    def _raise_if_exited(self) -> None:
+        assert self._process is not None
+        code = self._process.poll()
+        if code is None:
+            return
+        tail = self.log_tail()
+        error = PortInUseError if "in use" in tail.lower() else EngineError
+        raise error(
+            f"the local engine on {self.host}:{self._port} exited with code {code}"
+            f"{_tail_suffix(tail)}"
+        )
+
+    def _answers(self) -> bool:
+        if self._health_client is None:
+            return False
+        try:
+            self._health_client.list_tables(Limit=1)
+        except (BotoCoreError, ClientError):
+            return False
+        return True
+
+
+def _dynamodb_client(endpoint: str, region: str, timeout: float, max_attempts: int) -> BaseClient:
+    """A fresh session per client: boto3's default session is not safe to share across threads."""
+    key_id, secret = LOCAL_CREDENTIALS
+    return boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},
+        ),
+    )
+
+
+def _tail_suffix(tail: str) -> str:
+    return f"; log tail:\n{tail}" if tail else " (its log is empty)"
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _check_port(host: str, port: int) -> None:
+    """Bind the way werkzeug will (SO_REUSEADDR on POSIX, so TIME_WAIT leftovers don't count).
+
+    Checking first matters: a health check would otherwise be answered by whatever server
+    already holds the port, and we would hand out someone else's engine.
+    """
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        if os.name == "posix":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUseError(f"port {port} on {host} is already in use") from error
+            raise EngineError(f"cannot listen on {host}:{port}: {error.strerror}") from error
+
+
+def _server_command(host: str, port: int) -> list[str]:
+    """moto 5's CLI (moto/server.py); the same interpreter, so the venv's moto is the one run."""
+    return [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+
+
+def _url_host(host: str) -> str:
+    """Where a client connects: wildcard binds are reached through loopback."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,161 @@
+"""The embedded engine over real HTTP: start, health, restart with a snapshot, clear failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from botocore.client import BaseClient
+
+from shared import local_engine
+from shared.local_engine import EngineError, LocalEngine
+from shared.snapshot import export_tables, import_tables
+
+pytestmark = pytest.mark.integration
+
+TABLE = "lab-engine-test"
+ITEM = {"pk": {"S": "user#1"}, "sk": {"S": "post#1"}, "body": {"B": b"\x00\xffhello"}}
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[LocalEngine]:
+    with LocalEngine(log_path=tmp_path / "engine.log") as running:
+        yield running
+
+
+def _create_table(client: BaseClient) -> None:
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _get(client: BaseClient) -> dict[str, object] | None:
+    key = {"pk": ITEM["pk"], "sk": ITEM["sk"]}
+    return client.get_item(TableName=TABLE, Key=key, ConsistentRead=True).get("Item")
+
+
+def _wait_until_exited(engine: LocalEngine, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while engine.running:
+        assert time.monotonic() < deadline, "the engine did not exit"
+        time.sleep(0.05)
+
+
+def test_items_survive_a_restart_through_a_snapshot(tmp_path: Path) -> None:
+    snapshot_dir = tmp_path / "snapshot"
+    first = LocalEngine()
+    try:
+        endpoint = first.start()
+        assert endpoint == first.endpoint
+        assert endpoint.startswith("http://127.0.0.1:")
+        client = first.client()
+        _create_table(client)
+        client.put_item(TableName=TABLE, Item=ITEM)
+        assert first.alive()
+        assert export_tables(client, [TABLE], snapshot_dir) == {TABLE: 1}
+    finally:
+        first.stop()
+    assert not first.alive()
+    assert first.pid is None
+    first.stop()  # idempotent
+
+    with LocalEngine() as second:
+        client = second.client()
+        _create_table(client)
+        assert _get(client) is None  # the new engine starts empty
+        assert import_tables(client, snapshot_dir) == {TABLE: 1}
+        assert _get(client) == ITEM
+
+
+def test_alive_notices_a_dead_engine(engine: LocalEngine) -> None:
+    assert engine.alive()
+    assert engine.pid is not None
+
+    os.kill(engine.pid, signal.SIGKILL)
+    _wait_until_exited(engine)
+
+    assert not engine.alive()
+
+
+def test_log_goes_to_the_given_file_and_the_tail_shows_this_run(tmp_path: Path) -> None:
+    log_path = tmp_path / "engine.log"
+    with LocalEngine(log_path=log_path) as earlier:
+        earlier_endpoint = earlier.endpoint
+
+    with LocalEngine(log_path=log_path) as engine:
+        engine.client().list_tables()
+        tail = engine.log_tail()
+
+    assert f"Running on {earlier_endpoint}" in log_path.read_text()
+    assert f"Running on {engine.endpoint}" in tail
+    assert tail.count("Running on") == 1
+    assert '"POST / HTTP/1.1" 200' in tail
+    assert "\x1b[" not in tail
+
+
+def test_port_held_by_another_program_fails_clearly() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+
+        with pytest.raises(EngineError, match=rf"port {port} .*already in use"):
+            LocalEngine(port=port).start(timeout=5)
+
+
+def test_port_held_by_another_engine_fails_clearly(engine: LocalEngine) -> None:
+    port = int(engine.endpoint.rsplit(":", 1)[1])
+    intruder = LocalEngine(port=port)
+
+    with pytest.raises(EngineError, match="already in use"):
+        intruder.start(timeout=5)
+
+    assert not intruder.running
+    assert engine.alive()
+
+
+def test_a_server_that_dies_at_start_is_reported_with_its_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script = "import sys; print('boom: moto could not start', flush=True); sys.exit(3)"
+    monkeypatch.setattr(
+        local_engine, "_server_command", lambda _h, _p: [sys.executable, "-c", script]
+    )
+    engine = LocalEngine()
+
+    with pytest.raises(EngineError, match=r"(?s)exited with code 3.*boom: moto could not start"):
+        engine.start(timeout=10)
+
+    assert not engine.running
+
+
+def test_a_server_that_never_answers_times_out_and_is_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script = "import time; print('stuck before serving', flush=True); time.sleep(60)"
+    monkeypatch.setattr(
+        local_engine, "_server_command", lambda _h, _p: [sys.executable, "-c", script]
+    )
+    engine = LocalEngine()
+    started = time.monotonic()
+
+    with pytest.raises(EngineError, match=r"(?s)did not answer within 1s.*stuck before serving"):
+        engine.start(timeout=1)
+
+    assert time.monotonic() - started < 10
+    assert not engine.running
