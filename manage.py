@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -200,20 +203,24 @@ def run(
     from shared.settings import get_settings
 
     settings = get_settings()
-    engine = keeper = None
+    engine = keeper = watchdog = None
     snapshot_dir = settings.data_dir / "dynamodb"
     if not settings.dynamodb_endpoint:
         from shared.local_engine import LocalEngine
 
-        engine = LocalEngine(log_path=settings.data_dir / "engine.log")
+        engine_log = settings.data_dir / "engine.log"
+        engine = LocalEngine(log_path=engine_log)
         endpoint = engine.start()
         os.environ["DYNAMODB_ENDPOINT"] = endpoint
         get_settings.cache_clear()
         console.print(f"Embedded DynamoDB engine (moto server) at [cyan]{endpoint}[/]")
+    else:
+        _wait_for_dynamodb(settings)
     try:
         settings = _wire()
         _create_all(settings)
         if engine is not None:
+            watchdog = _watch_engine(engine, engine_log)
             _restore(settings, snapshot_dir)
             keeper = _start_snapshots(settings, snapshot_dir)
         if seed_if_empty:
@@ -227,11 +234,59 @@ def run(
 
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     finally:
+        if watchdog is not None:
+            watchdog.set()
         if keeper is not None:
-            keeper.stop(final_snapshot=True)
-            console.print(f"Snapshot saved to {snapshot_dir}")
+            saved = keeper.stop(final_snapshot=True)
+            if saved is None:
+                console.print("[red]No final snapshot: the engine did not answer.[/]")
+            else:
+                console.print(f"Snapshot of {sum(saved.values())} items saved to {snapshot_dir}")
         if engine is not None:
             engine.stop()
+
+
+def _wait_for_dynamodb(settings, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    """A DynamoDB container may still be starting: wait for it instead of failing at once."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from shared.dynamo import boto3_client
+
+    deadline = time.monotonic() + timeout
+    client = boto3_client(settings)
+    while True:
+        try:
+            client.list_tables(Limit=1)
+            return
+        except (BotoCoreError, ClientError) as exc:
+            if time.monotonic() > deadline:
+                console.print(
+                    f"[red]DynamoDB at {settings.dynamodb_endpoint} does not answer:[/] {exc}"
+                )
+                raise typer.Exit(1) from exc
+            console.print(f"waiting for DynamoDB at {settings.dynamodb_endpoint} ...")
+            time.sleep(2)
+
+
+def _watch_engine(engine, log_path: Path, interval: float = 5.0) -> threading.Event:  # type: ignore[no-untyped-def]
+    """If the embedded engine dies, say so plainly and stop, rather than serve 503s silently.
+
+    Returns the event to set before stopping the engine on purpose.
+    """
+    stopping = threading.Event()
+
+    def watch() -> None:
+        while not stopping.wait(interval):
+            if not engine.alive() and not stopping.is_set():
+                console.print(
+                    "[red bold]The embedded DynamoDB engine stopped answering.[/] "
+                    f"Its log: {log_path}. Stopping the app; run `make run` again."
+                )
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+
+    threading.Thread(target=watch, name="engine-watchdog", daemon=True).start()
+    return stopping
 
 
 def _start_snapshots(settings, directory: Path):  # type: ignore[no-untyped-def]

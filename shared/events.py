@@ -117,8 +117,9 @@ def subscribe(cls: type[EventT], handler: Callable[[EventT], None]) -> None:
         _handlers[cls].append(handler)
 
 
-def clear_subscriptions() -> None:
-    _handlers.clear()
+def unsubscribe(cls: type[EventT], handler: Callable[[EventT], None]) -> None:
+    if handler in _handlers[cls]:
+        _handlers[cls].remove(handler)
 
 
 @register_rdb_model
