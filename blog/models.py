@@ -26,6 +26,8 @@ def utcnow() -> datetime:
 class User(BaseModel):
     """A person who writes posts. `username` is unique and never changes (it is in URLs)."""
 
+    id = peewee.AutoField()
+
     username = peewee.CharField(max_length=30, unique=True)
     display_name = peewee.CharField(max_length=50)
     password_hash = peewee.CharField(max_length=255)
@@ -38,6 +40,9 @@ class User(BaseModel):
 @register_rdb_model
 class Post(BaseModel):
     """A blog post. Listed newest first: the (created_at, id) index serves that ordering."""
+
+    id = peewee.AutoField()
+    author_id: int  # the foreign key column, set by Peewee
 
     title = peewee.CharField(max_length=200)
     body = peewee.TextField()

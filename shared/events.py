@@ -126,6 +126,8 @@ def unsubscribe(cls: type[EventT], handler: Callable[[EventT], None]) -> None:
 class OutboxEvent(BaseModel):
     """An event written in the same RDB transaction as the change it describes."""
 
+    id = peewee.AutoField()
+
     event_id = peewee.CharField(max_length=32, unique=True)
     name = peewee.CharField(max_length=64)
     payload = peewee.TextField()

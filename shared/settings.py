@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     data_dir: Path = DATA_DIR
     session_idle_minutes: int = 60 * 24
     session_absolute_hours: int = 24 * 14
-    dynamodb_timeout_seconds: float = 2.0
+    dynamodb_timeout_seconds: int = 2
     dynamodb_max_retries: int = 2
     max_body_bytes: int = 256 * 1024
 
