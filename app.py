@@ -21,11 +21,12 @@ from blog import service as blog_service
 from engagement import router as engagement_router
 from sessions import router as sessions_router
 from sessions import service as sessions_service
-from shared import events
+from shared import design, events
 from shared.auth import install_viewer_resolver
 from shared.csrf import csrf_protect
 from shared.database import connect_database
 from shared.dynamo import bind_models
+from shared.inspector import install_inspector
 from shared.seeding import Seeder, register_seeder
 from shared.settings import PROJECT_ROOT, Settings, get_settings
 from shared.web import install_error_handlers, install_middleware
@@ -73,10 +74,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "shared" / "static"), name="static")
-    for module in (sessions_router, blog_router, engagement_router, activity_router):
+    for module in (sessions_router, blog_router, engagement_router, activity_router, design):
         app.include_router(module.router)
         app.include_router(module.api)
     install_middleware(app)
+    install_inspector(app, settings)
     install_error_handlers(app)
     return app
 

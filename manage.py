@@ -4,16 +4,20 @@
 python manage.py run            # embedded engine + tables + seed-if-empty + server
 python manage.py create-tables  # every registered table, its GSIs and TTL; the RDB tables
 python manage.py seed           # demo users, posts, likes, comments, activities
-python manage.py describe       # the table design, read from the model classes
+python manage.py describe       # the table design, read from the model classes (--format json)
+python manage.py export cloudformation|workbench  # the tables for CloudFormation / NoSQL Workbench
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -21,9 +25,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console()
+err_console = Console(stderr=True)
 SNAPSHOT_INTERVAL_SECONDS = 30.0
 
 
@@ -105,23 +111,165 @@ def seed(
     )
 
 
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 @cli.command()
-def describe() -> None:
-    """Print every DynamoDB table as declared by its model class."""
-    from shared.dynamo import registered_models, ttl_attribute_name
+def describe(
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text (tables) or json (for tools).")
+    ] = OutputFormat.text,
+) -> None:
+    """Print the design read from the model classes and the declared access patterns."""
+    from shared.design import describe_design
 
     _wire()
-    for model in registered_models():
-        table = Table(title=f"{model.Meta.table_name}  ({model.__name__})", show_lines=False)
-        for column in ("attribute", "type", "role"):
-            table.add_column(column)
-        for name, attr in model.get_attributes().items():
-            role = "PK" if attr.is_hash_key else "SK" if attr.is_range_key else ""
-            if name == ttl_attribute_name(model):
-                role = "TTL"
-            table.add_row(attr.attr_name or name, attr.attr_type, role)
-        console.print(table)
-        console.print((model.__doc__ or "").strip(), style="dim")
+    design = describe_design()
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(design.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return
+    _print_design(design)
+
+
+def _cells(*values: object) -> list[Text]:
+    """Plain text cells: keys like `[#1]` or `Limit N+1` must not be read as rich markup."""
+    return [Text("" if value is None else str(value)) for value in values]
+
+
+def _print_design(design) -> None:  # type: ignore[no-untyped-def]
+    for table in design.tables:
+        _print_table_design(table)
+    for rdb in design.rdb_tables:
+        _print_rdb_table(rdb)
+    for problem in design.all_problems:
+        console.print(Text(f"warning: {problem}", style="yellow"))
+
+
+def _unwrapped(text: str) -> str:
+    """Docstring paragraphs as single lines, so the terminal wraps them at its own width."""
+    paragraphs = text.split("\n\n")
+    return "\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else ""
+
+
+def _print_table_design(table) -> None:  # type: ignore[no-untyped-def]
+    console.rule(Text(f"{table.base_name}  (table {table.table_name})"))
+    keys = " + ".join(key for key in (table.hash_key, table.range_key) if key)
+    ttl = table.ttl_attribute or "none"
+    console.print(Text(f"key {keys}; billing {table.billing_mode}; TTL {ttl}"))
+    for item in table.item_types:
+        version = f"; version attribute {item.version_attribute}" if item.version_attribute else ""
+        console.print(Text(f"items: {item.model}{version}", style="bold"))
+        console.print(Text(_unwrapped(item.summary), style="dim"))
+    several = len(table.item_types) > 1
+    columns = ["attribute", "DynamoDB type", "PynamoDB class", "null", "role"]
+    attributes = Table(*columns, *(["item types"] if several else []))
+    for a in table.attributes:
+        cells = [a.name, a.dynamodb_type, a.pynamodb_type, _yes(a.nullable), ", ".join(a.roles)]
+        attributes.add_row(*_cells(*cells, *([", ".join(a.item_types)] if several else [])))
+    console.print(attributes)
+    if table.indexes:
+        indexes = Table("index", "kind", "partition key", "sort key", "projection")
+        for i in table.indexes:
+            projection = " ".join([i.projection, *i.non_key_attributes])
+            indexes.add_row(*_cells(i.name, i.kind, i.hash_key, i.range_key, projection))
+        console.print(indexes)
+    patterns = Table("access pattern", "DynamoDB call and key", "served by", show_lines=True)
+    for p in [*table.patterns, *(p for i in table.indexes for p in i.patterns)]:
+        call = f"{p.operation} on {p.index or 'the table'}\n{p.key}"
+        served = f"{p.function}\n{p.source or ''}\n{p.page or ''}".strip()
+        patterns.add_row(*_cells(p.name, call, served))
+    console.print(patterns)
+
+
+def _print_rdb_table(rdb) -> None:  # type: ignore[no-untyped-def]
+    columns = Table("column", "type", "null", "unique", "indexed", "references")
+    columns.title = f"RDB table {rdb.table_name} ({rdb.model})"
+    for c in rdb.columns:
+        flags = _yes(c.nullable), _yes(c.unique), _yes(c.indexed)
+        columns.add_row(*_cells(c.name, c.type, *flags, c.references))
+    console.print(columns)
+
+
+export_cli = typer.Typer(
+    help="Write the tables for other tools, generated from the model classes.",
+    no_args_is_help=True,
+)
+cli.add_typer(export_cli, name="export")
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="File to write (default: standard output).")
+]
+
+
+def _write_output(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    err_console.print(f"wrote {output}")
+
+
+@export_cli.command("cloudformation")
+def export_cloudformation(
+    output: OutputOption = None,
+    prefix: Annotated[
+        str | None, typer.Option(help="Default of the TablePrefix parameter (TABLE_PREFIX).")
+    ] = None,
+) -> None:
+    """A CloudFormation template (YAML): every table, its keys, GSIs, TTL, on-demand billing."""
+    from shared.design import describe_design
+    from shared.exports import cloudformation_yaml
+
+    settings = _wire()
+    default_prefix = settings.table_prefix if prefix is None else prefix
+    _write_output(cloudformation_yaml(describe_design(), default_prefix=default_prefix), output)
+
+
+@export_cli.command("workbench")
+def export_workbench(
+    output: OutputOption = None,
+    sample: Annotated[int, typer.Option(min=0, max=1000, help="Items per table (0: none).")] = 25,
+) -> None:
+    """A NoSQL Workbench data model (JSON): tables, indexes and a sample of their items.
+
+    Items come from DYNAMODB_ENDPOINT when it is set, else from the embedded engine's snapshot
+    under data/dynamodb (what `make run` saved).
+    """
+    from datetime import UTC, datetime
+
+    from shared.design import describe_design
+    from shared.exports import workbench_json
+
+    settings = _wire()
+    design = describe_design()
+    samples = _workbench_samples(settings, design, sample) if sample else {}
+    _write_output(workbench_json(design, samples, now=datetime.now(UTC)), output)
+
+
+def _workbench_samples(settings, design, limit: int) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def,type-arg]
+    from botocore.exceptions import BotoCoreError
+
+    from shared.dynamo import boto3_client
+    from shared.exports import sample_from_engine, sample_from_snapshot
+
+    names = [table.table_name for table in design.tables]
+    if not settings.dynamodb_endpoint:
+        directory = settings.data_dir / "dynamodb"
+        err_console.print(f"sample items from the embedded engine's snapshot in {directory}")
+        return {name: sample_from_snapshot(directory, name, limit) for name in names}
+    client = boto3_client(settings)
+    try:
+        return {name: sample_from_engine(client, name, limit) for name in names}
+    except BotoCoreError as error:
+        message = f"Cannot read from DynamoDB at {settings.dynamodb_endpoint}: {error}"
+        err_console.print(Text(message, style="red"))
+        raise typer.Exit(1) from error
 
 
 def _table_names() -> list[str]:

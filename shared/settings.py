@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     dynamodb_timeout_seconds: int = 2
     dynamodb_max_retries: int = 2
     max_body_bytes: int = 256 * 1024
+    inspector_enabled: bool = Field(
+        default=True,
+        description="Record every request's DynamoDB calls and SQL (panel and response headers).",
+    )
 
     @property
     def is_dev(self) -> bool:

@@ -16,12 +16,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from peewee import OperationalError as RdbOperationalError
 from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import inspector
 from shared.auth import ANON_COOKIE, optional_viewer
+from shared.capacity import format_units
 from shared.csrf import anon_id, csrf_token
 from shared.errors import DomainError
 from shared.settings import PROJECT_ROOT, get_settings
@@ -36,6 +39,26 @@ templates = Jinja2Templates(
         undefined=jinja2.StrictUndefined,
     )
 )
+
+
+def inspector_panel(*, oob: bool = False) -> Markup:
+    """The current request's DynamoDB calls and SQL statements; empty when nothing records.
+
+    `oob` marks it for htmx's out-of-band swap, so a fragment response updates the page's panel.
+    """
+    rec = inspector.current()
+    if rec is None:
+        return Markup("")
+    try:
+        template = templates.env.get_template("shared/inspector.html")
+        return Markup(template.render(rec=rec, oob=oob))
+    except Exception:  # noqa: BLE001 - the lens must never break the page it describes
+        log.exception("the inspector panel could not be rendered")
+        return Markup("")
+
+
+templates.env.globals["inspector_panel"] = inspector_panel
+templates.env.filters["units"] = format_units
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -78,7 +101,7 @@ def render(
     ctx = page_context(request, context or {})
     if block is not None and is_htmx(request):
         tmpl = templates.env.get_template(template)
-        html = "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
+        html = "".join(tmpl.blocks[block](tmpl.new_context(ctx))) + str(inspector_panel(oob=True))
         return HTMLResponse(html, status_code=status_code, headers=headers)
     return templates.TemplateResponse(
         request, template, ctx, status_code=status_code, headers=headers

@@ -34,11 +34,19 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 TIERS = ("unit", "integration", "e2e")
 
 
+def tier_of(item: pytest.Item) -> int:
+    for rank, tier in enumerate(TIERS):
+        if f"{os.sep}{tier}{os.sep}" in str(item.fspath):
+            return rank
+    return 0
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier and run the tiers in order: fast failures first, and the
+    e2e tier (whose Playwright keeps an event loop on the main thread) last."""
     for item in items:
-        for tier in TIERS:
-            if f"{os.sep}{tier}{os.sep}" in str(item.fspath):
-                item.add_marker(getattr(pytest.mark, tier))
+        item.add_marker(getattr(pytest.mark, TIERS[tier_of(item)]))
+    items.sort(key=tier_of)
 
 
 def require(condition: bool, reason: str) -> None:

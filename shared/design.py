@@ -1,0 +1,407 @@
+"""The table design, read from the model classes and the access-pattern registry; the /design page.
+
+Nothing here is written by hand: every registered PynamoDB model (`shared.dynamo`) gives its
+keys, attribute types, indexes with their projections, TTL and version attributes; every
+`@access_pattern` (`shared.access_patterns`) says which key or index serves which question and
+which function serves it; every registered Peewee model gives the RDB side. The /design page,
+`manage.py describe` (terminal and `--format json`) and both exports (`shared.exports`) read
+this one data model, so changing a class changes all of them, and none can drift from the code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import peewee
+from fastapi import APIRouter, Request, Response
+from pynamodb.attributes import Attribute, TTLAttribute, VersionAttribute
+from pynamodb.models import Model
+
+from shared.access_patterns import AccessPattern, access_patterns
+from shared.database import rdb_models
+from shared.dynamo import base_table_name, registered_models
+from shared.settings import PROJECT_ROOT
+from shared.web import render
+
+DEFAULT_BILLING_MODE = "PAY_PER_REQUEST"
+
+
+@dataclass(frozen=True)
+class PatternDesign:
+    """One access pattern: the question, the DynamoDB call that answers it, who serves it."""
+
+    name: str
+    operation: str
+    key: str
+    index: str | None
+    function: str
+    source: str | None
+    page: str | None
+    notes: str
+
+
+@dataclass(frozen=True)
+class AttributeDesign:
+    name: str
+    dynamodb_type: str
+    pynamodb_type: str
+    nullable: bool
+    roles: tuple[str, ...]
+    item_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IndexDesign:
+    name: str
+    kind: str
+    hash_key: str
+    range_key: str | None
+    projection: str
+    non_key_attributes: tuple[str, ...]
+    patterns: tuple[PatternDesign, ...]
+
+
+@dataclass(frozen=True)
+class ItemTypeDesign:
+    """One model class: one kind of item in a table (a table may hold several)."""
+
+    model: str
+    summary: str
+    attributes: tuple[str, ...]
+    version_attribute: str | None
+
+
+@dataclass(frozen=True)
+class TableDesign:
+    base_name: str
+    table_name: str
+    item_types: tuple[ItemTypeDesign, ...]
+    notes: str
+    hash_key: str
+    range_key: str | None
+    attributes: tuple[AttributeDesign, ...]
+    indexes: tuple[IndexDesign, ...]
+    ttl_attribute: str | None
+    billing_mode: str
+    patterns: tuple[PatternDesign, ...]
+    problems: tuple[str, ...]
+
+    def attribute(self, name: str) -> AttributeDesign:
+        return next(attribute for attribute in self.attributes if attribute.name == name)
+
+
+@dataclass(frozen=True)
+class ColumnDesign:
+    name: str
+    type: str
+    nullable: bool
+    unique: bool
+    indexed: bool
+    references: str | None
+
+
+@dataclass(frozen=True)
+class RdbTableDesign:
+    model: str
+    table_name: str
+    summary: str
+    columns: tuple[ColumnDesign, ...]
+    indexes: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Design:
+    tables: tuple[TableDesign, ...]
+    rdb_tables: tuple[RdbTableDesign, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def all_problems(self) -> tuple[str, ...]:
+        return self.problems + tuple(p for table in self.tables for p in table.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# -- reading the classes -------------------------------------------------------------------------
+
+
+def describe_design() -> Design:
+    """The whole design, as declared in code right now."""
+    patterns = access_patterns()
+    models = registered_models()
+    tables = tuple(describe_table(group, patterns) for group in tables_of(models))
+    orphans = tuple(
+        f"Access pattern {p.name!r} ({p.function}) names {p.model.__name__}, "
+        "which is not a registered model."
+        for p in patterns
+        if p.model not in models
+    )
+    rdb = tuple(describe_rdb_table(model) for model in rdb_models())
+    return Design(tables=tables, rdb_tables=rdb, problems=orphans)
+
+
+def tables_of(models: Iterable[type[Model]]) -> list[list[type[Model]]]:
+    """Registered models grouped by table, in registration order: several classes may share a
+    table, one per kind of item (the single-table pattern)."""
+    groups: dict[str, list[type[Model]]] = {}
+    for model in models:
+        groups.setdefault(base_table_name(model), []).append(model)
+    return list(groups.values())
+
+
+def describe_table(
+    models: list[type[Model]], patterns: Iterable[AccessPattern] = ()
+) -> TableDesign:
+    """One table from the model classes of its items; where they disagree, a problem."""
+    first = models[0]
+    hash_key, range_key = _keys(first._get_schema()["key_schema"])
+    own = [pattern_design(p) for p in patterns if p.model in models]
+    indexes = _indexes(models, own)
+    ttls = {name for m in models if (name := _attribute_name_of(m, TTLAttribute))}
+    notes = dict.fromkeys(inspect.getdoc(sys.modules[m.__module__]) or "" for m in models)
+    return TableDesign(
+        base_name=base_table_name(first),
+        table_name=first.Meta.table_name,
+        item_types=tuple(_item_type(model) for model in models),
+        notes="\n\n".join(notes),
+        hash_key=hash_key,
+        range_key=range_key,
+        attributes=_attributes(models, hash_key, range_key, indexes, sorted(ttls)),
+        indexes=indexes,
+        ttl_attribute=min(ttls) if ttls else None,
+        billing_mode=getattr(first.Meta, "billing_mode", None) or DEFAULT_BILLING_MODE,
+        patterns=tuple(p for p in own if p.index is None),
+        problems=_problems(own, indexes) + _disagreements(models, ttls),
+    )
+
+
+def _item_type(model: type[Model]) -> ItemTypeDesign:
+    return ItemTypeDesign(
+        model=f"{model.__module__}.{model.__qualname__}",
+        summary=inspect.getdoc(model) or "",
+        attributes=tuple(a.attr_name or n for n, a in model.get_attributes().items()),
+        version_attribute=_attribute_name_of(model, VersionAttribute),
+    )
+
+
+def _keys(key_schema: Iterable[Mapping[str, object]]) -> tuple[str, str | None]:
+    keys = {str(entry["KeyType"]): str(entry["AttributeName"]) for entry in key_schema}
+    return keys["HASH"], keys.get("RANGE")
+
+
+def _indexes(models: list[type[Model]], patterns: list[PatternDesign]) -> tuple[IndexDesign, ...]:
+    """Every index any item type declares (PynamoDB's own schema: it has no public API)."""
+    found: dict[str, IndexDesign] = {}
+    for model in models:
+        schema = model._get_schema()
+        for kind in ("global", "local"):
+            for index in schema[f"{kind}_secondary_indexes"]:  # type: ignore[literal-required]
+                found.setdefault(index["index_name"], _index_design(index, kind, patterns))
+    return tuple(found.values())
+
+
+def _index_design(index: dict[str, Any], kind: str, patterns: list[PatternDesign]) -> IndexDesign:
+    hash_key, range_key = _keys(index["key_schema"])
+    projection = index["projection"]
+    name = index["index_name"]
+    return IndexDesign(
+        name=name,
+        kind=kind,
+        hash_key=hash_key,
+        range_key=range_key,
+        projection=projection["ProjectionType"],
+        non_key_attributes=tuple(projection.get("NonKeyAttributes", ())),
+        patterns=tuple(p for p in patterns if p.index == name),
+    )
+
+
+def _attribute_name_of(model: type[Model], kind: type[Attribute[Any]]) -> str | None:
+    for name, attribute in model.get_attributes().items():
+        if isinstance(attribute, kind):
+            return attribute.attr_name or name
+    return None
+
+
+def _attributes(
+    models: list[type[Model]],
+    hash_key: str,
+    range_key: str | None,
+    indexes: tuple[IndexDesign, ...],
+    ttls: list[str],
+) -> tuple[AttributeDesign, ...]:
+    """The union of the item types' attributes, keys first."""
+    found: dict[str, AttributeDesign] = {}
+    for model in models:
+        version = _attribute_name_of(model, VersionAttribute)
+        for name, attribute in model.get_attributes().items():
+            stored = attribute.attr_name or name
+            if stored in found:
+                known = found[stored]
+                types = (*known.item_types, model.__name__)
+                found[stored] = dataclasses.replace(known, item_types=types)
+                continue
+            found[stored] = AttributeDesign(
+                name=stored,
+                dynamodb_type=attribute.attr_type,
+                pynamodb_type=type(attribute).__name__,
+                nullable=bool(attribute.null),
+                roles=_roles(stored, hash_key, range_key, indexes, ttls, version),
+                item_types=(model.__name__,),
+            )
+    order = {hash_key: 0, range_key: 1}
+    return tuple(sorted(found.values(), key=lambda a: order.get(a.name, 2)))
+
+
+def _roles(
+    name: str,
+    hash_key: str,
+    range_key: str | None,
+    indexes: tuple[IndexDesign, ...],
+    ttls: list[str],
+    version: str | None,
+) -> tuple[str, ...]:
+    roles = [
+        role
+        for role, holds in (
+            ("partition key", name == hash_key),
+            ("sort key", name == range_key),
+            ("TTL", name in ttls),
+            ("version (optimistic locking)", name == version),
+        )
+        if holds
+    ]
+    for index in indexes:
+        if name == index.hash_key:
+            roles.append(f"{index.name} partition key")
+        elif name == index.range_key:
+            roles.append(f"{index.name} sort key")
+    return tuple(roles)
+
+
+def _disagreements(models: list[type[Model]], ttls: set[str]) -> tuple[str, ...]:
+    """What item types of one table must agree on: the key schema, and the one TTL attribute."""
+    problems = []
+    keys = {m.__name__: _keys(m._get_schema()["key_schema"]) for m in models}
+    if len(set(keys.values())) > 1:
+        problems.append(f"The item types of one table declare different keys: {keys}.")
+    types: dict[str, set[str]] = {}
+    for model in models:
+        for name, attribute in model.get_attributes().items():
+            types.setdefault(attribute.attr_name or name, set()).add(attribute.attr_type)
+    problems += [
+        f"Attribute {name!r} has different types in different item types: {sorted(kinds)}."
+        for name, kinds in types.items()
+        if len(kinds) > 1 and any(name in key for key in keys.values())
+    ]
+    if len(ttls) > 1:
+        problems.append(f"A table has one TTL attribute, but its item types name {sorted(ttls)}.")
+    return tuple(problems)
+
+
+def _problems(patterns: list[PatternDesign], indexes: tuple[IndexDesign, ...]) -> tuple[str, ...]:
+    declared = {index.name for index in indexes}
+    problems = [
+        f"Access pattern {p.name!r} names index {p.index!r}, which the class does not declare."
+        for p in patterns
+        if p.index is not None and p.index not in declared
+    ]
+    problems += [
+        f"No access pattern uses {index.name}: every write to the table still pays for it."
+        for index in indexes
+        if not index.patterns
+    ]
+    return tuple(problems)
+
+
+def pattern_design(pattern: AccessPattern) -> PatternDesign:
+    return PatternDesign(
+        name=pattern.name,
+        operation=pattern.operation,
+        key=pattern.key,
+        index=pattern.index,
+        function=pattern.function,
+        source=source_of(pattern.function),
+        page=pattern.page,
+        notes=pattern.notes,
+    )
+
+
+def source_of(function: str) -> str | None:
+    """`engagement/service.py:42` for `engagement.service.like_post`, when it can be found."""
+    module_name, _, qualname = function.partition(".")
+    while qualname:
+        module = sys.modules.get(module_name)
+        if module is not None:
+            target: Any = module
+            for part in qualname.split("."):
+                target = getattr(target, part, None)
+            if target is not None:
+                return _location(target)
+        head, _, qualname = qualname.partition(".")
+        module_name = f"{module_name}.{head}"
+    return None
+
+
+def _location(target: Any) -> str | None:
+    try:
+        path = inspect.getsourcefile(target)
+        line = inspect.getsourcelines(target)[1]
+    except (TypeError, OSError):
+        return None
+    if path is None:
+        return None
+    try:
+        shown = str(Path(path).relative_to(PROJECT_ROOT))
+    except ValueError:
+        shown = path
+    return f"{shown}:{line}"
+
+
+def describe_rdb_table(model: type[peewee.Model]) -> RdbTableDesign:
+    meta = model._meta  # type: ignore[attr-defined]
+    columns = tuple(
+        ColumnDesign(
+            name=field.column_name,
+            type=str(field.field_type),
+            nullable=bool(field.null),
+            unique=bool(field.unique),
+            indexed=bool(field.index or field.unique or field.primary_key),
+            references=field.rel_model._meta.table_name
+            if isinstance(field, peewee.ForeignKeyField)
+            else None,
+        )
+        for field in meta.sorted_fields
+    )
+    indexes = tuple(tuple(names) for names, _unique in meta.indexes)
+    return RdbTableDesign(
+        model=f"{model.__module__}.{model.__qualname__}",
+        table_name=meta.table_name,
+        summary=inspect.getdoc(model) or "",
+        columns=columns,
+        indexes=indexes,
+    )
+
+
+# -- the page -----------------------------------------------------------------------------------
+
+router = APIRouter()
+api = APIRouter(prefix="/api/v1", tags=["design"])
+
+
+@router.get("/design")
+def design_page(request: Request) -> Response:
+    """Every table, its keys and indexes, and the access patterns each serves."""
+    return render(request, "shared/design.html", {"design": describe_design()})
+
+
+@api.get("/design")
+def design_json() -> dict[str, Any]:
+    """The same design as `manage.py describe --format json`."""
+    return describe_design().to_dict()

@@ -1,0 +1,154 @@
+"""/design and `manage.py describe` come from the classes: changing a class changes them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import IncludeProjection
+from pynamodb.models import Model
+from typer.testing import CliRunner
+
+import manage
+from shared import dynamo
+from shared.access_patterns import access_pattern, access_patterns
+from shared.database import rdb_models
+from shared.design import describe_design
+from shared.exports import cloudformation_template
+
+pytest_plugins = ["tests.unit.design_fixtures"]
+
+
+def describe_json() -> dict[str, Any]:
+    result = CliRunner().invoke(manage.cli, ["describe", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def table_of(design: dict[str, Any], base_name: str) -> dict[str, Any]:
+    return next(t for t in design["tables"] if t["base_name"] == base_name)
+
+
+def test_design_page_shows_every_registered_table_index_and_pattern(
+    unit_client: TestClient,
+) -> None:
+    page = unit_client.get("/design")
+    assert page.status_code == 200 and page.text.startswith("<!doctype html>")
+    for model in dynamo.registered_models():
+        assert f'data-table="{dynamo.base_table_name(model)}"' in page.text
+        for index in model._indexes:
+            assert f"secondary index {index}" in page.text
+    for pattern in access_patterns():
+        assert pattern.function in page.text
+    for model in rdb_models():
+        assert f'data-rdb-table="{model._meta.table_name}"' in page.text
+
+
+def test_design_page_names_keys_ttl_and_the_serving_function(unit_client: TestClient) -> None:
+    section = (
+        unit_client.get("/design").text.split('data-table="sessions"')[1].split("</section>")[0]
+    )
+    assert "partition key <code>session_id</code>" in section
+    assert "TTL <code>expires_at</code>" in section
+    assert "sessions.service.viewer_for_token" in section
+    assert "sessions/service.py:" in section  # where the serving function is
+    assert '<a href="/login">run it</a>' in section
+
+
+def test_a_new_model_appears_on_the_page_in_describe_and_in_json(
+    unit_client: TestClient, gadget_model: type[Model]
+) -> None:
+    page = unit_client.get("/design").text
+    section = page.split('data-table="gadgets"')[1].split("</section>")[0]
+    assert "version attribute <code>version</code>" in section
+    assert "TTL <code>expires_at</code>" in section
+    assert "projection KEYS_ONLY" in section
+    assert "Gadgets of an owner" in section
+    gadgets = table_of(describe_json(), "gadgets")
+    assert gadgets["table_name"] == "unit-gadgets"
+    assert gadgets["indexes"][0]["patterns"][0]["name"] == "Gadgets of an owner"
+    assert unit_client.get("/api/v1/design").json() == describe_json()
+    text = CliRunner().invoke(manage.cli, ["describe"], env={"COLUMNS": "200"})
+    assert "gadgets" in text.stdout and "OwnerIndex" in text.stdout
+
+
+def test_changing_a_projection_changes_design_and_describe(
+    unit_client: TestClient, isolated_registries: None, make_gadget: Callable[..., type[Model]]
+) -> None:
+    model = dynamo.register_model(make_gadget(IncludeProjection(["weight"])))
+    dynamo.bind_models(dynamo.bound_settings(), [model])
+    index = table_of(describe_json(), "gadgets")["indexes"][0]
+    assert (index["projection"], index["non_key_attributes"]) == ("INCLUDE", ["weight"])
+    assert "projection INCLUDE (<code>weight</code>)" in unit_client.get("/design").text
+
+
+def test_an_index_no_pattern_uses_is_a_warning(
+    unit_client: TestClient, isolated_registries: None, make_gadget: Callable[..., type[Model]]
+) -> None:
+    model = dynamo.register_model(make_gadget())
+    dynamo.bind_models(dynamo.bound_settings(), [model])
+    problems = describe_design().all_problems
+    assert "No access pattern uses OwnerIndex: every write to the table still pays for it." in (
+        problems
+    )
+    assert "No access pattern uses OwnerIndex" in unit_client.get("/design").text
+
+
+def test_a_pattern_naming_an_undeclared_index_is_a_warning(
+    unit_client: TestClient, gadget_model: type[Model]
+) -> None:
+    access_pattern(
+        name="By colour", model=gadget_model, operation="Query", key="colour = :c", index="Colour"
+    )(lambda: None)
+    problems = describe_design().all_problems
+    assert any("names index 'Colour', which the class does not declare" in p for p in problems)
+
+
+def test_describe_lists_the_rdb_side_beside(unit_client: TestClient) -> None:
+    design = describe_json()
+    posts = next(t for t in design["rdb_tables"] if t["table_name"] == "posts")
+    author = next(c for c in posts["columns"] if c["name"] == "author_id")
+    assert author["references"] == "users" and author["indexed"]
+    assert ["created_at", "id"] in posts["indexes"]
+
+
+@pytest.mark.parametrize("page", ["javascript:alert(1)", "//evil.example/x"])
+def test_only_local_pages_become_links(
+    unit_client: TestClient, gadget_model: type[Model], page: str
+) -> None:
+    access_pattern(name="Odd page", model=gadget_model, operation="Scan", key="(none)", page=page)(
+        lambda: None
+    )
+    html = unit_client.get("/design").text
+    assert f'href="{page}"' not in html
+
+
+def test_item_types_sharing_a_table_are_one_table_with_the_union_of_attributes(
+    unit_client: TestClient, gadget_model: type[Model]
+) -> None:
+    class GadgetNote(Model):
+        """A note on a gadget, stored in the gadget's partition (the single-table pattern)."""
+
+        class Meta:
+            table_name = "gadgets"
+
+        gadget_id = UnicodeAttribute(hash_key=True)
+        made_at = UnicodeAttribute(range_key=True)
+        text = UnicodeAttribute()
+        note_expires = TTLAttribute(null=True)
+
+    dynamo.register_model(GadgetNote)
+    dynamo.bind_models(dynamo.bound_settings(), [GadgetNote])
+    gadgets = next(t for t in describe_design().tables if t.base_name == "gadgets")
+    assert [item.model.rsplit(".", 1)[1] for item in gadgets.item_types] == ["Gadget", "GadgetNote"]
+    assert gadgets.attribute("text").item_types == ("GadgetNote",)
+    assert gadgets.attribute("gadget_id").item_types == ("Gadget", "GadgetNote")
+    assert any("one TTL attribute" in problem for problem in gadgets.problems)
+    template = cloudformation_template(describe_design(), default_prefix="unit-")
+    assert list(template["Resources"]).count("GadgetsTable") == 1
+    page = unit_client.get("/design").text
+    assert page.count('data-table="gadgets"') == 1 and "GadgetNote" in page
