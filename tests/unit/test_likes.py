@@ -1,0 +1,315 @@
+"""Likes on moto in-process: idempotent, exact, sharded when hot, read in batches."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from pynamodb.exceptions import UpdateError
+
+from engagement import service
+from engagement.models import LikeCounter, UserLike
+from shared import events
+from tests.unit.engagement_fixtures import dynamodb_calls, htmx, new_post
+
+
+def like(user, post_id: int):  # type: ignore[no-untyped-def]
+    return user.call("PUT", f"/api/v1/posts/{post_id}/like")
+
+
+def unlike(user, post_id: int):  # type: ignore[no-untyped-def]
+    return user.call("DELETE", f"/api/v1/posts/{post_id}/like")
+
+
+def likes_of(client, post_id: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    response = client.get(f"/api/v1/posts/{post_id}/likes")
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def counter_items(post_id: int) -> dict[str, int]:
+    keys = [(service._shard_key(post_id, s), "COUNT") for s in range(service.MAX_SHARDS)]
+    return {c.post_id: int(c.like_count) for c in LikeCounter.batch_get(keys)}
+
+
+def test_like_twice_counts_once_and_second_like_changes_nothing(unit_client, make_user) -> None:
+    author, fan = make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    first, second = like(fan, post_id), like(fan, post_id)
+    assert first.json() == {"count": 1, "liked_by_me": True, "shards": 1, "changed": True}
+    assert second.json() == {"count": 1, "liked_by_me": True, "shards": 1, "changed": False}
+    assert likes_of(fan.client, post_id)["liked_by_me"] is True
+    assert likes_of(author.client, post_id) == {"count": 1, "liked_by_me": False, "shards": 1}
+    assert likes_of(unit_client, post_id)["liked_by_me"] is False
+
+
+def test_unlike_mirrors_like_and_never_counts_below_zero(unit_client, make_user) -> None:
+    author, fan = make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    assert unlike(fan, post_id).json()["changed"] is False
+    like(fan, post_id)
+    assert unlike(fan, post_id).json() == {
+        "count": 0,
+        "liked_by_me": False,
+        "shards": 1,
+        "changed": True,
+    }
+    assert unlike(fan, post_id).json()["count"] == 0
+    like(fan, post_id)
+    assert likes_of(unit_client, post_id)["count"] == 1
+
+
+def test_count_is_the_number_of_distinct_users_who_like(unit_client, make_user) -> None:
+    author = make_user(unit_client)
+    post_id = new_post(author)
+    users = [make_user(unit_client) for _ in range(5)]
+    for user in users:
+        like(user, post_id)
+        like(user, post_id)
+    unlike(users[0], post_id)
+    assert likes_of(unit_client, post_id)["count"] == 4
+    liked = [u for u in UserLike.query(str(post_id), UserLike.sk.startswith("USER#")) if u.liked]
+    assert len(liked) == 4
+
+
+def test_only_a_real_state_change_publishes_an_event(unit_client, make_user) -> None:
+    seen: list[events.Event] = []
+    events.subscribe(events.PostLiked, seen.append)
+    events.subscribe(events.PostUnliked, seen.append)
+    try:
+        author, fan = make_user(unit_client), make_user(unit_client)
+        post_id = new_post(author)
+        like(fan, post_id)
+        like(fan, post_id)
+        unlike(fan, post_id)
+        unlike(fan, post_id)
+    finally:
+        events.unsubscribe(events.PostLiked, seen.append)
+        events.unsubscribe(events.PostUnliked, seen.append)
+    assert [type(e).__name__ for e in seen] == ["PostLiked", "PostUnliked"]
+    assert all(e.post_id == post_id for e in seen)
+
+
+def test_liking_needs_a_signed_in_user_and_an_existing_post(unit_client, make_user) -> None:
+    fan = make_user(unit_client)
+    token = unit_client.get("/api/v1/auth/session").json()["csrf_token"]
+    anonymous = unit_client.put("/api/v1/posts/1/like", headers={"X-CSRF-Token": token})
+    assert anonymous.status_code == 401
+    missing = like(fan, 999)
+    assert missing.status_code == 404 and "no post 999" in missing.json()["detail"]
+    assert fan.call("PUT", "/api/v1/posts/0/like").status_code == 422
+    assert unit_client.get("/api/v1/posts/abc/likes").status_code == 422
+    assert unit_client.get("/api/v1/posts/999/likes").status_code == 404
+
+
+def test_a_bump_whose_response_was_lost_is_not_counted_again(
+    unit_client, make_user, monkeypatch
+) -> None:
+    """The ADD lands, the answer is lost: the retry's condition says 'already counted'."""
+    author, fan = make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    real_update = LikeCounter.update
+    lost = []
+
+    def update_then_lose_the_answer(self, actions, condition=None, **kwargs):  # type: ignore[no-untyped-def]
+        result = real_update(self, actions, condition=condition, **kwargs)
+        if not lost:
+            lost.append(True)
+            raise UpdateError("read timeout: the answer never came back")
+        return result
+
+    monkeypatch.setattr(LikeCounter, "update", update_then_lose_the_answer)
+    assert like(fan, post_id).status_code == 503
+    monkeypatch.setattr(LikeCounter, "update", real_update)
+    pending = UserLike.get(
+        str(post_id), f"USER#{fan.client.get('/api/v1/auth/session').json()['user']['user_id']}"
+    )
+    assert pending.liked and pending.pending_shard == 0
+
+    assert like(fan, post_id).json()["changed"] is False  # still in flight: not replayed yet
+    monkeypatch.setattr(service, "_in_flight_limit", lambda: timedelta(0))
+    assert like(fan, post_id).json() == {
+        "count": 1,
+        "liked_by_me": True,
+        "shards": 1,
+        "changed": False,
+    }
+    assert UserLike.get(pending.post_id, pending.sk).pending_shard is None
+    assert LikeCounter.get(str(post_id), "COUNT").inflight is None
+
+
+def test_a_change_whose_bump_never_happened_is_counted_by_settle_pending_likes(
+    unit_client, make_user, monkeypatch
+) -> None:
+    author, fan, other = make_user(unit_client), make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    like(other, post_id)
+
+    def dynamodb_down(self, actions, condition=None, **kwargs):  # type: ignore[no-untyped-def]
+        raise UpdateError("connection refused")
+
+    real_update = LikeCounter.update
+    monkeypatch.setattr(LikeCounter, "update", dynamodb_down)
+    assert like(fan, post_id).status_code == 503
+    monkeypatch.setattr(LikeCounter, "update", real_update)
+    assert likes_of(unit_client, post_id)["count"] == 1
+    assert likes_of(fan.client, post_id)["liked_by_me"] is True
+
+    assert service.settle_pending_likes(post_id=post_id) == 0  # too recent to be dead
+    monkeypatch.setattr(service, "_in_flight_limit", lambda: timedelta(0))
+    assert service.settle_pending_likes(post_id=post_id) == 1
+    assert service.settle_pending_likes(post_id=post_id) == 0
+    assert likes_of(unit_client, post_id)["count"] == 2
+
+
+def test_author_shards_a_hot_post_and_the_sum_stays_exact(unit_client, make_user) -> None:
+    author = make_user(unit_client)
+    post_id = new_post(author)
+    early = [make_user(unit_client) for _ in range(3)]
+    for user in early:
+        like(user, post_id)
+    promoted = author.call("POST", f"/api/v1/posts/{post_id}/likes/shards", json={"shards": 4})
+    assert promoted.json() == {"count": 3, "liked_by_me": False, "shards": 4}
+    assert set(counter_items(post_id)) == {
+        str(post_id),
+        f"{post_id}#1",
+        f"{post_id}#2",
+        f"{post_id}#3",
+    }
+
+    late = [make_user(unit_client) for _ in range(12)]
+    for user in late:
+        like(user, post_id)
+        like(user, post_id)
+    unlike(early[0], post_id)
+    shards = counter_items(post_id)
+    assert sum(shards.values()) == likes_of(unit_client, post_id)["count"] == 14
+    assert sum(1 for count in shards.values() if count) > 1, "writes should spread over shards"
+    assert likes_of(late[0].client, post_id) == {"count": 14, "liked_by_me": True, "shards": 4}
+
+
+def test_a_hot_posts_count_and_my_like_come_back_in_one_batch_get(
+    unit_client, make_user, monkeypatch
+) -> None:
+    author = make_user(unit_client)
+    post_id = new_post(author)
+    author.call("POST", f"/api/v1/posts/{post_id}/likes/shards", json={"shards": 4})
+    like(author, post_id)
+    with dynamodb_calls(monkeypatch) as calls:
+        assert likes_of(author.client, post_id) == {"count": 1, "liked_by_me": True, "shards": 4}
+    assert [op for op, table in calls if table.endswith("likes")] == ["BatchGetItem"]
+
+
+def test_shards_only_grow_and_only_the_author_may_shard(unit_client, make_user) -> None:
+    author, stranger = make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    url = f"/api/v1/posts/{post_id}/likes/shards"
+    assert stranger.call("POST", url, json={"shards": 4}).status_code == 403
+    assert author.call("POST", url, json={"shards": 1}).status_code == 422
+    assert author.call("POST", url, json={"shards": 99}).status_code == 422
+    assert author.call("POST", url, json={"shards": 8}).json()["shards"] == 8
+    assert author.call("POST", url, json={"shards": 2}).json()["shards"] == 8
+
+
+def test_a_post_is_promoted_automatically_when_its_count_passes_the_threshold(
+    unit_client, make_user, monkeypatch
+) -> None:
+    monkeypatch.setattr(service, "AUTO_SHARD_AT", 3)
+    author = make_user(unit_client)
+    post_id = new_post(author)
+    users = [make_user(unit_client) for _ in range(5)]
+    like(users[0], post_id)
+    like(users[1], post_id)
+    assert likes_of(unit_client, post_id)["shards"] == 1
+    like(users[2], post_id)
+    assert likes_of(unit_client, post_id)["shards"] == service.AUTO_SHARDS
+    like(users[3], post_id)
+    like(users[4], post_id)
+    assert likes_of(unit_client, post_id)["count"] == 5
+
+
+def test_post_list_reads_every_like_count_with_one_batch_get(
+    unit_client, make_user, monkeypatch
+) -> None:
+    author, fan = make_user(unit_client), make_user(unit_client)
+    post_ids = [new_post(author, f"post {i}") for i in range(6)]
+    for post_id in post_ids[:3]:
+        like(fan, post_id)
+    with dynamodb_calls(monkeypatch) as calls:
+        page = unit_client.get("/")
+    likes_calls = [op for op, table in calls if table.endswith("likes")]
+    assert likes_calls == ["BatchGetItem"]
+    badges = re.findall(r'data-testid="like-badge">♥ (\d+)<', page.text)
+    assert sorted(badges) == ["0", "0", "0", "1", "1", "1"]
+
+
+def test_like_button_swaps_in_place_with_htmx_and_works_as_a_plain_form(
+    unit_client, make_user
+) -> None:
+    author, fan = make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    page = fan.client.get(f"/posts/{post_id}")
+    assert 'data-testid="like-button"' in page.text and ">0</strong>" in page.text
+
+    swapped = fan.client.post(f"/posts/{post_id}/like", data={"action": "like"}, headers=htmx(fan))
+    assert swapped.status_code == 200
+    assert swapped.text.lstrip().startswith(f'<div id="likes-{post_id}"')
+    assert "<html" not in swapped.text and ">1</strong>" in swapped.text
+    assert 'value="unlike"' in swapped.text
+
+    plain = fan.client.post(
+        f"/posts/{post_id}/like",
+        data={"action": "unlike", "csrf_token": fan.csrf()},
+        follow_redirects=False,
+    )
+    assert plain.status_code == 303 and plain.headers["location"] == f"/posts/{post_id}"
+    assert likes_of(unit_client, post_id)["count"] == 0
+    bad = fan.client.post(f"/posts/{post_id}/like", data={"action": "love"}, headers=htmx(fan))
+    assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("shards", [1, 4])
+def test_post_deletion_removes_every_like_item_of_the_post(unit_client, make_user, shards) -> None:
+    author, fan = make_user(unit_client), make_user(unit_client)
+    post_id, kept = new_post(author), new_post(author, "kept")
+    if shards > 1:
+        author.call("POST", f"/api/v1/posts/{post_id}/likes/shards", json={"shards": shards})
+    like(fan, post_id)
+    like(fan, kept)
+    assert author.call("DELETE", f"/api/v1/posts/{post_id}").status_code == 204
+    assert counter_items(post_id) == {}
+    assert list(UserLike.query(str(post_id))) == []
+    assert likes_of(unit_client, kept)["count"] == 1
+
+
+def test_batch_deletes_retry_unprocessed_items_with_backoff(
+    unit_client, make_user, monkeypatch
+) -> None:
+    """DynamoDB may leave part of a BatchWriteItem unprocessed under load: it is sent again."""
+    author = make_user(unit_client)
+    post_id = new_post(author)
+    for user in [make_user(unit_client) for _ in range(4)]:
+        like(user, post_id)
+    connection = UserLike._get_connection()
+    real_write = connection.batch_write_item
+    sent: list[int] = []
+    waits: list[float] = []
+
+    def throttled(put_items=None, delete_items=None, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(len(delete_items or []))
+        if len(sent) > 1:
+            return real_write(put_items=put_items, delete_items=delete_items, **kwargs)
+        done, left = delete_items[:2], delete_items[2:]
+        real_write(delete_items=done)
+        unprocessed = [
+            {"DeleteRequest": {"Key": {"post_id": {"S": k["post_id"]}, "sk": {"S": k["sk"]}}}}
+            for k in left
+        ]
+        return {"UnprocessedItems": {connection.table_name: unprocessed}}
+
+    monkeypatch.setattr(connection, "batch_write_item", throttled)
+    monkeypatch.setattr(service.time, "sleep", waits.append)
+    assert service.delete_engagement_of_post(post_id=post_id) == 5
+    assert sent == [5, 3] and len(waits) == 1 and waits[0] > 0
+    assert list(UserLike.query(str(post_id))) == []
