@@ -1,12 +1,194 @@
-"""Activity pages and API: parse, call activity.service, render."""
+"""Activity pages and API: parse, call activity.service, render.
+
+Pages and API read through the same service functions, so they always agree. A list page
+renders whole on a normal load and only its `page` block (the next items and the next "Older"
+link) when htmx asks for the older items.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from markupsafe import Markup
+from pynamodb.exceptions import PynamoDBException
+
+from activity import service
+from shared import events
+from shared.panels import register_panel
+from shared.seeding import Seeder, register_seeder
+from shared.web import page_context, render, templates
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["activity"])
 
+PANEL_LIMIT = 10
+MAX_POST_ID = 2**53
+Limit = Annotated[int, Query(ge=1, le=service.MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=2000)]
+PostId = Annotated[int, Path(ge=1, le=MAX_POST_ID)]
+TypeParam = Annotated[str, Query(alias="type", max_length=20)]
+
+
+def _older_url(path: str, page: service.ActivityPage, **params: str | int) -> str | None:
+    """The link to the next (older) page: the same list, resumed from the signed cursor."""
+    if page.next_cursor is None:
+        return None
+    return f"{path}?{urlencode({**params, 'cursor': page.next_cursor})}"
+
+
+def _list_context(page: service.ActivityPage, older_url: str | None) -> dict[str, Any]:
+    return {
+        "page": page,
+        "titles": service.post_titles_of(page.items),
+        "older_url": older_url,
+        "view_ttl_days": service.VIEW_TTL_DAYS,
+    }
+
+
+@router.get("/users/{username}")
+def user_page(
+    request: Request, username: str, limit: Limit = 20, cursor: Cursor = None
+) -> Response:
+    page = service.latest_activities_of_user(username=username, limit=limit, cursor=cursor)
+    older = _older_url(f"/users/{quote(username)}", page, limit=limit)
+    ctx = {"username": username, **_list_context(page, older)}
+    return render(request, "activity/user.html", ctx, block="page" if cursor else None)
+
+
+@router.get("/activity")
+def type_page(
+    request: Request, activity_type: TypeParam = "like", limit: Limit = 20, cursor: Cursor = None
+) -> Response:
+    """A plain GET form picks the type (a full page load); "Older" appends the `page` block."""
+    page = service.latest_activities_of_type(
+        activity_type=activity_type, limit=limit, cursor=cursor
+    )
+    older = _older_url("/activity", page, type=activity_type, limit=limit)
+    ctx = {
+        "activity_type": activity_type,
+        "types": service.ACTIVITY_TYPES,
+        **_list_context(page, older),
+    }
+    return render(request, "activity/by_type.html", ctx, block="page" if cursor else None)
+
+
+def _timeline_context(post_id: int, page: service.ActivityPage, limit: int) -> dict[str, Any]:
+    older = _older_url(f"/posts/{post_id}/activity", page, limit=limit)
+    return {"post_id": post_id, **_list_context(page, older)}
+
+
+@router.get("/posts/{post_id}/activity")
+def post_timeline_page(
+    request: Request, post_id: PostId, limit: Limit = PANEL_LIMIT, cursor: Cursor = None
+) -> Response:
+    page = service.post_timeline(post_id=post_id, limit=limit, cursor=cursor)
+    ctx = {
+        "post_title": service.post_title(post_id=post_id),
+        **_timeline_context(post_id, page, limit),
+    }
+    return render(request, "activity/post_timeline.html", ctx, block="page" if cursor else None)
+
+
+def post_timeline_panel(request: Request, *, post_id: int) -> Markup:
+    """The post page's timeline panel. DynamoDB failing hides the panel, never the post."""
+    try:
+        page = service.post_timeline(post_id=post_id, limit=PANEL_LIMIT)
+    except PynamoDBException as error:
+        log.warning("timeline of post %s unavailable: %s", post_id, error)
+        return _render_block(request, "activity/post_timeline.html", "unavailable", {})
+    ctx = _timeline_context(post_id, page, PANEL_LIMIT)
+    return _render_block(request, "activity/post_timeline.html", "panel", ctx)
+
+
+def _render_block(request: Request, template: str, block: str, ctx: dict[str, Any]) -> Markup:
+    tmpl = templates.env.get_template(template)
+    return Markup("".join(tmpl.blocks[block](tmpl.new_context(page_context(request, ctx)))))
+
+
+@router.get("/feed")
+def feed_page(request: Request, limit: Limit = 20) -> Response:
+    feeds = [service.feed_by_scan(limit=limit), service.feed_by_index(limit=limit)]
+    titles = service.post_titles_of([a for feed in feeds for a in feed.items])
+    ctx = {
+        "feeds": feeds,
+        "titles": titles,
+        "limit": limit,
+        "same": [_key(a) for a in feeds[0].items] == [_key(a) for a in feeds[1].items],
+        "shards": service.FEED_SHARDS,
+        "lookback_days": service.FEED_LOOKBACK_DAYS,
+        "scan_at_million": service.scan_cost_at(items=1_000_000, measured=feeds[0].stats),
+    }
+    return render(request, "activity/feed.html", ctx)
+
+
+def _key(activity: Any) -> tuple[str, str]:
+    return activity.user_id, activity.timestamp
+
+
+def _api_list(page: service.ActivityPage) -> dict[str, Any]:
+    return {
+        "items": [service.activity_as_dict(a) for a in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@api.get("/users/{username}/activities")
+def api_user_activities(username: str, limit: Limit = 20, cursor: Cursor = None) -> dict[str, Any]:
+    """A user's latest activities, newest first (Query on the table)."""
+    page = service.latest_activities_of_user(username=username, limit=limit, cursor=cursor)
+    return _api_list(page)
+
+
+@api.get("/activities")
+def api_activities_of_type(
+    activity_type: TypeParam, limit: Limit = 20, cursor: Cursor = None
+) -> dict[str, Any]:
+    """The latest activities of one type across the site (Query on ActivityTypeIndex)."""
+    page = service.latest_activities_of_type(
+        activity_type=activity_type, limit=limit, cursor=cursor
+    )
+    return _api_list(page)
+
+
+@api.get("/posts/{post_id}/activities")
+def api_post_activities(
+    post_id: PostId, limit: Limit = 20, cursor: Cursor = None
+) -> dict[str, Any]:
+    """The timeline of one post, newest first (Query on PostActivityIndex)."""
+    return _api_list(service.post_timeline(post_id=post_id, limit=limit, cursor=cursor))
+
+
+@api.get("/feed")
+def api_feed(mode: Literal["scan", "index"] = "index", limit: Limit = 20) -> dict[str, Any]:
+    """What is happening on the site: `scan` (the anti-pattern) or `index` (FeedIndex)."""
+    feed = service.global_feed(mode=mode, limit=limit)
+    return {
+        "mode": feed.mode,
+        "items": [service.activity_as_dict(a) for a in feed.items],
+        "next_cursor": None,
+        "stats": feed.stats.as_dict(),
+    }
+
+
+def _record(event: service.LoggedEvent) -> None:
+    service.record_activity(event=event)
+
+
+def _record_view(event: events.PostViewed) -> None:
+    service.record_view(event=event)
+
 
 def install() -> None:
     """Register this context's panels, event subscriptions and seeder with the kernel."""
+    events.subscribe(events.PostCreated, _record)
+    events.subscribe(events.PostLiked, _record)
+    events.subscribe(events.PostUnliked, _record)
+    events.subscribe(events.CommentAdded, _record)
+    events.subscribe(events.PostViewed, _record_view)
+    register_panel("post_page", post_timeline_panel, order=200)
+    register_seeder(Seeder(30, "activities", service.seed_size, service.seed_activities))

@@ -1,0 +1,584 @@
+"""Activity use cases: record what happened, read it back newest first. The only code that touches
+activity.models.
+
+Recording is driven by events: the blog and engagement contexts publish `PostCreated`,
+`PostLiked`, `PostUnliked`, `CommentAdded` through the outbox (at-least-once, so every write here
+is idempotent) and emit `PostViewed` as a disposable signal (a failed view log is logged and
+dropped, never raised into the page).
+
+Every read filters expired views in code and keeps reading until it has `limit` items or the
+end: a page of DynamoDB results can come back short, or empty, after filtering and still have
+more behind it. Each read returns what it cost (`ReadStats`), computed from the documented rules.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.pagination import ResultIterator
+
+from activity.capacity import ReadStats, scan_cost
+from activity.cursors import Key, decode_cursor, encode_cursor
+from activity.models import (
+    ACTIVITY_TYPES,
+    FEED_SHARDS,
+    VIEW_TTL_DAYS,
+    Activity,
+    event_suffix,
+    feed_bucket,
+    feed_key,
+    sort_key,
+    time_key,
+    view_expiry,
+    view_sort_key,
+    view_window_start,
+)
+from blog import service as blog_service
+from shared import events
+from shared.access_patterns import access_pattern
+from shared.auth import Viewer
+from shared.dynamo import boto3_client, bound_settings
+from shared.errors import InvalidInput, NotFound
+from shared.seeding import Progress, SeedPlan
+from shared.snapshot import backoff_delay
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_CALLS_PER_READ = 10
+FEED_LOOKBACK_DAYS = 7
+SCAN_PAGE_ITEMS = 1_000
+FEED_MODES = ("scan", "index")
+TABLE_KEY = ("user_id", "timestamp")
+TYPE_INDEX_KEY = ("activity_type", "timestamp", "user_id")
+POST_INDEX_KEY = ("post_id", "timestamp", "user_id")
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+QueryFn = Callable[[Key | None, int], ResultIterator[Activity]]
+
+
+__all__ = ["ACTIVITY_TYPES", "FEED_SHARDS", "VIEW_TTL_DAYS"]  # shown by the pages
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    """One page of a newest-first list, the cursor of the next page (or None), and its cost."""
+
+    items: list[Activity]
+    next_cursor: str | None
+    stats: ReadStats
+
+
+@dataclass(frozen=True)
+class Feed:
+    mode: str
+    items: list[Activity]
+    stats: ReadStats
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event_time(event: events.Event) -> datetime:
+    return datetime.fromtimestamp(event.occurred_at, UTC)
+
+
+# -- recording ----------------------------------------------------------------------------------
+
+LoggedEvent = events.PostCreated | events.PostLiked | events.PostUnliked | events.CommentAdded
+_EVENT_TYPES: dict[type[events.Event], str] = {
+    events.PostCreated: "post",
+    events.PostLiked: "like",
+    events.PostUnliked: "unlike",
+    events.CommentAdded: "comment",
+}
+
+
+def _put_once(activity: Activity) -> bool:
+    """PutItem unless the key exists. False means it was already there: the write is done."""
+    try:
+        activity.save(condition=Activity.user_id.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == CONDITION_FAILED:
+            return False
+        raise
+    return True
+
+
+@access_pattern(
+    name="Record an activity from an outbox event (post, like, unlike, comment)",
+    model=Activity,
+    operation="PutItem",
+    key="user_id = :u, timestamp = <event time>#<sha256(event_id)[:16]>, "
+    "condition attribute_not_exists(user_id)",
+    notes="At-least-once delivery: a redelivered event builds the same key and the condition "
+    "refuses it. Writes the table, ActivityTypeIndex, PostActivityIndex and FeedIndex: 4 WCU.",
+)
+def record_activity(*, event: LoggedEvent) -> bool:
+    """Write the activity an event describes; True if new. Errors propagate: the outbox retries."""
+    at = _event_time(event)
+    suffix = event_suffix(event.event_id)
+    activity = Activity(
+        event.user_id,
+        sort_key(at, suffix),
+        activity_type=_EVENT_TYPES[type(event)],
+        username=event.username,
+        post_id=event.post_id,
+        comment_id=getattr(event, "comment_id", None),
+        feed_key=feed_key(at, suffix),
+    )
+    return _put_once(activity)
+
+
+@access_pattern(
+    name="Record a post view (deduplicated, TTL'd)",
+    model=Activity,
+    operation="PutItem",
+    key="user_id = :u, timestamp = <window start>#view-<post_id>, "
+    "condition attribute_not_exists(user_id)",
+    page="/posts/{post_id}",
+    notes="One PutItem; a repeat view in the same window fails its condition (1 WCU, no index "
+    "writes). Any DynamoDB error is logged and swallowed: a lost view never breaks the page.",
+)
+def record_view(*, event: events.PostViewed) -> bool:
+    """Log a view, at most once per user, post and window. True if a new item was written."""
+    window = view_window_start(_event_time(event))
+    activity = Activity(
+        event.user_id,
+        view_sort_key(window, event.post_id),
+        activity_type="view",
+        username=event.username,
+        post_id=event.post_id,
+        expires_at=view_expiry(window),
+    )
+    try:
+        return _put_once(activity)
+    except PynamoDBException as error:
+        log.warning("view of post %s not logged: %s", event.post_id, error)
+        return False
+
+
+# -- reading newest first -----------------------------------------------------------------------
+
+
+def _check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
+    return limit
+
+
+def _check_activity_type(activity_type: str) -> str:
+    if activity_type not in ACTIVITY_TYPES:
+        raise InvalidInput(
+            f"Unknown activity type {activity_type!r}. Choose one of: {', '.join(ACTIVITY_TYPES)}.",
+            field="type",
+        )
+    return activity_type
+
+
+def _key_of(raw: dict[str, Any], key_names: tuple[str, ...]) -> Key:
+    return {name: raw[name] for name in key_names}
+
+
+def _read_newest(
+    query: QueryFn,
+    *,
+    start: Key | None,
+    limit: int,
+    stats: ReadStats,
+    key_names: tuple[str, ...] | None,
+    now: datetime,
+) -> tuple[list[Activity], Key | None]:
+    """Up to `limit` unexpired items, newest first, and the exact key to resume after them.
+
+    With `key_names` (a paginated list) each request asks for `limit + 1` items: the first
+    unexpired item beyond `limit` tells "there is more" from "this was the end" without an empty
+    last page, and the resume key is that of the last item evaluated before it, so expired items
+    skipped on the way are not read again. Past MAX_CALLS_PER_READ requests (a long run of
+    expired views) the page comes back short, with DynamoDB's own LastEvaluatedKey. Without
+    `key_names` (the feed's shards) it asks for exactly what is still missing.
+    """
+    found: list[Activity] = []
+    last_raw: dict[str, Any] | None = None
+    for _ in range(MAX_CALLS_PER_READ):
+        ask = limit + 1 if key_names else limit - len(found)
+        if ask == 0:
+            return found, None
+        page = next(query(start, ask).page_iter)
+        stats.add_page(page)
+        for raw in page.get("Items", []):
+            activity = Activity.from_raw_data(raw)
+            if activity.expired(now):
+                stats.hidden_expired += 1
+            elif len(found) < limit:
+                found.append(activity)
+            elif key_names and last_raw is not None:
+                return found, _key_of(last_raw, key_names)
+            last_raw = raw
+        start = page.get("LastEvaluatedKey")
+        if start is None:
+            return found, None
+    return found, start
+
+
+def _paged_read(
+    query: QueryFn,
+    *,
+    kind: str,
+    bound_to: str,
+    cursor: str | None,
+    limit: int,
+    key_names: tuple[str, ...],
+    stats: ReadStats,
+) -> ActivityPage:
+    start = decode_cursor(kind=kind, bound_to=bound_to, cursor=cursor, key_names=key_names)
+    items, resume = _read_newest(
+        query, start=start, limit=_check_limit(limit), stats=stats, key_names=key_names, now=_now()
+    )
+    next_cursor = encode_cursor(kind=kind, bound_to=bound_to, key=resume)
+    return ActivityPage(items=items, next_cursor=next_cursor, stats=stats)
+
+
+@access_pattern(
+    name="A user's latest N activities",
+    model=Activity,
+    operation="Query",
+    key="user_id = :u, ScanIndexForward=false, Limit N+1",
+    page="/users/{username}",
+)
+def latest_activities_of_user(
+    *, username: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> ActivityPage:
+    user_id = str(blog_service.find_user(username=username).id)
+
+    def query(start: Key | None, size: int) -> ResultIterator[Activity]:
+        return Activity.query(
+            user_id, scan_index_forward=False, page_size=size, last_evaluated_key=start
+        )
+
+    return _paged_read(
+        query,
+        kind="user",
+        bound_to=user_id,
+        cursor=cursor,
+        limit=limit,
+        key_names=TABLE_KEY,
+        stats=ReadStats("Query", "activities"),
+    )
+
+
+@access_pattern(
+    name="The latest N activities of one type across the site",
+    model=Activity,
+    operation="Query",
+    index="ActivityTypeIndex",
+    key="activity_type = :t, ScanIndexForward=false, Limit N+1",
+    page="/activity?type=like",
+    notes="Five key values for the whole site: the `view` partition of the index is hot.",
+)
+def latest_activities_of_type(
+    *, activity_type: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> ActivityPage:
+    activity_type = _check_activity_type(activity_type)
+
+    def query(start: Key | None, size: int) -> ResultIterator[Activity]:
+        return Activity.type_index.query(
+            activity_type, scan_index_forward=False, page_size=size, last_evaluated_key=start
+        )
+
+    return _paged_read(
+        query,
+        kind="type",
+        bound_to=activity_type,
+        cursor=cursor,
+        limit=limit,
+        key_names=TYPE_INDEX_KEY,
+        stats=ReadStats("Query", "activities / ActivityTypeIndex"),
+    )
+
+
+@access_pattern(
+    name="The timeline of one post",
+    model=Activity,
+    operation="Query",
+    index="PostActivityIndex",
+    key="post_id = :p, ScanIndexForward=false, Limit N+1",
+    page="/posts/{post_id}",
+    notes="Sparse index: only activities that carry a post_id are in it.",
+)
+def post_timeline(
+    *, post_id: int, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> ActivityPage:
+    if not blog_service.post_exists(post_id=post_id):
+        raise NotFound(f"There is no post {post_id}.")
+
+    def query(start: Key | None, size: int) -> ResultIterator[Activity]:
+        return Activity.post_index.query(
+            post_id, scan_index_forward=False, page_size=size, last_evaluated_key=start
+        )
+
+    return _paged_read(
+        query,
+        kind="post",
+        bound_to=str(post_id),
+        cursor=cursor,
+        limit=limit,
+        key_names=POST_INDEX_KEY,
+        stats=ReadStats("Query", "activities / PostActivityIndex"),
+    )
+
+
+# -- the global feed ----------------------------------------------------------------------------
+
+
+def _newest_first(activity: Activity) -> tuple[str, str]:
+    return activity.timestamp, activity.user_id
+
+
+def _feed_cutoff(now: datetime) -> datetime:
+    return now - timedelta(days=FEED_LOOKBACK_DAYS)
+
+
+def _in_feed(activity: Activity, *, now: datetime, cutoff_key: str) -> bool:
+    """The feed's rule, the same for both modes: what FeedIndex holds (items with a feed_key,
+    i.e. no views), unexpired, within the look-back window."""
+    return (
+        activity.feed_key is not None
+        and not activity.expired(now)
+        and activity.timestamp >= cutoff_key
+    )
+
+
+@access_pattern(
+    name="Global feed by Scan (the anti-pattern, kept on purpose)",
+    model=Activity,
+    operation="Scan",
+    key="(none: every item of the table, 1,000 per request)",
+    page="/feed",
+    notes="Reads the whole table to return N items; cost grows with the table, not the answer. "
+    "Shown beside the indexed feed so the difference can be measured.",
+)
+def feed_by_scan(*, limit: int = DEFAULT_LIMIT) -> Feed:
+    """The seed's feed: read everything, keep the newest N in the app.
+
+    Pages of SCAN_PAGE_ITEMS rather than DynamoDB's 1 MB (about 7,000 activities): the read
+    units are the same, and each request stays short enough for the per-request read timeout.
+    The local engine needs about a second per 1,000-item page of a 10,000-item table, and a
+    1 MB page under load outlasts the 4 s timeout. The request count then grows with the table
+    too, as it would with 1 MB pages on a bigger one.
+    """
+    now = _now()
+    cutoff_key = time_key(_feed_cutoff(now))
+    stats = ReadStats("Scan", "activities")
+
+    def evaluated() -> Iterable[Activity]:
+        for page in Activity.scan(page_size=SCAN_PAGE_ITEMS).page_iter:
+            stats.add_page(page)
+            yield from (Activity.from_raw_data(raw) for raw in page.get("Items", []))
+
+    kept = (a for a in evaluated() if _in_feed(a, now=now, cutoff_key=cutoff_key))
+    items = heapq.nlargest(_check_limit(limit), kept, key=_newest_first)
+    return Feed(mode="scan", items=items, stats=stats)
+
+
+@access_pattern(
+    name="Global feed by FeedIndex (the proper pattern)",
+    model=Activity,
+    operation="Query",
+    index="FeedIndex",
+    key="feed_key = <today>#<shard> for each shard, timestamp >= now - 7 days, "
+    "ScanIndexForward=false, Limit N; earlier days only while fewer than N",
+    page="/feed",
+    notes="One Query per shard of the newest day bucket, merged in the app: the cost depends "
+    "on N and the number of shards, never on the size of the table.",
+)
+def feed_by_index(*, limit: int = DEFAULT_LIMIT) -> Feed:
+    """Newest first through the day buckets, each bucket one Query per shard, merged."""
+    limit = _check_limit(limit)
+    now = _now()
+    cutoff = _feed_cutoff(now)
+    stats = ReadStats("Query", f"activities / FeedIndex x {FEED_SHARDS} shards")
+    items: list[Activity] = []
+    cutoff_key = time_key(cutoff)
+    day = now
+    while len(items) < limit and day.date() >= cutoff.date():
+        need = limit - len(items)
+        bucket: list[Activity] = []
+        for shard in range(FEED_SHARDS):
+            key = feed_bucket(day, shard)
+            bucket += _read_feed_shard(key, cutoff_key=cutoff_key, need=need, stats=stats, now=now)
+        items += heapq.nlargest(need, bucket, key=_newest_first)
+        day -= timedelta(days=1)
+    return Feed(mode="index", items=items, stats=stats)
+
+
+def _read_feed_shard(
+    key: str, *, cutoff_key: str, need: int, stats: ReadStats, now: datetime
+) -> list[Activity]:
+    def query(start: Key | None, size: int) -> ResultIterator[Activity]:
+        return Activity.feed_index.query(
+            key,
+            Activity.timestamp >= cutoff_key,
+            scan_index_forward=False,
+            page_size=size,
+            last_evaluated_key=start,
+        )
+
+    found, _ = _read_newest(query, start=None, limit=need, stats=stats, key_names=None, now=now)
+    return found
+
+
+def global_feed(*, mode: str, limit: int = DEFAULT_LIMIT) -> Feed:
+    if mode == "scan":
+        return feed_by_scan(limit=limit)
+    if mode == "index":
+        return feed_by_index(limit=limit)
+    raise InvalidInput(f"mode must be one of: {', '.join(FEED_MODES)}.", field="mode")
+
+
+# -- presenting ---------------------------------------------------------------------------------
+
+
+def activity_as_dict(activity: Activity) -> dict[str, Any]:
+    return {
+        "user_id": activity.user_id,
+        "username": activity.username,
+        "timestamp": activity.timestamp,
+        "occurred_at": time_key(activity.occurred_at),
+        "activity_type": activity.activity_type,
+        "post_id": int(activity.post_id) if activity.post_id is not None else None,
+        "comment_id": activity.comment_id,
+        "expires_at": time_key(activity.expires_at) if activity.expires_at else None,
+    }
+
+
+def scan_cost_at(*, items: int, measured: ReadStats) -> tuple[float, int] | None:
+    """(RCU, requests) of the same Scan on a table of `items` items of the measured size."""
+    if not measured.scanned:
+        return None
+    return scan_cost(items=items, average_item_bytes=measured.average_item_bytes)
+
+
+def post_titles_of(items: Iterable[Activity]) -> dict[int, str]:
+    """Titles of the posts a list mentions, in one RDB query (posts live in the RDB)."""
+    post_ids = sorted({int(a.post_id) for a in items if a.post_id is not None})
+    return blog_service.post_titles(post_ids=post_ids) if post_ids else {}
+
+
+def post_title(*, post_id: int) -> str:
+    return blog_service.get_post(post_id=post_id).title  # type: ignore[no-any-return]
+
+
+# -- demo data ----------------------------------------------------------------------------------
+
+SEED_DAYS = 7
+SEED_TYPE_WEIGHTS = {"view": 45, "like": 25, "comment": 20, "unlike": 10}
+BATCH_SIZE = 25
+BATCH_MAX_ATTEMPTS = 8
+
+
+def seed_size(plan: SeedPlan) -> int:
+    return plan.activities
+
+
+def seed_activities(plan: SeedPlan, progress: Progress) -> int:
+    """`plan.activities` synthetic activities over the demo users and posts. Idempotent.
+
+    Item i is drawn from its own generator seeded with i, not from the shared `plan.rng`:
+    its draws would depend on what the seeders before this one consumed. The times are spread
+    over the SEED_DAYS before the newest demo post, a fixed instant, so a second run rebuilds
+    the same keys and overwrites the same items instead of adding new ones (seeding 10,000
+    after the default 2,000 keeps the first 2,000 and adds 8,000). Returns how many items were
+    written: BatchWriteItem does not tell a new item from an overwritten one.
+    """
+    if not plan.post_ids or not plan.viewers:
+        return 0
+    newest = blog_service.get_post(post_id=max(plan.post_ids)).created_at.replace(tzinfo=UTC)
+    return write_synthetic_activities(
+        users=plan.viewers,
+        post_ids=plan.post_ids,
+        count=plan.activities,
+        newest=newest,
+        progress=progress,
+    )
+
+
+def _synthetic_activity(
+    i: int, users: list[Viewer], post_ids: list[int], newest: datetime, span: timedelta
+) -> Activity:
+    rng = random.Random(f"activity-seed:{i}")
+    user = users[rng.randrange(len(users))]
+    post_id = post_ids[rng.randrange(len(post_ids))]
+    (activity_type,) = rng.choices(list(SEED_TYPE_WEIGHTS), list(SEED_TYPE_WEIGHTS.values()))
+    at = newest - rng.random() * span
+    suffix = event_suffix(f"seed-activity-{i}")
+    activity = Activity(
+        user.user_id,
+        sort_key(at, suffix),
+        activity_type=activity_type,
+        username=user.username,
+        post_id=post_id,
+    )
+    if activity_type == "view":
+        activity.expires_at = view_expiry(at)
+    else:
+        activity.feed_key = feed_key(at, suffix)
+    if activity_type == "comment":
+        activity.comment_id = sort_key(at, suffix)
+    return activity
+
+
+@access_pattern(
+    name="Seed demo activities",
+    model=Activity,
+    operation="BatchWriteItem",
+    key="25 PutRequests per call, UnprocessedItems retried with exponential backoff",
+    notes="Deterministic keys: a second run overwrites instead of adding.",
+)
+def write_synthetic_activities(
+    *,
+    users: list[Viewer],
+    post_ids: list[int],
+    count: int,
+    newest: datetime,
+    progress: Progress,
+    span: timedelta = timedelta(days=SEED_DAYS),
+) -> int:
+    """Write `count` demo activities over the `span` before `newest`, 25 per BatchWriteItem.
+
+    Item i depends only on i (and the users, posts and times given), so writing 4,000 after
+    1,000 rewrites the first 1,000 and adds 3,000.
+    """
+    client = boto3_client(bound_settings())
+    batch: list[dict[str, Any]] = []
+    for i in range(count):
+        batch.append(_synthetic_activity(i, users, post_ids, newest, span).serialize())
+        if len(batch) == BATCH_SIZE or i == count - 1:
+            _write_batch(client, batch)
+            progress(len(batch))
+            batch = []
+    return count
+
+
+def _write_batch(client: Any, items: list[dict[str, Any]]) -> None:
+    """BatchWriteItem, retrying UnprocessedItems with exponential backoff and jitter."""
+    table = Activity.Meta.table_name
+    pending = [{"PutRequest": {"Item": item}} for item in items]
+    for attempt in range(BATCH_MAX_ATTEMPTS):
+        if attempt:
+            time.sleep(backoff_delay(attempt))
+        response = client.batch_write_item(RequestItems={table: pending})
+        pending = response.get("UnprocessedItems", {}).get(table, [])
+        if not pending:
+            return
+    raise RuntimeError(f"{len(pending)} activities still unprocessed after {attempt + 1} attempts")
