@@ -85,7 +85,7 @@ def _run_seed(**sizes: int) -> None:
         for seeder in seeders():
             task = progress.add_task(seeder.label, total=seeder.total(plan))
             written = seeder.run(plan, lambda n, t=task: progress.advance(t, n))
-            progress.update(task, description=f"{seeder.label} ({written} new)")
+            progress.update(task, description=f"{seeder.label} ({written} items written)")
     from blog.service import DEMO_PASSWORD
 
     names = ", ".join(v.username for v in plan.viewers)
@@ -339,6 +339,33 @@ def relay_outbox() -> None:
     console.print(f"delivered {total}; still pending {events.pending_count()}")
 
 
+@cli.command("shard-post")
+def shard_post(
+    post_id: Annotated[int, typer.Argument(help="The post whose like counter is hot.")],
+    shards: Annotated[int, typer.Option(min=2, help="How many partition keys to spread over.")] = 8,
+) -> None:
+    """Spread a popular post's like counter over several partition keys (write sharding)."""
+    from blog import service as blog_service
+    from engagement import service as engagement_service
+
+    _wire()
+    blog_service.get_post(post_id=post_id)
+    now = engagement_service.promote_hot_post(post_id=post_id, shards=shards)
+    console.print(f"post {post_id}: like counter spread over {now} shards")
+
+
+@cli.command("settle-likes")
+def settle_likes(
+    post_id: Annotated[int, typer.Argument(help="The post whose stale pending likes to finish.")],
+) -> None:
+    """Finish likes whose request died between its writes (each is counted exactly once)."""
+    from engagement import service as engagement_service
+
+    _wire()
+    settled = engagement_service.settle_pending_likes(post_id=post_id)
+    console.print(f"post {post_id}: {settled} pending like changes finished")
+
+
 @cli.command()
 def run(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
@@ -448,6 +475,17 @@ def _start_snapshots(settings, directory: Path):  # type: ignore[no-untyped-def]
     return keeper
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Domain errors (a missing post, bad input) are a message, not a traceback."""
+    from shared.errors import DomainError
+
     logging.basicConfig(level=logging.WARNING)
-    cli()
+    try:
+        cli()
+    except DomainError as error:
+        err_console.print(f"[red]{error.title}:[/] {error.detail}")
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -23,6 +23,7 @@ from shared.database import database
 from shared.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from shared.seeding import Progress, SeedPlan
 
+AUTHOR_COLUMNS = (User.id, User.username, User.display_name)  # never the password hash
 USERNAME_RE = re.compile(r"^[a-z0-9_]{3,30}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 DISPLAY_NAME_MAX = 50
@@ -120,7 +121,7 @@ def list_posts(*, page: int = 1, per_page: int = PER_PAGE) -> PostPage:
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     query = (
-        Post.select(Post, User)
+        Post.select(Post, *AUTHOR_COLUMNS)
         .join(User)
         .order_by(Post.created_at.desc(), Post.id.desc())
         .paginate(page, per_page)
@@ -129,7 +130,7 @@ def list_posts(*, page: int = 1, per_page: int = PER_PAGE) -> PostPage:
 
 
 def get_post(*, post_id: int) -> Post:
-    post = Post.select(Post, User).join(User).where(Post.id == post_id).first()
+    post = Post.select(Post, *AUTHOR_COLUMNS).join(User).where(Post.id == post_id).first()
     if post is None:
         raise NotFound(f"There is no post {post_id}.")
     return post  # type: ignore[no-any-return]

@@ -25,7 +25,7 @@ from pynamodb.models import Model
 
 from shared.access_patterns import AccessPattern, access_patterns
 from shared.database import rdb_models
-from shared.dynamo import base_table_name, registered_models
+from shared.dynamo import base_table_name, models_by_table, registered_models
 from shared.settings import PROJECT_ROOT
 from shared.web import render
 
@@ -150,10 +150,7 @@ def describe_design() -> Design:
 def tables_of(models: Iterable[type[Model]]) -> list[list[type[Model]]]:
     """Registered models grouped by table, in registration order: several classes may share a
     table, one per kind of item (the single-table pattern)."""
-    groups: dict[str, list[type[Model]]] = {}
-    for model in models:
-        groups.setdefault(base_table_name(model), []).append(model)
-    return list(groups.values())
+    return list(models_by_table(models).values())
 
 
 def describe_table(

@@ -101,6 +101,44 @@ def ttl_attribute_name(model: type[Model]) -> str | None:
     return None
 
 
+def models_by_table(models: Iterable[type[Model]] | None = None) -> dict[str, list[type[Model]]]:
+    """Models (by default the registered ones) grouped by base table name, in order.
+
+    Several classes may share a table, one per kind of item (the single-table pattern); the
+    first registered class of a table creates it.
+    """
+    groups: dict[str, list[type[Model]]] = {}
+    for model in _registry if models is None else models:
+        groups.setdefault(base_table_name(model), []).append(model)
+    return groups
+
+
+def _index_names(model: type[Model]) -> set[str]:
+    schema = model._get_schema()
+    return {
+        index["index_name"]
+        for kind in ("global_secondary_indexes", "local_secondary_indexes")
+        for index in schema[kind]  # type: ignore[literal-required]
+    }
+
+
+def _shared_table_ttl(models: list[type[Model]]) -> str | None:
+    """The table's one TTL attribute; classes sharing a table must agree on keys and indexes."""
+    owner, *others = models
+    for other in others:
+        if other._get_schema()["key_schema"] != owner._get_schema()["key_schema"]:
+            raise RuntimeError(f"{other.__name__} and {owner.__name__} share a table: same keys")
+        if not _index_names(other) <= _index_names(owner):
+            raise RuntimeError(
+                f"{other.__name__} declares an index that {owner.__name__}, which creates the "
+                "shared table, does not: declare every index on the first registered class"
+            )
+    ttls = {name for model in models if (name := ttl_attribute_name(model))}
+    if len(ttls) > 1:
+        raise RuntimeError(f"a table has one TTL attribute, not {sorted(ttls)}")
+    return ttls.pop() if ttls else None
+
+
 def create_tables(settings: Settings, *, recreate: bool = False) -> list[tuple[str, str]]:
     """Create every registered table with its GSIs, on-demand billing and TTL. Idempotent.
 
@@ -108,17 +146,18 @@ def create_tables(settings: Settings, *, recreate: bool = False) -> list[tuple[s
     """
     client = boto3_client(settings)
     results: list[tuple[str, str]] = []
-    for model in _registry:
-        name = model.Meta.table_name
-        if recreate and model.exists():
-            model.delete_table()
+    for models in models_by_table().values():
+        owner = models[0]
+        name = owner.Meta.table_name
+        ttl = _shared_table_ttl(models)
+        if recreate and owner.exists():
+            owner.delete_table()
             results.append((name, "deleted"))
-        if model.exists():
+        if owner.exists():
             results.append((name, "exists"))
         else:
-            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+            owner.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             results.append((name, "created"))
-        ttl = ttl_attribute_name(model)
         if ttl:
             current = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
             if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):

@@ -152,3 +152,36 @@ def test_item_types_sharing_a_table_are_one_table_with_the_union_of_attributes(
     assert list(template["Resources"]).count("GadgetsTable") == 1
     page = unit_client.get("/design").text
     assert page.count('data-table="gadgets"') == 1 and "GadgetNote" in page
+
+
+def test_classes_sharing_a_table_must_agree_on_indexes() -> None:
+    from pynamodb.attributes import UnicodeAttribute
+    from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+    from pynamodb.models import Model
+
+    from shared.dynamo import _shared_table_ttl
+
+    class ByColour(GlobalSecondaryIndex):  # type: ignore[type-arg]
+        class Meta:
+            index_name = "ByColour"
+            projection = AllProjection()
+
+        colour = UnicodeAttribute(hash_key=True)
+
+    class Owner(Model):
+        class Meta:
+            table_name = "shared_things"
+
+        pk = UnicodeAttribute(hash_key=True)
+
+    class Latecomer(Model):
+        class Meta:
+            table_name = "shared_things"
+
+        pk = UnicodeAttribute(hash_key=True)
+        colour = UnicodeAttribute()
+        by_colour = ByColour()
+
+    assert _shared_table_ttl([Owner]) is None
+    with pytest.raises(RuntimeError, match="declare every index on the first registered class"):
+        _shared_table_ttl([Owner, Latecomer])
