@@ -16,7 +16,6 @@ from __future__ import annotations
 import heapq
 import logging
 import random
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,10 +44,9 @@ from blog import service as blog_service
 from shared import events
 from shared.access_patterns import access_pattern
 from shared.auth import Viewer
-from shared.dynamo import boto3_client, bound_settings
+from shared.dynamo import batch_write, bound_client
 from shared.errors import InvalidInput, NotFound
 from shared.seeding import Progress, SeedPlan
-from shared.snapshot import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -484,7 +482,6 @@ def post_title(*, post_id: int) -> str:
 SEED_DAYS = 7
 SEED_TYPE_WEIGHTS = {"view": 45, "like": 25, "comment": 20, "unlike": 10}
 BATCH_SIZE = 25
-BATCH_MAX_ATTEMPTS = 8
 
 
 def seed_size(plan: SeedPlan) -> int:
@@ -559,26 +556,12 @@ def write_synthetic_activities(
     Item i depends only on i (and the users, posts and times given), so writing 4,000 after
     1,000 rewrites the first 1,000 and adds 3,000.
     """
-    client = boto3_client(bound_settings())
+    client = bound_client()
     batch: list[dict[str, Any]] = []
     for i in range(count):
         batch.append(_synthetic_activity(i, users, post_ids, newest, span).serialize())
         if len(batch) == BATCH_SIZE or i == count - 1:
-            _write_batch(client, batch)
+            batch_write(client, Activity.Meta.table_name, puts=batch)
             progress(len(batch))
             batch = []
     return count
-
-
-def _write_batch(client: Any, items: list[dict[str, Any]]) -> None:
-    """BatchWriteItem, retrying UnprocessedItems with exponential backoff and jitter."""
-    table = Activity.Meta.table_name
-    pending = [{"PutRequest": {"Item": item}} for item in items]
-    for attempt in range(BATCH_MAX_ATTEMPTS):
-        if attempt:
-            time.sleep(backoff_delay(attempt))
-        response = client.batch_write_item(RequestItems={table: pending})
-        pending = response.get("UnprocessedItems", {}).get(table, [])
-        if not pending:
-            return
-    raise RuntimeError(f"{len(pending)} activities still unprocessed after {attempt + 1} attempts")

@@ -35,11 +35,16 @@ from engagement.models import (
 from shared import events
 from shared.access_patterns import access_pattern
 from shared.auth import Viewer
-from shared.dynamo import bound_settings
+from shared.dynamo import (
+    UnprocessedWrites,
+    backoff_delay,
+    batch_write,
+    bound_client,
+    bound_settings,
+)
 from shared.errors import BadCursor, Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from shared.seeding import Progress, SeedPlan
 from shared.settings import get_settings
-from shared.snapshot import backoff_delay
 
 AUTO_SHARD_AT = 1_000
 AUTO_SHARDS = 8
@@ -47,7 +52,7 @@ MAX_SHARDS = 32
 HOT_CACHE_SECONDS = 30.0
 HOT_CACHE_MAX = 10_000
 CONCURRENT_CLICK_WAITS = (0.02, 0.05, 0.1, 0.2, 0.4)
-BATCH_GET_MAX, BATCH_WRITE_MAX, BATCH_ATTEMPTS = 100, 25, 8
+BATCH_GET_MAX, BATCH_ATTEMPTS = 100, 8
 
 COMMENT_MAX = 4_000
 COMMENTS_PER_PAGE = 20
@@ -917,36 +922,21 @@ def _write_batches(
     puts: Sequence[dict[str, Any]] = (),
     deletes: Sequence[dict[str, Any]] = (),
 ) -> int:
-    """BatchWriteItem in chunks of 25, UnprocessedItems retried with exponential backoff.
-
-    PynamoDB's own batch retries without backoff (pitfalls.md), hence this loop.
-    """
-    connection = model._get_connection()
-    table = model.Meta.table_name
-    requests = [{"PutRequest": {"Item": item}} for item in puts]
-    requests += [{"DeleteRequest": {"Key": key}} for key in deletes]
-    for chunk in _chunks(requests, BATCH_WRITE_MAX):
-        pending = chunk
-        for attempt in range(BATCH_ATTEMPTS):
-            if attempt:
-                time.sleep(backoff_delay(attempt))
-            data = connection.batch_write_item(
-                put_items=[r["PutRequest"]["Item"] for r in pending if "PutRequest" in r],
-                delete_items=[r["DeleteRequest"]["Key"] for r in pending if "DeleteRequest" in r],
-            )
-            pending = data.get("UnprocessedItems", {}).get(table, [])
-            if not pending:
-                break
-        else:
-            raise ServiceUnavailable(f"DynamoDB left {len(pending)} writes unprocessed.")
-    return len(requests)
+    """BatchWriteItem in chunks of 25, UnprocessedItems retried with exponential backoff."""
+    try:
+        return batch_write(bound_client(), model.Meta.table_name, puts=puts, deletes=deletes)
+    except UnprocessedWrites as error:
+        raise ServiceUnavailable(str(error)) from error
 
 
 def _keys_of(model: type[Model], hash_key: Any) -> list[dict[str, Any]]:
     hash_name = model._hash_key_attribute().attr_name
     range_name = model._range_key_attribute().attr_name
     items = model.query(hash_key, attributes_to_get=[hash_name, range_name], consistent_read=True)
-    return [item._get_keys() for item in items]
+    keys = (hash_name, range_name)
+    return [
+        {k: v for k, v in item.serialize(null_check=False).items() if k in keys} for item in items
+    ]
 
 
 @access_pattern(
@@ -961,7 +951,7 @@ def delete_engagement_of_post(*, post_id: int) -> int:
     """Idempotent: a redelivered event finds nothing left. Returns the items deleted."""
     possible_shards = [(_shard_key(post_id, s), COUNT_SK) for s in range(1, MAX_SHARDS)]
     shard_keys = [
-        {"post_id": item["post_id"]["S"], "sk": COUNT_SK}
+        {"post_id": item["post_id"], "sk": item["sk"]}
         for item in _batch_get_likes(possible_shards, consistent=True)
     ]
     deleted = _write_batches(LikeCounter, deletes=shard_keys)

@@ -10,8 +10,10 @@ connects and caches the connection, so binding must happen once, before any call
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import TypeVar
+import random
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -23,6 +25,7 @@ ModelT = TypeVar("ModelT", bound=type[Model])
 
 _registry: list[type[Model]] = []
 _bound_settings: Settings | None = None
+_bound_client: Any = None
 LOCAL_CREDENTIALS = ("local", "local")
 
 
@@ -51,7 +54,7 @@ def _credentials(settings: Settings) -> tuple[str | None, str | None]:
 
 def bind_models(settings: Settings, models: Iterable[type[Model]] | None = None) -> None:
     """Point every registered model at the configured DynamoDB and table prefix."""
-    global _bound_settings
+    global _bound_settings, _bound_client
     key_id, secret = _credentials(settings)
     for model in models or _registry:
         meta = model.Meta
@@ -67,12 +70,22 @@ def bind_models(settings: Settings, models: Iterable[type[Model]] | None = None)
         meta.max_pool_connections = 50
         model._connection = None
     _bound_settings = settings
+    _bound_client = None
 
 
 def bound_settings() -> Settings:
     if _bound_settings is None:
         raise RuntimeError("bind_models() has not been called")
     return _bound_settings
+
+
+def bound_client() -> Any:
+    """One low-level boto3 client for the bound settings (clients are thread-safe), for the
+    batch operations PynamoDB does not retry with backoff."""
+    global _bound_client
+    if _bound_client is None:
+        _bound_client = boto3_client(bound_settings())
+    return _bound_client
 
 
 def boto3_client(settings: Settings):  # type: ignore[no-untyped-def]
@@ -90,6 +103,57 @@ def boto3_client(settings: Settings):  # type: ignore[no-untyped-def]
             retries={"total_max_attempts": 1 + settings.dynamodb_max_retries, "mode": "standard"},
         ),
     )
+
+
+BATCH_WRITE_MAX = 25
+BATCH_WRITE_ATTEMPTS = 8
+BASE_DELAY_SECONDS = 0.05
+MAX_DELAY_SECONDS = 2.0
+
+
+class UnprocessedWrites(RuntimeError):
+    """DynamoDB kept part of a batch unprocessed through every retry (throttling, overload)."""
+
+
+def backoff_delay(retry: int) -> float:
+    """The wait before retry number `retry` (1-based): doubling, capped, with equal jitter.
+
+    Jitter spreads retries from concurrent writers so they do not hit the table in lockstep.
+    """
+    ceiling = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** (retry - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def batch_write(
+    client: Any,
+    table: str,
+    *,
+    puts: Sequence[dict[str, Any]] = (),
+    deletes: Sequence[dict[str, Any]] = (),
+    max_attempts: int = BATCH_WRITE_ATTEMPTS,
+) -> int:
+    """BatchWriteItem in chunks of 25 (raw DynamoDB JSON items and keys); returns the count.
+
+    A batch can come back with UnprocessedItems under load: those are retried with exponential
+    backoff. PynamoDB's own batch retries without backoff (pitfalls.md), hence this function.
+    """
+    requests = [{"PutRequest": {"Item": item}} for item in puts]
+    requests += [{"DeleteRequest": {"Key": key}} for key in deletes]
+    for start in range(0, len(requests), BATCH_WRITE_MAX):
+        pending = requests[start : start + BATCH_WRITE_MAX]
+        for attempt in range(max_attempts):
+            if attempt:
+                time.sleep(backoff_delay(attempt))
+            response = client.batch_write_item(RequestItems={table: pending})
+            pending = response.get("UnprocessedItems", {}).get(table, [])
+            if not pending:
+                break
+        else:
+            raise UnprocessedWrites(
+                f"{len(pending)} writes to table {table} were still unprocessed after "
+                f"{max_attempts} BatchWriteItem attempts"
+            )
+    return len(requests)
 
 
 def ttl_attribute_name(model: type[Model]) -> str | None:

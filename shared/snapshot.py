@@ -19,11 +19,9 @@ import base64
 import json
 import logging
 import os
-import random
 import re
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
@@ -34,6 +32,8 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from shared.dynamo import UnprocessedWrites, batch_write
+
 logger = logging.getLogger(__name__)
 
 Item = dict[str, Any]
@@ -41,10 +41,8 @@ Progress = Callable[[str, int], None]
 
 MANIFEST_NAME = "manifest.json"
 EXPORT_FORMAT = "DYNAMODB_JSON"
-BATCH_SIZE = 25  # BatchWriteItem's limit; moto would accept more, real DynamoDB does not.
+BATCH_SIZE = 25  # items read per chunk; batch_write splits at BatchWriteItem's limit of 25
 DEFAULT_MAX_ATTEMPTS = 8
-BASE_DELAY_SECONDS = 0.05
-MAX_DELAY_SECONDS = 2.0
 MISSING_TABLE = -1
 # DynamoDB's own rule; checked here because moto does not, and the name becomes a file name.
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
@@ -252,7 +250,10 @@ def _import_file(
     written = 0
     with path.open(encoding="utf-8") as lines:
         for chunk in _chunks(_read_items(path, lines), BATCH_SIZE):
-            _write_batch(client, table, chunk, max_attempts)
+            try:
+                batch_write(client, table, puts=chunk, max_attempts=max_attempts)
+            except UnprocessedWrites as error:
+                raise SnapshotError(str(error)) from error
             written += len(chunk)
             if progress is not None:
                 progress(table, written)
@@ -274,31 +275,6 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-def _write_batch(client: BaseClient, table: str, items: list[Item], max_attempts: int) -> None:
-    """BatchWriteItem, retrying UnprocessedItems with exponential backoff and jitter."""
-    pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
-    for attempt in range(max_attempts):
-        if attempt:
-            time.sleep(backoff_delay(attempt))
-        response = client.batch_write_item(RequestItems={table: pending})
-        pending = response.get("UnprocessedItems", {}).get(table, [])
-        if not pending:
-            return
-    raise SnapshotError(
-        f"{len(pending)} items for table {table} were still unprocessed after "
-        f"{max_attempts} BatchWriteItem attempts"
-    )
-
-
-def backoff_delay(retry: int) -> float:
-    """The wait before retry number `retry` (1-based): doubling, capped, with equal jitter.
-
-    Jitter spreads retries from concurrent writers so they do not hit the table in lockstep.
-    """
-    ceiling = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** (retry - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 # -- DynamoDB JSON <-> file -------------------------------------------------------------------

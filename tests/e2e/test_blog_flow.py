@@ -40,7 +40,7 @@ def test_sign_up_write_edit_delete_sign_out_sign_in(page: Page) -> None:
     write_post(page, "My first key design", "PK = what I query by.")
     expect(page.get_by_test_id("post-body")).to_have_text("PK = what I query by.")
 
-    page.click("text=Edit")
+    page.get_by_role("link", name="Edit", exact=True).click()
     page.fill("#title", "My second key design")
     page.click("text=Save")
     expect(page.get_by_test_id("post-title")).to_have_text("My second key design")
@@ -49,7 +49,7 @@ def test_sign_up_write_edit_delete_sign_out_sign_in(page: Page) -> None:
     page.get_by_test_id("logout").click()
     expect(page.locator("header")).to_contain_text("Sign in")
     page.goto(post_url)
-    expect(page.locator("text=Edit")).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit", exact=True)).to_have_count(0)
 
     page.goto("/login")
     page.fill("#username", username)
@@ -59,7 +59,7 @@ def test_sign_up_write_edit_delete_sign_out_sign_in(page: Page) -> None:
 
     page.goto(post_url)
     page.once("dialog", lambda dialog: dialog.accept())
-    page.click("text=Delete")
+    page.get_by_role("button", name="Delete", exact=True).click()
     expect(page).to_have_url(re.compile(r"/$"))
     assert page.request.get(post_url).status == 404
 

@@ -10,7 +10,8 @@ from pynamodb.exceptions import UpdateError
 
 from engagement import service
 from engagement.models import LikeCounter, UserLike
-from shared import events
+from shared import dynamo, events
+from shared.dynamo import bound_client
 from tests.unit.engagement_fixtures import dynamodb_calls, htmx, new_post
 
 
@@ -291,25 +292,21 @@ def test_batch_deletes_retry_unprocessed_items_with_backoff(
     post_id = new_post(author)
     for user in [make_user(unit_client) for _ in range(4)]:
         like(user, post_id)
-    connection = UserLike._get_connection()
-    real_write = connection.batch_write_item
+    client = bound_client()
+    real_write = client.batch_write_item
     sent: list[int] = []
     waits: list[float] = []
 
-    def throttled(put_items=None, delete_items=None, **kwargs):  # type: ignore[no-untyped-def]
-        sent.append(len(delete_items or []))
+    def throttled(RequestItems):  # type: ignore[no-untyped-def]  # noqa: N803 - boto3's name
+        ((table, requests),) = RequestItems.items()
+        sent.append(len(requests))
         if len(sent) > 1:
-            return real_write(put_items=put_items, delete_items=delete_items, **kwargs)
-        done, left = delete_items[:2], delete_items[2:]
-        real_write(delete_items=done)
-        unprocessed = [
-            {"DeleteRequest": {"Key": {"post_id": {"S": k["post_id"]}, "sk": {"S": k["sk"]}}}}
-            for k in left
-        ]
-        return {"UnprocessedItems": {connection.table_name: unprocessed}}
+            return real_write(RequestItems=RequestItems)
+        real_write(RequestItems={table: requests[:2]})
+        return {"UnprocessedItems": {table: requests[2:]}}
 
-    monkeypatch.setattr(connection, "batch_write_item", throttled)
-    monkeypatch.setattr(service.time, "sleep", waits.append)
+    monkeypatch.setattr(client, "batch_write_item", throttled)
+    monkeypatch.setattr(dynamo.time, "sleep", waits.append)
     assert service.delete_engagement_of_post(post_id=post_id) == 5
     assert sent == [5, 3] and len(waits) == 1 and waits[0] > 0
     assert list(UserLike.query(str(post_id))) == []

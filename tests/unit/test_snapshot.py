@@ -18,13 +18,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from shared import snapshot
+from shared import dynamo
+from shared.dynamo import backoff_delay
 from shared.snapshot import (
     MANIFEST_NAME,
     MISSING_TABLE,
     PeriodicSnapshot,
     SnapshotError,
-    backoff_delay,
     export_tables,
     import_tables,
     read_manifest,
@@ -330,7 +330,7 @@ def _write_snapshot_file(directory: Path, count: int) -> list[dict[str, Any]]:
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     recorded: list[float] = []
-    monkeypatch.setattr(snapshot.time, "sleep", recorded.append)
+    monkeypatch.setattr(dynamo.time, "sleep", recorded.append)
     return recorded
 
 
@@ -364,7 +364,7 @@ def test_unprocessed_items_give_up_after_bounded_attempts(
 
 
 def backoff_bounds(retry: int) -> tuple[float, float]:
-    ceiling = min(snapshot.MAX_DELAY_SECONDS, snapshot.BASE_DELAY_SECONDS * 2 ** (retry - 1))
+    ceiling = min(dynamo.MAX_DELAY_SECONDS, dynamo.BASE_DELAY_SECONDS * 2 ** (retry - 1))
     return ceiling / 2, ceiling
 
 
@@ -372,7 +372,7 @@ def test_backoff_doubles_and_is_capped() -> None:
     for retry in range(1, 12):
         low, high = backoff_bounds(retry)
         assert low <= backoff_delay(retry) <= high
-    assert backoff_bounds(11)[1] == snapshot.MAX_DELAY_SECONDS
+    assert backoff_bounds(11)[1] == dynamo.MAX_DELAY_SECONDS
 
 
 # -- PeriodicSnapshot -------------------------------------------------------------------------
