@@ -25,7 +25,6 @@ from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.pagination import ResultIterator
 
 from activity.capacity import ReadStats, scan_cost
-from activity.cursors import Key, decode_cursor, encode_cursor
 from activity.models import (
     ACTIVITY_TYPES,
     FEED_SHARDS,
@@ -44,6 +43,7 @@ from blog import service as blog_service
 from shared import events
 from shared.access_patterns import access_pattern
 from shared.auth import Viewer
+from shared.cursors import Key, decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import batch_write, bound_client
 from shared.errors import InvalidInput, NotFound
 from shared.seeding import Progress, SeedPlan
@@ -239,11 +239,13 @@ def _paged_read(
     key_names: tuple[str, ...],
     stats: ReadStats,
 ) -> ActivityPage:
-    start = decode_cursor(kind=kind, bound_to=bound_to, cursor=cursor, key_names=key_names)
+    start = decode_cursor(
+        kind=kind, bound_to=bound_to, cursor=cursor, is_valid=dynamodb_key_check(key_names)
+    )
     items, resume = _read_newest(
         query, start=start, limit=_check_limit(limit), stats=stats, key_names=key_names, now=_now()
     )
-    next_cursor = encode_cursor(kind=kind, bound_to=bound_to, key=resume)
+    next_cursor = encode_cursor(kind=kind, bound_to=bound_to, position=resume)
     return ActivityPage(items=items, next_cursor=next_cursor, stats=stats)
 
 

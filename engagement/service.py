@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from pynamodb.constants import ALL_NEW
 from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, UpdateError
 from pynamodb.models import Model
@@ -35,6 +34,7 @@ from engagement.models import (
 from shared import events
 from shared.access_patterns import access_pattern
 from shared.auth import Viewer
+from shared.cursors import decode_cursor, encode_cursor
 from shared.dynamo import (
     UnprocessedWrites,
     backoff_delay,
@@ -42,9 +42,8 @@ from shared.dynamo import (
     bound_client,
     bound_settings,
 )
-from shared.errors import BadCursor, Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from shared.seeding import Progress, SeedPlan
-from shared.settings import get_settings
 
 AUTO_SHARD_AT = 1_000
 AUTO_SHARDS = 8
@@ -618,31 +617,21 @@ def thread_steps(roots: list[CommentNode]) -> list[ThreadStep]:
     return steps
 
 
-def _cursor_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        get_settings().resolved_secret_key(), salt="engagement-comments-cursor"
-    )
-
-
-def _encode_cursor(post_id: int, comment_id: str) -> str:
-    return _cursor_serializer().dumps({"p": post_id, "c": comment_id})
+def _encode_cursor(post_id: int, comment_id: str) -> str | None:
+    return encode_cursor(kind="comments", bound_to=str(post_id), position=comment_id)
 
 
 def _decode_cursor(post_id: int, cursor: str | None) -> str | None:
     """The last comment id of the previous page, from a cursor of this very post's thread."""
-    if not cursor:
-        return None
-    try:
-        payload = _cursor_serializer().loads(cursor, max_age=CURSOR_MAX_AGE_SECONDS)
-    except SignatureExpired:
-        raise BadCursor("This list is out of date. Reload the post to see the comments.") from None
-    except BadData:
-        raise BadCursor("This cursor is not valid (tampered with or truncated).") from None
-    if not isinstance(payload, dict) or payload.get("p") != post_id:
-        raise BadCursor("This cursor belongs to another post's comments.")
-    comment_id = payload.get("c")
-    if not isinstance(comment_id, str) or not COMMENT_ID_RE.fullmatch(comment_id):
-        raise BadCursor("This cursor is not valid (unexpected key).")
+    comment_id: str | None = decode_cursor(
+        kind="comments",
+        bound_to=str(post_id),
+        cursor=cursor,
+        is_valid=lambda position: (
+            isinstance(position, str) and COMMENT_ID_RE.fullmatch(position) is not None
+        ),
+        max_age=CURSOR_MAX_AGE_SECONDS,
+    )
     return comment_id
 
 

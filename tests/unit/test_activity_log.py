@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from activity import cursors, service
+from activity import service
 from activity.models import Activity, view_window_start
-from shared import events
+from shared import cursors, events
 from tests.unit.activity_fixtures import ago, happened, keys, person, read_all, viewed
 
 
@@ -201,7 +201,7 @@ def test_a_tampered_expired_or_malformed_cursor_is_400(unit_client, busy_post, m
     url = "/api/v1/users/alice/activities"
     cursor = first_cursor(unit_client, url)
     tampered = cursor[:-3] + ("AAA" if not cursor.endswith("AAA") else "BBB")
-    signer = URLSafeTimedSerializer("test-secret-key", salt="activity-cursor:user")
+    signer = URLSafeTimedSerializer("test-secret-key", salt="cursor:user")
     user_id = unit_client.get(url).json()["items"][0]["user_id"]
     wrong_shape = signer.dumps({"q": user_id, "k": {"user_id": {"S": user_id}}})
     for bad, message in [

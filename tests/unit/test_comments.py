@@ -155,7 +155,7 @@ def test_a_cursor_of_another_posts_thread_is_refused(unit_client, post) -> None:
         comment(post.author, other)
     cursor = thread(unit_client, other, limit=1)["next_cursor"]
     response = unit_client.get(f"/api/v1/posts/{post.id}/comments", params={"cursor": cursor})
-    assert response.status_code == 400 and "another post" in response.json()["detail"]
+    assert response.status_code == 400 and "belongs to another list" in response.json()["detail"]
     assert thread(unit_client, post.id, limit=1)["items"] == []
     assert unit_client.get(f"/api/v1/posts/{post.id}/comments?limit=0").status_code == 422
     assert unit_client.get(f"/api/v1/posts/{post.id}/comments?limit=101").status_code == 422
