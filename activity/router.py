@@ -19,7 +19,7 @@ from activity import service
 from shared import events
 from shared.panels import register_panel
 from shared.seeding import Seeder, register_seeder
-from shared.web import page_context, render, templates
+from shared.web import render, render_block
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +100,9 @@ def post_timeline_panel(request: Request, *, post_id: int) -> Markup:
         page = service.post_timeline(post_id=post_id, limit=PANEL_LIMIT)
     except PynamoDBException as error:
         log.warning("timeline of post %s unavailable: %s", post_id, error)
-        return _render_block(request, "activity/post_timeline.html", "unavailable", {})
+        return render_block(request, "activity/post_timeline.html", "unavailable", {})
     ctx = _timeline_context(post_id, page, PANEL_LIMIT)
-    return _render_block(request, "activity/post_timeline.html", "panel", ctx)
-
-
-def _render_block(request: Request, template: str, block: str, ctx: dict[str, Any]) -> Markup:
-    tmpl = templates.env.get_template(template)
-    return Markup("".join(tmpl.blocks[block](tmpl.new_context(page_context(request, ctx)))))
+    return render_block(request, "activity/post_timeline.html", "panel", ctx)
 
 
 @router.get("/feed")

@@ -18,7 +18,7 @@ from shared.auth import Viewer, optional_viewer, require_viewer
 from shared.errors import DomainError, InvalidInput
 from shared.panels import register_badges, register_panel
 from shared.seeding import Seeder, register_seeder
-from shared.web import htmx_redirect, is_htmx, page_context, render, templates
+from shared.web import htmx_redirect, is_htmx, render, render_block
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["engagement"])
@@ -37,12 +37,6 @@ def install() -> None:
     register_badges("post_list", like_badges)
     events.subscribe(events.PostDeleted, service.on_post_deleted)
     register_seeder(Seeder(20, "likes and comments", service.seed_size, service.seed_engagement))
-
-
-def _render_block(request: Request, template: str, block: str, context: dict[str, Any]) -> Markup:
-    tmpl = templates.env.get_template(template)
-    html = "".join(tmpl.blocks[block](tmpl.new_context(page_context(request, context))))
-    return Markup(html)  # already escaped: rendered by the autoescaping environment
 
 
 # -- panels -----------------------------------------------------------------------------------
@@ -78,11 +72,11 @@ def _new_form(**values: Any) -> dict[str, Any]:
 def post_panel(request: Request, *, post_id: int) -> Markup:
     viewer = optional_viewer(request)
     summary = service.like_summary(post_id=post_id, user_id=viewer.user_id if viewer else None)
-    likes = _render_block(
+    likes = render_block(
         request, "engagement/likes.html", "likes", _likes_context(post_id, summary, viewer)
     )
     page = service.list_comments(post_id=post_id)
-    thread = _render_block(
+    thread = render_block(
         request, "engagement/comments.html", "thread", _thread_context(post_id, page)
     )
     return likes + thread

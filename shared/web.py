@@ -84,6 +84,19 @@ def page_context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def render_block(
+    request: Request, template: str, block: str, context: dict[str, Any] | None = None
+) -> Markup:
+    """One block of a template, as markup (already escaped by the autoescaping environment).
+
+    A block rendered alone does not run the template's top-level code: macros a block uses are
+    imported inside the block.
+    """
+    tmpl = templates.env.get_template(template)
+    ctx = tmpl.new_context(page_context(request, context or {}))
+    return Markup("".join(tmpl.blocks[block](ctx)))
+
+
 def render(
     request: Request,
     template: str,
@@ -93,16 +106,11 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """Render a whole page, or just `block` of it for an htmx request.
-
-    A block rendered alone does not run the template's top-level code: macros a block uses are
-    imported inside the block.
-    """
-    ctx = page_context(request, context or {})
+    """Render a whole page, or just `block` of it (and the inspector, out of band) for htmx."""
     if block is not None and is_htmx(request):
-        tmpl = templates.env.get_template(template)
-        html = "".join(tmpl.blocks[block](tmpl.new_context(ctx))) + str(inspector_panel(oob=True))
+        html = render_block(request, template, block, context) + inspector_panel(oob=True)
         return HTMLResponse(html, status_code=status_code, headers=headers)
+    ctx = page_context(request, context or {})
     return templates.TemplateResponse(
         request, template, ctx, status_code=status_code, headers=headers
     )
