@@ -16,6 +16,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,8 @@ os.environ.update(
 for var in ("DYNAMODB_ENDPOINT", "DATABASE_URL", "TABLE_PREFIX", "AWS_ACCESS_KEY_ID"):
     os.environ.pop(var, None)
 
+import httpx  # noqa: E402
+from botocore.client import BaseClient  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 IN_CI = os.environ.get("CI") == "true"
@@ -189,3 +192,25 @@ def make_user() -> Callable[..., ApiUser]:
         return ApiUser(own, username or f"u{uuid.uuid4().hex[:10]}").signup()
 
     return factory
+
+
+@pytest.fixture
+def engine_responses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """What the engine returned, seen below botocore's event system (independent of it)."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    original = BaseClient._make_api_call
+
+    def spy(self: BaseClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        response = original(self, operation, params)
+        if self.meta.service_model.service_name == "dynamodb":
+            seen.append((operation, response))
+        return response  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", spy)
+    return seen
+
+
+def capacity_header(response: httpx.Response) -> dict[str, str]:
+    """The X-DynamoDB-Capacity summary header as a dict."""
+    parts = (part.split("=", 1) for part in response.headers["x-dynamodb-capacity"].split("; "))
+    return dict(parts)

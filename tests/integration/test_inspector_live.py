@@ -16,8 +16,6 @@ from typing import Any
 
 import boto3
 import httpx
-import pytest
-from botocore.client import BaseClient
 from fastapi.testclient import TestClient
 from pynamodb.models import Model
 
@@ -25,6 +23,7 @@ from sessions.models import Session
 from shared import dynamo, inspector
 from shared.capacity import Precision
 from shared.inspector import recording
+from tests.conftest import capacity_header
 
 pytest_plugins = ["tests.unit.design_fixtures"]
 HTMX = {"HX-Request": "true"}
@@ -32,27 +31,6 @@ ROW = re.compile(
     r'<tr data-operation="(?P<operation>\w+)" data-table="(?P<table>[^"]*)" '
     r'data-index="[^"]*"\s+data-served-by="[^"]*" data-reported="(?P<reported>[\d.]*)"'
 )
-
-
-@pytest.fixture
-def engine_responses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
-    """Every DynamoDB response, seen below botocore's event system."""
-    seen: list[tuple[str, dict[str, Any]]] = []
-    original = BaseClient._make_api_call
-
-    def spy(self: BaseClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        response = original(self, operation, params)
-        if self.meta.service_model.service_name == "dynamodb":
-            seen.append((operation, response))
-        return response  # type: ignore[no-any-return]
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", spy)
-    return seen
-
-
-def summary(response: httpx.Response) -> dict[str, str]:
-    parts = response.headers["x-dynamodb-capacity"].split("; ")
-    return dict(part.split("=", 1) for part in parts)
 
 
 def reported_units(response: dict[str, Any]) -> float:
@@ -74,7 +52,7 @@ def test_post_page_panel_and_headers_match_what_the_engine_returned(
     assert [float(row["reported"] or 0) for row in rows] == [
         reported_units(response) for _, response in engine_responses
     ]
-    header = summary(page)
+    header = capacity_header(page)
     assert int(header["calls"]) == len(engine_responses)
     assert header["reported-by"] == "local-engine"
     assert "This engine is local (moto) and misreports" in page.text
@@ -154,6 +132,6 @@ def test_two_concurrent_requests_never_see_each_others_calls(live_client: TestCl
             return list(await asyncio.gather(*pending))
 
     alpha, beta = asyncio.run(run_both())
-    assert summary(alpha)["calls"] == "2" and summary(beta)["calls"] == "3"
+    assert capacity_header(alpha)["calls"] == "2" and capacity_header(beta)["calls"] == "3"
     assert all("alpha" in key for key in alpha.json()["keys"])
     assert all("beta" in key for key in beta.json()["keys"])

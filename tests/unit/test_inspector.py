@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from botocore.client import BaseClient
 from fastapi.testclient import TestClient
 
 from sessions.models import Session
@@ -19,30 +18,9 @@ from shared import inspector
 from shared.capacity import Precision
 from shared.dynamo import bind_models, bound_settings
 from shared.inspector import recording
-from tests.conftest import build_app_client, configure
+from tests.conftest import build_app_client, capacity_header, configure
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def engine_responses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
-    """What the engine returned, seen below botocore's event system (independent of it)."""
-    seen: list[tuple[str, dict[str, Any]]] = []
-    original = BaseClient._make_api_call
-
-    def spy(self: BaseClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        response = original(self, operation, params)
-        if self.meta.service_model.service_name == "dynamodb":
-            seen.append((operation, response))
-        return response  # type: ignore[no-any-return]
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", spy)
-    return seen
-
-
-def capacity_header(response: httpx.Response) -> dict[str, str]:
-    parts = (part.split("=", 1) for part in response.headers["x-dynamodb-capacity"].split("; "))
-    return dict(parts)
 
 
 def raw_client() -> Any:
