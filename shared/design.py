@@ -26,6 +26,7 @@ from pynamodb.models import Model
 from shared.access_patterns import AccessPattern, access_patterns
 from shared.database import rdb_models
 from shared.dynamo import base_table_name, models_by_table, registered_models
+from shared.errors import NotFound
 from shared.settings import PROJECT_ROOT
 from shared.web import render
 
@@ -332,6 +333,12 @@ def pattern_design(pattern: AccessPattern) -> PatternDesign:
 
 def source_of(function: str) -> str | None:
     """`engagement/service.py:42` for `engagement.service.like_post`, when it can be found."""
+    target = _resolve(function)
+    return None if target is None else _location(target)
+
+
+def _resolve(function: str) -> Any:
+    """The object a dotted name (module path + qualified name) stands for, or None."""
     module_name, _, qualname = function.partition(".")
     while qualname:
         module = sys.modules.get(module_name)
@@ -340,10 +347,23 @@ def source_of(function: str) -> str | None:
             for part in qualname.split("."):
                 target = getattr(target, part, None)
             if target is not None:
-                return _location(target)
+                return target
         head, _, qualname = qualname.partition(".")
         module_name = f"{module_name}.{head}"
     return None
+
+
+def code_of_access_pattern(function: str) -> tuple[str, str] | None:
+    """(location, source) of a function that serves a declared access pattern; None for any
+    other name, so the page can never be used to read arbitrary code."""
+    if function not in {pattern.function for pattern in access_patterns()}:
+        return None
+    target = _resolve(function)
+    try:
+        source = inspect.getsource(target)
+    except (TypeError, OSError):
+        return None
+    return _location(target) or function, source
 
 
 def _location(target: Any) -> str | None:
@@ -396,6 +416,18 @@ api = APIRouter(prefix="/api/v1", tags=["design"])
 def design_page(request: Request) -> Response:
     """Every table, its keys and indexes, and the access patterns each serves."""
     return render(request, "shared/design.html", {"design": describe_design()})
+
+
+@router.get("/design/code/{function}")
+def access_pattern_code(request: Request, function: str) -> Response:
+    """The source of the service function behind an access pattern, to read beside its keys."""
+    found = code_of_access_pattern(function)
+    if found is None:
+        raise NotFound(f"No declared access pattern is served by {function!r}.")
+    location, source = found
+    patterns = [p for p in access_patterns() if p.function == function]
+    ctx = {"function": function, "location": location, "source": source, "patterns": patterns}
+    return render(request, "shared/design_code.html", ctx)
 
 
 @api.get("/design")

@@ -185,3 +185,19 @@ def test_classes_sharing_a_table_must_agree_on_indexes() -> None:
     assert _shared_table_ttl([Owner]) is None
     with pytest.raises(RuntimeError, match="declare every index on the first registered class"):
         _shared_table_ttl([Owner, Latecomer])
+
+
+def test_the_code_behind_an_access_pattern_is_one_click_away(unit_client) -> None:
+    design = unit_client.get("/design").text
+    assert 'href="/design/code/sessions.service.viewer_for_token"' in design
+    page = unit_client.get("/design/code/sessions.service.viewer_for_token")
+    assert page.status_code == 200
+    assert "def viewer_for_token(" in page.text
+    assert "sessions/service.py:" in page.text
+
+
+def test_only_access_pattern_functions_can_be_shown(unit_client) -> None:
+    for name in ("shared.settings.Settings", "os.system", "blog.service.authenticate"):
+        response = unit_client.get(f"/design/code/{name}")
+        assert response.status_code == 404
+        assert "No declared access pattern" in response.text
