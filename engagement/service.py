@@ -82,6 +82,16 @@ def require_post(*, post_id: int) -> None:
         raise NotFound(f"There is no post {post_id}.")
 
 
+def _forget_if_post_vanished(post_id: int) -> None:
+    """A post deleted while this write was in flight would leave the write an orphan: its
+    clean-up may already have run. The delete commits in the RDB before its clean-up starts,
+    and this check runs after our write has landed, so one side always sees the other: either
+    the clean-up finds our item, or we find the post gone and clean up ourselves."""
+    if not blog_service.post_exists(post_id=post_id):
+        delete_engagement_of_post(post_id=post_id)
+        raise NotFound(f"There is no post {post_id}.")
+
+
 def is_post_author(*, viewer: Viewer, post_id: int) -> bool:
     return str(blog_service.get_post(post_id=post_id).author_id) == viewer.user_id
 
@@ -289,6 +299,7 @@ def _set_like(post_id: int, viewer: Viewer, *, want: bool) -> LikeChange:
     """Change the state if needed; publish an event only when it really changed."""
     require_post(post_id=post_id)
     changed = _change_state(post_id, viewer.user_id, want)
+    _forget_if_post_vanished(post_id)
     if changed:
         event_type = events.PostLiked if want else events.PostUnliked
         events.publish(
@@ -731,6 +742,7 @@ def create_comment(
         return CommentResult(
             comment=get_comment(post_id=post_id, comment_id=comment_id), created=False
         )
+    _forget_if_post_vanished(post_id)
     events.publish(
         events.CommentAdded(
             post_id=post_id, comment_id=comment_id, user_id=viewer.user_id, username=viewer.username

@@ -393,3 +393,13 @@ def test_post_deletion_removes_its_comments_and_request_records(unit_client, pos
     assert post.author.call("DELETE", f"/api/v1/posts/{post.id}").status_code == 204
     assert list(Comment.query(post.id)) == []
     assert [c.body for c in Comment.query(kept)] == ["stays"]
+
+
+def test_a_comment_landing_while_its_post_is_deleted_leaves_no_orphan(
+    unit_client, post, monkeypatch
+) -> None:
+    """Same race as for likes: the comment is written after the post's clean-up ran."""
+    assert post.author.call("DELETE", f"/api/v1/posts/{post.id}").status_code == 204
+    monkeypatch.setattr(service, "require_post", lambda *, post_id: None)
+    assert comment(post.author, post.id, "too late").status_code == 404
+    assert list(Comment.query(post.id)) == []

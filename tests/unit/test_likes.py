@@ -310,3 +310,17 @@ def test_batch_deletes_retry_unprocessed_items_with_backoff(
     assert service.delete_engagement_of_post(post_id=post_id) == 5
     assert sent == [5, 3] and len(waits) == 1 and waits[0] > 0
     assert list(UserLike.query(str(post_id))) == []
+
+
+def test_a_like_landing_while_its_post_is_deleted_leaves_no_orphan(
+    unit_client, make_user, monkeypatch
+) -> None:
+    """The race: the like passed its existence check, then the post was deleted and its
+    clean-up ran, then the like's writes landed. The like notices and cleans up after itself."""
+    author, fan = make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    assert author.call("DELETE", f"/api/v1/posts/{post_id}").status_code == 204
+    monkeypatch.setattr(service, "require_post", lambda *, post_id: None)
+    response = like(fan, post_id)
+    assert response.status_code == 404
+    assert list(UserLike.query(str(post_id))) == []
