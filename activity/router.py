@@ -11,7 +11,7 @@ import logging
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from markupsafe import Markup
 from pynamodb.exceptions import PynamoDBException
 
@@ -19,7 +19,7 @@ from activity import service
 from shared import events
 from shared.panels import register_panel
 from shared.seeding import Seeder, register_seeder
-from shared.web import render, render_block
+from shared.web import PostId, render, render_block
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +27,8 @@ router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["activity"])
 
 PANEL_LIMIT = 10
-MAX_POST_ID = 2**53
 Limit = Annotated[int, Query(ge=1, le=service.MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=2000)]
-PostId = Annotated[int, Path(ge=1, le=MAX_POST_ID)]
 TypeParam = Annotated[str, Query(alias="type", max_length=20)]
 
 

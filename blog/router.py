@@ -12,7 +12,7 @@ from shared import events
 from shared.auth import Viewer, optional_viewer, require_viewer
 from shared.errors import DomainError
 from shared.panels import render_badges, render_slot
-from shared.web import htmx_redirect, render
+from shared.web import PostId, htmx_redirect, render
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/posts", tags=["posts"])
@@ -59,7 +59,7 @@ def create_post(
 
 
 @router.get("/posts/{post_id}")
-def post_page(request: Request, post_id: int, viewer: OptionalViewerDep) -> Response:
+def post_page(request: Request, post_id: PostId, viewer: OptionalViewerDep) -> Response:
     post = service.get_post(post_id=post_id)
     if viewer is not None:
         events.emit(
@@ -70,7 +70,7 @@ def post_page(request: Request, post_id: int, viewer: OptionalViewerDep) -> Resp
 
 
 @router.get("/posts/{post_id}/edit")
-def edit_post_page(request: Request, post_id: int, viewer: ViewerDep) -> Response:
+def edit_post_page(request: Request, post_id: PostId, viewer: ViewerDep) -> Response:
     post = service.get_post(post_id=post_id)
     if str(post.author_id) != viewer.user_id:
         return render(
@@ -86,7 +86,7 @@ def edit_post_page(request: Request, post_id: int, viewer: ViewerDep) -> Respons
 @router.post("/posts/{post_id}/edit")
 def edit_post(
     request: Request,
-    post_id: int,
+    post_id: PostId,
     viewer: ViewerDep,
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
@@ -101,7 +101,7 @@ def edit_post(
 
 
 @router.post("/posts/{post_id}/delete")
-def delete_post(request: Request, post_id: int, viewer: ViewerDep) -> Response:
+def delete_post(request: Request, post_id: PostId, viewer: ViewerDep) -> Response:
     service.delete_post(viewer=viewer, post_id=post_id)
     return htmx_redirect(request, "/")
 
@@ -136,12 +136,12 @@ def api_create_post(body: PostIn, viewer: ViewerDep) -> dict[str, object]:
 
 
 @api.get("/{post_id}")
-def api_get_post(post_id: int) -> dict[str, object]:
+def api_get_post(post_id: PostId) -> dict[str, object]:
     return service.post_as_dict(service.get_post(post_id=post_id))
 
 
 @api.patch("/{post_id}")
-def api_update_post(post_id: int, body: PostPatch, viewer: ViewerDep) -> dict[str, object]:
+def api_update_post(post_id: PostId, body: PostPatch, viewer: ViewerDep) -> dict[str, object]:
     current = service.get_post(post_id=post_id)
     post = service.update_post(
         viewer=viewer,
@@ -153,6 +153,6 @@ def api_update_post(post_id: int, body: PostPatch, viewer: ViewerDep) -> dict[st
 
 
 @api.delete("/{post_id}", status_code=204)
-def api_delete_post(post_id: int, viewer: ViewerDep) -> Response:
+def api_delete_post(post_id: PostId, viewer: ViewerDep) -> Response:
     service.delete_post(viewer=viewer, post_id=post_id)
     return Response(status_code=204)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -54,6 +55,15 @@ def viewer_of(user: User) -> Viewer:
     return Viewer(user_id=str(user.id), username=user.username, display_name=user.display_name)
 
 
+def _check_printable(text: str, *, field: str, allowed: str = "") -> str:
+    """Control characters (NUL above all, which PostgreSQL refuses in text) are a clear 422."""
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
+        raise InvalidInput(
+            f"The {field.replace('_', ' ')} contains control characters.", field=field
+        )
+    return text
+
+
 def _check_username(username: str) -> str:
     username = username.strip().lower()
     if not USERNAME_RE.fullmatch(username):
@@ -74,7 +84,7 @@ def _check_password(password: str) -> str:
 def create_user(*, username: str, password: str, display_name: str = "") -> User:
     username = _check_username(username)
     _check_password(password)
-    display_name = display_name.strip() or username
+    display_name = _check_printable(display_name.strip(), field="display_name") or username
     if len(display_name) > DISPLAY_NAME_MAX:
         raise InvalidInput(
             f"A display name is at most {DISPLAY_NAME_MAX} characters.", field="display_name"
@@ -145,7 +155,8 @@ def post_titles(*, post_ids: list[int]) -> dict[int, str]:
 
 
 def _check_post(title: str, body: str) -> tuple[str, str]:
-    title, body = title.strip(), body.strip()
+    title = _check_printable(title.strip(), field="title")
+    body = _check_printable(body.strip(), field="body", allowed="\n\r\t")
     if not title:
         raise InvalidInput("The title is empty.", field="title")
     if len(title) > TITLE_MAX:

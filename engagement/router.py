@@ -18,12 +18,11 @@ from shared.auth import Viewer, optional_viewer, require_viewer
 from shared.errors import DomainError, InvalidInput
 from shared.panels import register_badges, register_panel
 from shared.seeding import Seeder, register_seeder
-from shared.web import htmx_redirect, is_htmx, render, render_block
+from shared.web import PostId, htmx_redirect, is_htmx, render, render_block
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["engagement"])
 
-PostId = Annotated[int, Path(ge=1, le=2**53)]
 CommentId = Annotated[str, Path(max_length=64)]
 ViewerDep = Annotated[Viewer, Depends(require_viewer)]
 OptionalViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]

@@ -8,11 +8,11 @@ template when htmx asks for a fragment, so a page and its partial never duplicat
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
 from botocore.exceptions import BotoCoreError
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -59,6 +59,9 @@ def inspector_panel(*, oob: bool = False) -> Markup:
 
 templates.env.globals["inspector_panel"] = inspector_panel
 templates.env.filters["units"] = format_units
+
+MAX_ROW_ID = 2**31 - 1  # a PostgreSQL `serial`; a larger id is a 422, never a database error
+PostId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A post's id")]
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

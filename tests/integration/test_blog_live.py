@@ -54,3 +54,13 @@ def test_post_pages_render(live_client, make_user) -> None:
     assert "Rendered" in live_client.get("/").text
     assert user.client.get(f"/posts/{post_id}").status_code == 200
     assert user.client.get(f"/posts/{post_id}/edit").status_code == 200
+
+
+@BOTH_DATABASES
+def test_multiline_bodies_are_kept_and_nul_bytes_refused(live_client, make_user) -> None:
+    """PostgreSQL refuses NUL in text: the service refuses it first, with a 422 and a message."""
+    user = make_user(live_client)
+    kept = user.call("POST", "/api/v1/posts", json={"title": "t", "body": "a\n\tb\r\nc"})
+    assert kept.status_code == 201 and kept.json()["body"] == "a\n\tb\r\nc"
+    refused = user.call("POST", "/api/v1/posts", json={"title": "t", "body": "a\x00b"})
+    assert refused.status_code == 422 and "control characters" in refused.json()["detail"]

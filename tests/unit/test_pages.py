@@ -65,6 +65,19 @@ def test_non_numeric_ids_are_422_not_500(unit_client) -> None:
     assert unit_client.get("/?page=0").status_code == 422
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/posts/99999999999999999999",
+        "/api/v1/posts/2147483648",
+        "/api/v1/posts/0/likes",
+        "/api/v1/posts/99999999999999999999/activities",
+    ],
+)
+def test_ids_out_of_range_are_422_not_a_database_error(unit_client, path: str) -> None:
+    assert unit_client.get(path).status_code == 422
+
+
 def test_user_content_is_escaped(unit_client, make_user) -> None:
     user = make_user(unit_client)
     payload = "<script>alert(1)</script><img src=x onerror=alert(2)>"
