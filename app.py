@@ -41,6 +41,8 @@ def wire(settings: Settings) -> None:
     bind_models(settings)
     install_viewer_resolver(sessions_service.resolve_viewer)
     register_seeder(Seeder(10, "users and posts", blog_service.seed_size, blog_service.seed_demo))
+    design.register_example("post_id", blog_service.newest_post_id)
+    design.register_example("username", blog_service.newest_username)
     engagement_router.install()
     activity_router.install()
 

@@ -216,6 +216,17 @@ def delete_post(*, viewer: Viewer, post_id: int) -> None:
     events.deliver([row])
 
 
+def newest_post_id() -> str | None:
+    """An example for pages that take a post id (the design page's "run it" links)."""
+    post = Post.select(Post.id).order_by(Post.id.desc()).first()
+    return None if post is None else str(post.id)
+
+
+def newest_username() -> str | None:
+    user = User.select(User.username).order_by(User.id.desc()).first()
+    return None if user is None else str(user.username)
+
+
 def post_as_dict(post: Post) -> dict[str, object]:
     return {
         "id": post.id,

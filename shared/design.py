@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
+import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import peewee
 from fastapi import APIRouter, Request, Response
@@ -408,14 +411,48 @@ def describe_rdb_table(model: type[peewee.Model]) -> RdbTableDesign:
 
 # -- the page -----------------------------------------------------------------------------------
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["design"])
+
+
+_examples: dict[str, Callable[[], str | None]] = {}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def register_example(placeholder: str, provider: Callable[[], str | None]) -> None:
+    """A context names a real value for a placeholder of its pages (`{post_id}` -> the newest
+    post), so an access pattern's page becomes a link the learner can click."""
+    _examples[placeholder] = provider
+
+
+def runnable_url(page: str | None, examples: Mapping[str, str | None]) -> str | None:
+    """The page with its placeholders filled in, or None when one has no example."""
+    if not page or not page.startswith("/") or page.startswith("//"):
+        return None
+    missing = [name for name in _PLACEHOLDER.findall(page) if not examples.get(name)]
+    if missing:
+        return None
+    return _PLACEHOLDER.sub(lambda m: quote(str(examples[m.group(1)]), safe=""), page)
+
+
+def _current_examples() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name, provider in _examples.items():
+        try:
+            found[name] = provider()
+        except Exception:  # noqa: BLE001 - a missing example only leaves a link unclickable
+            log.warning("no example value for {%s}", name, exc_info=True)
+            found[name] = None
+    return found
 
 
 @router.get("/design")
 def design_page(request: Request) -> Response:
     """Every table, its keys and indexes, and the access patterns each serves."""
-    return render(request, "shared/design.html", {"design": describe_design()})
+    examples = _current_examples()
+    ctx = {"design": describe_design(), "runnable": lambda page: runnable_url(page, examples)}
+    return render(request, "shared/design.html", ctx)
 
 
 @router.get("/design/code/{function}")

@@ -201,3 +201,22 @@ def test_only_access_pattern_functions_can_be_shown(unit_client) -> None:
         response = unit_client.get(f"/design/code/{name}")
         assert response.status_code == 404
         assert "No declared access pattern" in response.text
+
+
+def test_run_it_links_fill_placeholders_with_real_examples(unit_client, make_user) -> None:
+    user = make_user(unit_client, "linda")
+    post_id = user.call("POST", "/api/v1/posts", json={"title": "t", "body": "b"}).json()["id"]
+    design = unit_client.get("/design").text
+    assert f'<a href="/posts/{post_id}" title="/posts/{{post_id}}">run it</a>' in design
+    assert '<a href="/users/linda" title="/users/{username}">run it</a>' in design
+    assert "run it on <code>/posts/{post_id}/comments/{comment_id}/edit</code>" in design
+
+
+def test_runnable_url_needs_every_placeholder_and_quotes_values() -> None:
+    from shared.design import runnable_url
+
+    assert runnable_url("/posts/{post_id}", {"post_id": "7"}) == "/posts/7"
+    assert runnable_url("/users/{username}", {"username": "a/b?c"}) == "/users/a%2Fb%3Fc"
+    assert runnable_url("/posts/{post_id}/comments/{comment_id}", {"post_id": "7"}) is None
+    assert runnable_url("//evil.example/{x}", {"x": "1"}) is None
+    assert runnable_url("/feed", {}) == "/feed"
