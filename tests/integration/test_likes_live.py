@@ -8,9 +8,9 @@ import threading
 from engagement.models import LikeCounter, UserLike
 from tests.integration.engagement_fixtures import new_post
 
-THREADS = 6
-USERS_PER_THREAD = 2
-ROUNDS = 8
+THREADS = 10
+USERS_PER_THREAD = 5  # 50 users liking one post at once
+ROUNDS = 4
 
 
 def test_count_equals_distinct_likers_under_concurrent_likes_and_unlikes(
