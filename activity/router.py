@@ -92,7 +92,7 @@ def post_timeline_page(
     return render(request, "activity/post_timeline.html", ctx, block="page" if cursor else None)
 
 
-def post_timeline_panel(request: Request, *, post_id: int) -> Markup:
+def post_timeline_panel(request: Request, *, post_id: int, **_host_facts: object) -> Markup:
     """The post page's timeline panel. DynamoDB failing hides the panel, never the post."""
     try:
         page = service.post_timeline(post_id=post_id, limit=PANEL_LIMIT)

@@ -65,7 +65,7 @@ def post_page(request: Request, post_id: PostId, viewer: OptionalViewerDep) -> R
         events.emit(
             events.PostViewed(post_id=post.id, user_id=viewer.user_id, username=viewer.username)
         )
-    panels = render_slot("post_page", request, post_id=post.id)
+    panels = render_slot("post_page", request, post_id=post.id, author_id=str(post.author_id))
     return render(request, "blog/post.html", {"post": post, "panels": panels})
 
 

@@ -42,9 +42,18 @@ def install() -> None:
 
 
 def _likes_context(
-    post_id: int, summary: service.LikeSummary, viewer: Viewer | None
+    post_id: int,
+    summary: service.LikeSummary,
+    viewer: Viewer | None,
+    author_id: str | None = None,
 ) -> dict[str, Any]:
-    is_author = viewer is not None and service.is_post_author(viewer=viewer, post_id=post_id)
+    """`author_id` when the host page already knows it, else the blog is asked."""
+    if viewer is None:
+        is_author = False
+    elif author_id is not None:
+        is_author = author_id == viewer.user_id
+    else:
+        is_author = service.is_post_author(viewer=viewer, post_id=post_id)
     next_shards = service.AUTO_SHARDS if summary.shards == 1 else summary.shards * 2
     return {
         "post_id": post_id,
@@ -68,12 +77,11 @@ def _new_form(**values: Any) -> dict[str, Any]:
     return {"mode": "new", "key": service.new_idempotency_key(), "body": "", **values}
 
 
-def post_panel(request: Request, *, post_id: int) -> Markup:
+def post_panel(request: Request, *, post_id: int, author_id: str | None = None) -> Markup:
     viewer = optional_viewer(request)
     summary = service.like_summary(post_id=post_id, user_id=viewer.user_id if viewer else None)
-    likes = render_block(
-        request, "engagement/likes.html", "likes", _likes_context(post_id, summary, viewer)
-    )
+    ctx = _likes_context(post_id, summary, viewer, author_id)
+    likes = render_block(request, "engagement/likes.html", "likes", ctx)
     page = service.list_comments(post_id=post_id)
     thread = render_block(
         request, "engagement/comments.html", "thread", _thread_context(post_id, page)

@@ -25,7 +25,8 @@ def register_panel(slot: str, renderer: Renderer, *, order: int = 100) -> None:
 
 
 def render_slot(slot: str, request: Request, **kwargs: Any) -> list[Markup]:
-    """Render every panel of a slot, in order."""
+    """Render every panel of a slot, in order. The host passes what it already knows (the
+    post page: `post_id`, `author_id`), so a panel need not read it again."""
     return [renderer(request, **kwargs) for _, renderer in _slots.get(slot, [])]
 
 

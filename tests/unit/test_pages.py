@@ -93,3 +93,15 @@ def test_security_headers_on_pages(unit_client) -> None:
     headers = unit_client.get("/").headers
     assert "script-src 'self'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_post_page_reads_the_post_once_and_offers_sharding_to_its_author_only(
+    unit_client, make_user
+) -> None:
+    author, reader = make_user(unit_client), make_user(unit_client)
+    post_id = author.call("POST", "/api/v1/posts", json={"title": "t", "body": "b"}).json()["id"]
+    shard_form = f'action="/posts/{post_id}/likes/shards"'
+    assert shard_form in author.client.get(f"/posts/{post_id}").text
+    assert shard_form not in reader.client.get(f"/posts/{post_id}").text
+    page = author.client.get(f"/posts/{post_id}").text
+    assert page.count("INNER JOIN") == 1  # the inspector lists the request's SQL: one post read
