@@ -120,3 +120,15 @@ def test_a_dynamodb_failure_never_breaks_the_post_page(unit_client, alice, caplo
     assert "Still readable" in page.text
     assert "The activity log is unavailable right now" in page.text
     assert "not logged" in caplog.text
+
+
+def test_history_of_a_deleted_post_stays_without_a_dead_link(unit_client, make_user) -> None:
+    """The log is history: deleting the post (an RDB row) keeps what people did, unlinked."""
+    author = make_user(unit_client, "hist_author")
+    post_id = author.call("POST", "/api/v1/posts", json={"title": "gone soon", "body": "b"}).json()[
+        "id"
+    ]
+    assert author.call("DELETE", f"/api/v1/posts/{post_id}").status_code == 204
+    page = unit_client.get("/users/hist_author").text
+    assert f"a deleted post (#{post_id})" in page
+    assert f'href="/posts/{post_id}"' not in page
