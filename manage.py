@@ -10,6 +10,7 @@ python manage.py export cloudformation|workbench  # the tables for CloudFormatio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -407,7 +408,13 @@ def run(
         console.print(f"Serving on [bold]http://{host}:{port}[/]  (Ctrl-C stops everything)")
         from app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        # uvicorn re-raises the signal that stopped it; as an exception, SIGTERM (docker stop,
+        # kill) and SIGHUP (a closed terminal) then run the clean-up below just as Ctrl-C does,
+        # instead of ending the process with the engine still running.
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGHUP, _interrupt)
+        with contextlib.suppress(KeyboardInterrupt):
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     finally:
         if watchdog is not None:
             watchdog.set()
@@ -419,6 +426,10 @@ def run(
                 console.print(f"Snapshot of {sum(saved.values())} items saved to {snapshot_dir}")
         if engine is not None:
             engine.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _wait_for_dynamodb(settings, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]

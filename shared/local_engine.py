@@ -14,9 +14,12 @@ killed with SIGKILL can still leave it running; nothing portable prevents that.
 from __future__ import annotations
 
 import atexit
+import ctypes
+import ctypes.util
 import errno
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +40,8 @@ POLL_INTERVAL_SECONDS = 0.1
 AUTO_PORT_RETRIES = 2
 LOG_TAIL_BYTES = 4000
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # werkzeug colours its banner
+
+PR_SET_PDEATHSIG = 1  # prctl option: the signal a child gets when its parent dies
 
 
 class EngineError(RuntimeError):
@@ -173,7 +178,12 @@ class LocalEngine:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=False,
+                # Ctrl-C in a terminal reaches the whole foreground process group, and moto's
+                # server exits on it at once: in a session of its own the engine outlives the
+                # app's final snapshot, and stop() ends it. If the app dies without stopping it,
+                # the kernel sends it SIGTERM (Linux), so no engine is left behind.
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         atexit.register(self.stop)
         self._health_client = _dynamodb_client(
@@ -248,6 +258,13 @@ def _dynamodb_client(endpoint: str, region: str, timeout: float, max_attempts: i
             retries={"total_max_attempts": max_attempts, "mode": "standard"},
         ),
     )
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask Linux for SIGTERM when the parent dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _tail_suffix(tail: str) -> str:

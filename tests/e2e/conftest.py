@@ -73,7 +73,12 @@ class AppServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                command,
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, like a terminal's foreground job
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -89,10 +94,11 @@ class AppServer:
         raise RuntimeError(f"manage.py run did not answer in {timeout}s:\n{self.log.read_text()}")
 
     def stop(self) -> None:
-        """Ctrl-C, as a user would: the server snapshots the engine and stops it."""
+        """Ctrl-C, as a terminal sends it: SIGINT to the whole process group. The server must
+        still snapshot the engine (which must not have died of the same Ctrl-C) and stop it."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGINT)
+        os.killpg(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
