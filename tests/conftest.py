@@ -11,6 +11,7 @@ pytest's summary says why.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -92,9 +93,11 @@ def build_app_client(settings) -> TestClient:  # type: ignore[no-untyped-def]
     return TestClient(app)
 
 
-@pytest.fixture
-def unit_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TestClient]:
-    """The whole app on moto in-process and SQLite."""
+@contextlib.contextmanager
+def in_process_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str
+) -> Iterator[TestClient]:
+    """The whole app on moto in-process and SQLite; `env` adds or overrides settings."""
     from moto import mock_aws
 
     with mock_aws():
@@ -104,9 +107,17 @@ def unit_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Tes
             DATABASE_URL=f"sqlite:///{tmp_path / 'blog.sqlite3'}",
             TABLE_PREFIX="unit-",
             DATA_DIR=str(tmp_path),
+            **env,
         )
         with build_app_client(settings) as client:
             yield client
+
+
+@pytest.fixture
+def unit_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TestClient]:
+    """The whole app on moto in-process and SQLite."""
+    with in_process_app(monkeypatch, tmp_path) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from shared import inspector
 from shared.capacity import Precision
 from shared.dynamo import bind_models, bound_settings
 from shared.inspector import recording
-from tests.conftest import build_app_client, capacity_header, configure
+from tests.conftest import capacity_header, in_process_app
 
 HTMX = {"HX-Request": "true"}
 
@@ -225,19 +225,8 @@ def test_sql_statements_are_recorded_without_password_hashes(unit_client: TestCl
 def test_inspector_switched_off_adds_no_panel_and_no_headers(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    from moto import mock_aws
-
-    with mock_aws():
-        settings = configure(
-            monkeypatch,
-            DYNAMODB_ENDPOINT=None,
-            DATABASE_URL=f"sqlite:///{tmp_path / 'blog.sqlite3'}",
-            TABLE_PREFIX="off-",
-            DATA_DIR=str(tmp_path),
-            INSPECTOR_ENABLED="false",
-        )
-        with build_app_client(settings) as client:
-            response = client.get("/")
+    with in_process_app(monkeypatch, tmp_path, INSPECTOR_ENABLED="false") as client:
+        response = client.get("/")
     assert response.status_code == 200
     assert "x-dynamodb-capacity" not in response.headers
     assert 'id="inspector-panel"' not in response.text
