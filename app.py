@@ -1,7 +1,10 @@
-"""Composition root: wires the contexts together and exposes the FastAPI `app`.
+"""Composition root: the whole app's wiring, in the order it happens.
 
-`uvicorn app:app` serves it. Each context contributes a router (pages) and an API router; the
-kernel in `shared/` binds settings to every DynamoDB and RDB model before the first request.
+`uvicorn app:app` serves it. Reading this file tells the story: the kernel (`shared/`) binds
+settings to every DynamoDB and RDB model; each context (`sessions`, `blog`, `engagement`,
+`activity`) installs its routers, event subscriptions, page panels and seeder through its own
+`install`; the lens (`lens/`: the operation inspector and /design) is plugged in last, around
+everything. Who handles `PostDeleted`? `engagement.install`. Who logs a like? `activity.install`.
 """
 
 from __future__ import annotations
@@ -15,36 +18,38 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from activity import router as activity_router
-from blog import router as blog_router
+import activity
+import blog
+import engagement
+import lens
+import sessions
 from blog import service as blog_service
-from engagement import router as engagement_router
-from sessions import router as sessions_router
-from sessions import service as sessions_service
-from shared import design, events
-from shared.auth import install_viewer_resolver
+from lens.router import register_example
+from shared import events
 from shared.csrf import csrf_protect
 from shared.database import connect_database
 from shared.dynamo import bind_models
-from shared.inspector import install_inspector
-from shared.seeding import Seeder, register_seeder
-from shared.settings import PROJECT_ROOT, Settings, get_settings
+from shared.settings import PROJECT_ROOT, Settings, configure, get_settings
 from shared.web import install_error_handlers, install_middleware
 
 log = logging.getLogger(__name__)
 OUTBOX_RELAY_SECONDS = 5.0
+CONTEXTS = (sessions, blog, engagement, activity)
+"""In the order their pages are matched and their seeders' data depends on each other."""
 
 
-def wire(settings: Settings) -> None:
-    """Bind settings to every model and connect the contexts to each other. Idempotent."""
+def wire(settings: Settings, app: FastAPI | None = None) -> None:
+    """Bind settings to every model and install each context. Idempotent.
+
+    Without an app (the CLI) only what needs no HTTP is installed: event handlers, seeders.
+    """
+    configure(settings)
     connect_database(settings)
     bind_models(settings)
-    install_viewer_resolver(sessions_service.resolve_viewer)
-    register_seeder(Seeder(10, "users and posts", blog_service.seed_size, blog_service.seed_demo))
-    design.register_example("post_id", blog_service.newest_post_id)
-    design.register_example("username", blog_service.newest_username)
-    engagement_router.install()
-    activity_router.install()
+    for context in CONTEXTS:
+        context.install(app)
+    register_example("post_id", blog_service.newest_post_id)
+    register_example("username", blog_service.newest_username)
 
 
 async def _relay_outbox_forever() -> None:
@@ -68,7 +73,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    wire(settings)
     app = FastAPI(
         title="DynamoDB Lab",
         summary="A blog + activity app that teaches DynamoDB design.",
@@ -76,11 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "shared" / "static"), name="static")
-    for module in (sessions_router, blog_router, engagement_router, activity_router, design):
-        app.include_router(module.router)
-        app.include_router(module.api)
-    install_middleware(app)
-    install_inspector(app, settings)
+    wire(settings, app)
+    install_middleware(app, settings)
+    lens.install(app, settings)
     install_error_handlers(app)
     return app
 

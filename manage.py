@@ -124,7 +124,7 @@ def describe(
     ] = OutputFormat.text,
 ) -> None:
     """Print the design read from the model classes and the declared access patterns."""
-    from shared.design import describe_design
+    from lens.design import describe_design
 
     _wire()
     design = describe_design()
@@ -224,8 +224,8 @@ def export_cloudformation(
     ] = None,
 ) -> None:
     """A CloudFormation template (YAML): every table, its keys, GSIs, TTL, on-demand billing."""
-    from shared.design import describe_design
-    from shared.exports import cloudformation_yaml
+    from lens.design import describe_design
+    from lens.exports import cloudformation_yaml
 
     settings = _wire()
     default_prefix = settings.table_prefix if prefix is None else prefix
@@ -244,8 +244,8 @@ def export_workbench(
     """
     from datetime import UTC, datetime
 
-    from shared.design import describe_design
-    from shared.exports import workbench_json
+    from lens.design import describe_design
+    from lens.exports import workbench_json
 
     settings = _wire()
     design = describe_design()
@@ -256,8 +256,8 @@ def export_workbench(
 def _workbench_samples(settings, design, limit: int) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def,type-arg]
     from botocore.exceptions import BotoCoreError
 
+    from lens.exports import sample_from_engine, sample_from_snapshot
     from shared.dynamo import boto3_client
-    from shared.exports import sample_from_engine, sample_from_snapshot
 
     names = [table.table_name for table in design.tables]
     if not settings.dynamodb_endpoint:
@@ -286,8 +286,8 @@ def export_data(
     ),
 ) -> None:
     """Snapshot every table to DynamoDB JSON files (the format of AWS's table export)."""
+    from engine.snapshots import export_tables
     from shared.dynamo import boto3_client
-    from shared.snapshot import export_tables
 
     settings = _wire()
     counts = export_tables(boto3_client(settings), _table_names(), directory)
@@ -308,8 +308,8 @@ def import_data(
 
 
 def _restore(settings, directory: Path) -> None:  # type: ignore[no-untyped-def]
+    from engine.snapshots import import_tables
     from shared.dynamo import boto3_client
-    from shared.snapshot import import_tables
 
     if not (directory / "manifest.json").exists():
         return
@@ -382,7 +382,7 @@ def run(
     engine = keeper = watchdog = None
     snapshot_dir = settings.data_dir / "dynamodb"
     if not settings.dynamodb_endpoint:
-        from shared.local_engine import LocalEngine
+        from engine.launcher import LocalEngine
 
         engine_log = settings.data_dir / "engine.log"
         engine = LocalEngine(log_path=engine_log)
@@ -476,8 +476,8 @@ def _watch_engine(engine, log_path: Path, interval: float = 5.0) -> threading.Ev
 
 
 def _start_snapshots(settings, directory: Path):  # type: ignore[no-untyped-def]
+    from engine.snapshots import PeriodicSnapshot
     from shared.dynamo import boto3_client
-    from shared.snapshot import PeriodicSnapshot
 
     keeper = PeriodicSnapshot(
         lambda: boto3_client(settings), _table_names(), directory, SNAPSHOT_INTERVAL_SECONDS

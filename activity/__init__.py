@@ -1,1 +1,45 @@
-"""Activity context: the activity log, its two GSIs, TTL'd view logs and the global feed."""
+"""Activity context: the activity log, its two GSIs, TTL'd view logs and the global feed.
+
+`install` is this context's whole wiring, called by the composition root (`app.py`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from shared import events
+
+
+def install(app: FastAPI | None = None) -> None:
+    """Subscribe the log to the other contexts' events, add the post page's timeline panel and
+    the activities seeder; with an app (not the CLI), also its pages and API."""
+    from activity import router, service
+    from shared import events
+    from shared.panels import POST_PAGE, TIMELINE_ORDER, register_panel
+    from shared.seeding import Seeder, register_seeder
+
+    for logged in (events.PostCreated, events.PostLiked, events.PostUnliked, events.CommentAdded):
+        events.subscribe(logged, _on_logged_event)
+    events.subscribe(events.PostViewed, _on_post_viewed)
+    register_panel(POST_PAGE, router.post_timeline_panel, order=TIMELINE_ORDER)
+    register_seeder(Seeder(30, "activities", service.seed_size, service.seed_activities))
+    if app is not None:
+        app.include_router(router.router)
+        app.include_router(router.api)
+
+
+def _on_logged_event(
+    event: events.PostCreated | events.PostLiked | events.PostUnliked | events.CommentAdded,
+) -> None:
+    from activity import service
+
+    service.record_activity(event=event)
+
+
+def _on_post_viewed(event: events.PostViewed) -> None:
+    from activity import service
+
+    service.record_view(event=event)

@@ -16,9 +16,6 @@ from markupsafe import Markup
 from pynamodb.exceptions import PynamoDBException
 
 from activity import service
-from shared import events
-from shared.panels import register_panel
-from shared.seeding import Seeder, register_seeder
 from shared.web import PostId, render, render_block
 
 log = logging.getLogger(__name__)
@@ -166,22 +163,3 @@ def api_feed(mode: Literal["scan", "index"] = "index", limit: Limit = 20) -> dic
         "next_cursor": None,
         "stats": feed.stats.as_dict(),
     }
-
-
-def _record(event: service.LoggedEvent) -> None:
-    service.record_activity(event=event)
-
-
-def _record_view(event: events.PostViewed) -> None:
-    service.record_view(event=event)
-
-
-def install() -> None:
-    """Register this context's panels, event subscriptions and seeder with the kernel."""
-    events.subscribe(events.PostCreated, _record)
-    events.subscribe(events.PostLiked, _record)
-    events.subscribe(events.PostUnliked, _record)
-    events.subscribe(events.CommentAdded, _record)
-    events.subscribe(events.PostViewed, _record_view)
-    register_panel("post_page", post_timeline_panel, order=200)
-    register_seeder(Seeder(30, "activities", service.seed_size, service.seed_activities))

@@ -24,7 +24,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.pagination import ResultIterator
 
-from activity.capacity import ReadStats, scan_cost
+from activity.feed_cost import ReadStats, scan_cost
 from activity.models import (
     ACTIVITY_TYPES,
     FEED_SHARDS,
@@ -40,8 +40,8 @@ from activity.models import (
     view_window_start,
 )
 from blog import service as blog_service
+from lens.access_patterns import access_pattern
 from shared import events
-from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.cursors import Key, decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import batch_write, bound_client

@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=30, help="unmeasured requests per server")
     args = parser.parse_args(argv)
 
-    from shared.local_engine import LocalEngine
+    from engine.launcher import LocalEngine
 
     with tempfile.TemporaryDirectory(prefix="dynamodb-lab-bench-") as tmp, LocalEngine() as engine:
         _configure(Path(tmp), engine.endpoint)

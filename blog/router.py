@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from pydantic import BaseModel
 
 from blog import service
 from shared import events
-from shared.auth import Viewer, optional_viewer, require_viewer
+from shared.auth import CurrentViewer, OptionalViewer
 from shared.errors import DomainError
-from shared.panels import render_badges, render_slot
+from shared.panels import POST_LIST, POST_PAGE, render_badges, render_slot
 from shared.web import PostId, htmx_redirect, render
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/posts", tags=["posts"])
-
-ViewerDep = Annotated[Viewer, Depends(require_viewer)]
-OptionalViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
 
 
 class PostIn(BaseModel):
@@ -34,12 +31,12 @@ class PostPatch(BaseModel):
 @router.get("/")
 def post_list(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     posts = service.list_posts(page=page)
-    badges = render_badges("post_list", request, ids=[p.id for p in posts.items])
+    badges = render_badges(POST_LIST, request, ids=[p.id for p in posts.items])
     return render(request, "blog/post_list.html", {"posts": posts, "badges": badges})
 
 
 @router.get("/posts/new")
-def new_post_page(request: Request, viewer: ViewerDep) -> Response:
+def new_post_page(request: Request, viewer: CurrentViewer) -> Response:
     ctx = {"post": None, "values": {}, "error": None, "error_field": None}
     return render(request, "blog/post_form.html", ctx)
 
@@ -47,7 +44,7 @@ def new_post_page(request: Request, viewer: ViewerDep) -> Response:
 @router.post("/posts")
 def create_post(
     request: Request,
-    viewer: ViewerDep,
+    viewer: CurrentViewer,
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
 ) -> Response:
@@ -59,18 +56,18 @@ def create_post(
 
 
 @router.get("/posts/{post_id}")
-def post_page(request: Request, post_id: PostId, viewer: OptionalViewerDep) -> Response:
+def post_page(request: Request, post_id: PostId, viewer: OptionalViewer) -> Response:
     post = service.get_post(post_id=post_id)
     if viewer is not None:
         events.emit(
             events.PostViewed(post_id=post.id, user_id=viewer.user_id, username=viewer.username)
         )
-    panels = render_slot("post_page", request, post_id=post.id, author_id=str(post.author_id))
+    panels = render_slot(POST_PAGE, request, post_id=post.id, author_id=str(post.author_id))
     return render(request, "blog/post.html", {"post": post, "panels": panels})
 
 
 @router.get("/posts/{post_id}/edit")
-def edit_post_page(request: Request, post_id: PostId, viewer: ViewerDep) -> Response:
+def edit_post_page(request: Request, post_id: PostId, viewer: CurrentViewer) -> Response:
     post = service.get_post(post_id=post_id)
     if str(post.author_id) != viewer.user_id:
         return render(
@@ -87,7 +84,7 @@ def edit_post_page(request: Request, post_id: PostId, viewer: ViewerDep) -> Resp
 def edit_post(
     request: Request,
     post_id: PostId,
-    viewer: ViewerDep,
+    viewer: CurrentViewer,
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
 ) -> Response:
@@ -101,7 +98,7 @@ def edit_post(
 
 
 @router.post("/posts/{post_id}/delete")
-def delete_post(request: Request, post_id: PostId, viewer: ViewerDep) -> Response:
+def delete_post(request: Request, post_id: PostId, viewer: CurrentViewer) -> Response:
     service.delete_post(viewer=viewer, post_id=post_id)
     return htmx_redirect(request, "/")
 
@@ -130,7 +127,7 @@ def api_list_posts(page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> dict[st
 
 
 @api.post("", status_code=201)
-def api_create_post(body: PostIn, viewer: ViewerDep) -> dict[str, object]:
+def api_create_post(body: PostIn, viewer: CurrentViewer) -> dict[str, object]:
     post = service.create_post(viewer=viewer, title=body.title, body=body.body)
     return service.post_as_dict(post)
 
@@ -141,7 +138,7 @@ def api_get_post(post_id: PostId) -> dict[str, object]:
 
 
 @api.patch("/{post_id}")
-def api_update_post(post_id: PostId, body: PostPatch, viewer: ViewerDep) -> dict[str, object]:
+def api_update_post(post_id: PostId, body: PostPatch, viewer: CurrentViewer) -> dict[str, object]:
     current = service.get_post(post_id=post_id)
     post = service.update_post(
         viewer=viewer,
@@ -153,6 +150,6 @@ def api_update_post(post_id: PostId, body: PostPatch, viewer: ViewerDep) -> dict
 
 
 @api.delete("/{post_id}", status_code=204)
-def api_delete_post(post_id: PostId, viewer: ViewerDep) -> Response:
+def api_delete_post(post_id: PostId, viewer: CurrentViewer) -> Response:
     service.delete_post(viewer=viewer, post_id=post_id)
     return Response(status_code=204)

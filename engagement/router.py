@@ -8,34 +8,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Form, Header, Path, Query, Request, Response
 from markupsafe import Markup
 from pydantic import BaseModel
 
 from engagement import service
-from shared import events
-from shared.auth import Viewer, optional_viewer, require_viewer
+from shared.auth import CurrentViewer, OptionalViewer, Viewer, optional_viewer
 from shared.errors import DomainError, InvalidInput
-from shared.panels import register_badges, register_panel
-from shared.seeding import Seeder, register_seeder
 from shared.web import PostId, htmx_redirect, is_htmx, render, render_block
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["engagement"])
 
 CommentId = Annotated[str, Path(max_length=64)]
-ViewerDep = Annotated[Viewer, Depends(require_viewer)]
-OptionalViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 Limit = Annotated[int, Query(ge=1, le=service.COMMENTS_PAGE_MAX)]
-
-
-def install() -> None:
-    """Register this context's panels, event subscriptions and seeder with the kernel."""
-    register_panel("post_page", post_panel, order=20)
-    register_badges("post_list", like_badges)
-    events.subscribe(events.PostDeleted, service.on_post_deleted)
-    register_seeder(Seeder(20, "likes and comments", service.seed_size, service.seed_engagement))
 
 
 # -- panels -----------------------------------------------------------------------------------
@@ -99,7 +86,7 @@ def like_badges(request: Request, *, ids: list[int]) -> dict[int, Markup]:
 
 
 @router.get("/posts/{post_id}/likes")
-def likes_page(request: Request, post_id: PostId, viewer: OptionalViewerDep) -> Response:
+def likes_page(request: Request, post_id: PostId, viewer: OptionalViewer) -> Response:
     service.require_post(post_id=post_id)
     summary = service.like_summary(post_id=post_id, user_id=viewer.user_id if viewer else None)
     ctx = _likes_context(post_id, summary, viewer)
@@ -110,7 +97,7 @@ def likes_page(request: Request, post_id: PostId, viewer: OptionalViewerDep) -> 
 def like_form(
     request: Request,
     post_id: PostId,
-    viewer: ViewerDep,
+    viewer: CurrentViewer,
     action: Annotated[str, Form(max_length=10)] = "like",
 ) -> Response:
     if action not in ("like", "unlike"):
@@ -127,7 +114,7 @@ def like_form(
 def shard_form(
     request: Request,
     post_id: PostId,
-    viewer: ViewerDep,
+    viewer: CurrentViewer,
     shards: Annotated[int, Form(ge=1, le=1000)],
 ) -> Response:
     service.promote_hot_post_as_author(viewer=viewer, post_id=post_id, shards=shards)
@@ -152,7 +139,7 @@ def comments_page(request: Request, post_id: PostId, cursor: Cursor = None) -> R
 def create_comment_form(
     request: Request,
     post_id: PostId,
-    viewer: ViewerDep,
+    viewer: CurrentViewer,
     body: Annotated[str, Form()] = "",
     parent_id: Annotated[str, Form(max_length=64)] = "",
     idempotency_key: Annotated[str, Form(max_length=64)] = "",
@@ -209,7 +196,7 @@ def comment_page(request: Request, post_id: PostId, comment_id: CommentId) -> Re
 
 @router.get("/posts/{post_id}/comments/{comment_id}/reply")
 def reply_form_page(
-    request: Request, post_id: PostId, comment_id: CommentId, viewer: ViewerDep
+    request: Request, post_id: PostId, comment_id: CommentId, viewer: CurrentViewer
 ) -> Response:
     parent = service.get_comment(post_id=post_id, comment_id=comment_id)
     form = _new_form(mode="reply", parent_id=comment_id)
@@ -219,7 +206,7 @@ def reply_form_page(
 
 @router.get("/posts/{post_id}/comments/{comment_id}/edit")
 def edit_form_page(
-    request: Request, post_id: PostId, comment_id: CommentId, viewer: ViewerDep
+    request: Request, post_id: PostId, comment_id: CommentId, viewer: CurrentViewer
 ) -> Response:
     comment = service.comment_to_edit(post_id=post_id, comment_id=comment_id, viewer=viewer)
     form = {"mode": "edit", "comment_id": comment_id, "version": comment.version}
@@ -233,7 +220,7 @@ def edit_comment_form(
     request: Request,
     post_id: PostId,
     comment_id: CommentId,
-    viewer: ViewerDep,
+    viewer: CurrentViewer,
     version: Annotated[int, Form(ge=0, le=2**53)],
     body: Annotated[str, Form()] = "",
 ) -> Response:
@@ -255,7 +242,7 @@ def edit_comment_form(
 
 @router.post("/posts/{post_id}/comments/{comment_id}/delete")
 def delete_comment_form(
-    request: Request, post_id: PostId, comment_id: CommentId, viewer: ViewerDep
+    request: Request, post_id: PostId, comment_id: CommentId, viewer: CurrentViewer
 ) -> Response:
     remaining = service.delete_comment(post_id=post_id, comment_id=comment_id, viewer=viewer)
     if not is_htmx(request):
@@ -295,7 +282,7 @@ def _likes_json(summary: service.LikeSummary, **extra: object) -> dict[str, obje
 
 
 @api.get("/posts/{post_id}/likes")
-def api_likes(post_id: PostId, viewer: OptionalViewerDep) -> dict[str, object]:
+def api_likes(post_id: PostId, viewer: OptionalViewer) -> dict[str, object]:
     """The like count and whether the caller liked the post."""
     service.require_post(post_id=post_id)
     user_id = viewer.user_id if viewer else None
@@ -303,21 +290,21 @@ def api_likes(post_id: PostId, viewer: OptionalViewerDep) -> dict[str, object]:
 
 
 @api.put("/posts/{post_id}/like")
-def api_like(post_id: PostId, viewer: ViewerDep) -> dict[str, object]:
+def api_like(post_id: PostId, viewer: CurrentViewer) -> dict[str, object]:
     """Idempotent: liking twice changes nothing (`changed` is false the second time)."""
     change = service.like_post(post_id=post_id, viewer=viewer)
     return _likes_json(change.summary, changed=change.changed)
 
 
 @api.delete("/posts/{post_id}/like")
-def api_unlike(post_id: PostId, viewer: ViewerDep) -> dict[str, object]:
+def api_unlike(post_id: PostId, viewer: CurrentViewer) -> dict[str, object]:
     """Idempotent: unliking a post you do not like changes nothing."""
     change = service.unlike_post(post_id=post_id, viewer=viewer)
     return _likes_json(change.summary, changed=change.changed)
 
 
 @api.post("/posts/{post_id}/likes/shards")
-def api_shard(post_id: PostId, body: ShardsIn, viewer: ViewerDep) -> dict[str, object]:
+def api_shard(post_id: PostId, body: ShardsIn, viewer: CurrentViewer) -> dict[str, object]:
     """Spread the post's like counter over `shards` partition keys (the post's author only)."""
     service.promote_hot_post_as_author(viewer=viewer, post_id=post_id, shards=body.shards)
     return _likes_json(service.like_summary(post_id=post_id, user_id=viewer.user_id))
@@ -340,7 +327,7 @@ def api_create_comment(
     post_id: PostId,
     body: CommentIn,
     response: Response,
-    viewer: ViewerDep,
+    viewer: CurrentViewer,
     idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
 ) -> dict[str, object]:
     """Post a comment or a reply. A retry with the same Idempotency-Key returns the same one."""
@@ -365,7 +352,7 @@ def api_comment(post_id: PostId, comment_id: CommentId) -> dict[str, object]:
 
 @api.patch("/posts/{post_id}/comments/{comment_id}")
 def api_edit_comment(
-    post_id: PostId, comment_id: CommentId, body: CommentPatch, viewer: ViewerDep
+    post_id: PostId, comment_id: CommentId, body: CommentPatch, viewer: CurrentViewer
 ) -> dict[str, object]:
     """Edit your comment. `version` is the one you read: a stale one is refused with 409."""
     comment = service.edit_comment(
@@ -375,6 +362,6 @@ def api_edit_comment(
 
 
 @api.delete("/posts/{post_id}/comments/{comment_id}", status_code=204)
-def api_delete_comment(post_id: PostId, comment_id: CommentId, viewer: ViewerDep) -> Response:
+def api_delete_comment(post_id: PostId, comment_id: CommentId, viewer: CurrentViewer) -> Response:
     service.delete_comment(post_id=post_id, comment_id=comment_id, viewer=viewer)
     return Response(status_code=204)

@@ -31,8 +31,8 @@ from engagement.models import (
     LikeCounter,
     UserLike,
 )
+from lens.access_patterns import access_pattern
 from shared import events
-from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.cursors import decode_cursor, encode_cursor
 from shared.dynamo import (

@@ -11,7 +11,7 @@ from sessions import service
 from shared.auth import SESSION_COOKIE, Viewer, optional_viewer
 from shared.csrf import csrf_token
 from shared.errors import DomainError
-from shared.settings import get_settings
+from shared.settings import active_settings
 from shared.web import htmx_redirect, render
 
 router = APIRouter()
@@ -36,7 +36,7 @@ class SessionOut(BaseModel):
 
 
 def _set_session_cookie(response: Response, token: str) -> None:
-    settings = get_settings()
+    settings = active_settings()
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -13,11 +13,11 @@ from fastapi import Request
 from pynamodb.exceptions import PutError
 
 from blog import service as blog_service
+from lens.access_patterns import access_pattern
 from sessions.models import Session
-from shared.access_patterns import access_pattern
 from shared.auth import SESSION_COOKIE, Viewer, token_hash
 from shared.errors import Conflict
-from shared.settings import get_settings
+from shared.settings import active_settings
 
 
 def _now() -> datetime:
@@ -25,7 +25,7 @@ def _now() -> datetime:
 
 
 def _idle() -> timedelta:
-    return timedelta(minutes=get_settings().session_idle_minutes)
+    return timedelta(minutes=active_settings().session_idle_minutes)
 
 
 @access_pattern(
@@ -44,7 +44,7 @@ def start_session(*, viewer: Viewer, replacing: str | None = None) -> str:
         end_session(token=replacing)
     now = _now()
     token = secrets.token_urlsafe(32)
-    absolute = now + timedelta(hours=get_settings().session_absolute_hours)
+    absolute = now + timedelta(hours=active_settings().session_absolute_hours)
     session = Session(
         token_hash(token),
         user_id=viewer.user_id,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from shared.errors import NotAuthenticated
 
@@ -51,3 +52,9 @@ def require_viewer(request: Request) -> Viewer:
 def token_hash(token: str) -> str:
     """What the server stores and compares instead of a bearer token itself."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+CurrentViewer = Annotated[Viewer, Depends(require_viewer)]
+"""A route parameter: the signed-in viewer, or a 401 before the route runs."""
+OptionalViewer = Annotated[Viewer | None, Depends(optional_viewer)]
+"""A route parameter: the signed-in viewer or None."""

@@ -15,7 +15,7 @@ from fastapi import Request
 
 from shared.auth import ANON_COOKIE, SESSION_COOKIE, token_hash
 from shared.errors import Forbidden
-from shared.settings import get_settings
+from shared.settings import active_settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 HEADER = "x-csrf-token"
@@ -39,7 +39,7 @@ def anon_id(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    key = get_settings().resolved_secret_key().encode()
+    key = active_settings().resolved_secret_key().encode()
     return hmac.new(key, _binding(request).encode(), "sha256").hexdigest()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from shared.errors import BadCursor
-from shared.settings import get_settings
+from shared.settings import active_settings
 
 Key = dict[str, dict[str, str]]
 CURSOR_MAX_AGE_SECONDS = 3600
@@ -24,7 +24,7 @@ SCALAR_TYPES = ("S", "N")
 
 
 def _serializer(kind: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().resolved_secret_key(), salt=f"cursor:{kind}")
+    return URLSafeTimedSerializer(active_settings().resolved_secret_key(), salt=f"cursor:{kind}")
 
 
 def encode_cursor(*, kind: str, bound_to: str, position: Any) -> str | None:

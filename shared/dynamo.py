@@ -135,7 +135,7 @@ def batch_write(
     """BatchWriteItem in chunks of 25 (raw DynamoDB JSON items and keys); returns the count.
 
     A batch can come back with UnprocessedItems under load: those are retried with exponential
-    backoff. PynamoDB's own batch retries without backoff (pitfalls.md), hence this function.
+    backoff. PynamoDB's own batch write retries at once, without backoff, hence this function.
     """
     requests = [{"PutRequest": {"Item": item}} for item in puts]
     requests += [{"DeleteRequest": {"Key": key}} for key in deletes]

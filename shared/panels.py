@@ -14,6 +14,16 @@ from typing import Any
 from fastapi import Request
 from markupsafe import Markup
 
+POST_PAGE = "post_page"
+"""The post page's panels, below the post: `renderer(request, post_id=..., author_id=...)`."""
+POST_LIST = "post_list"
+"""Badges beside each post of a list: `renderer(request, ids=[...]) -> {post_id: markup}`."""
+
+ENGAGEMENT_ORDER = 20
+"""The like button and the comment thread come first, right under the post."""
+TIMELINE_ORDER = 200
+"""The post's activity timeline comes last."""
+
 Renderer = Callable[..., Markup]
 _slots: dict[str, list[tuple[int, Renderer]]] = defaultdict(list)
 

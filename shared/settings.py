@@ -1,7 +1,9 @@
 """All configuration, from the environment and `.env`, in one pydantic-settings class.
 
-Nothing else in the project reads `os.environ` for configuration: models, the launcher and the
-CLI all receive a `Settings`.
+Nothing else in the project reads `os.environ` for configuration. The entry points (`app.py`'s
+`create_app`, `manage.py`) read the environment once with `get_settings` and hand the result to
+`configure`; every module afterwards asks `active_settings()`, so the
+`Settings` given to `create_app` is the only one the app ever sees.
 """
 
 from __future__ import annotations
@@ -66,3 +68,17 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+_active: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """Make `settings` the app's settings (the composition root calls this first)."""
+    global _active
+    _active = settings
+
+
+def active_settings() -> Settings:
+    """The settings the composition root configured (the environment's before that)."""
+    return _active if _active is not None else get_settings()

@@ -8,6 +8,7 @@ template when htmx asks for a fragment, so a page and its partial never duplicat
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import jinja2
@@ -22,12 +23,10 @@ from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import inspector
 from shared.auth import ANON_COOKIE, optional_viewer
-from shared.capacity import format_units
 from shared.csrf import anon_id, csrf_token
 from shared.errors import DomainError
-from shared.settings import PROJECT_ROOT, get_settings
+from shared.settings import PROJECT_ROOT, Settings, active_settings
 
 log = logging.getLogger(__name__)
 
@@ -41,24 +40,26 @@ templates = Jinja2Templates(
 )
 
 
-def inspector_panel(*, oob: bool = False) -> Markup:
-    """The current request's DynamoDB calls and SQL statements; empty when nothing records.
-
-    `oob` marks it for htmx's out-of-band swap, so a fragment response updates the page's panel.
-    """
-    rec = inspector.current()
-    if rec is None:
-        return Markup("")
-    try:
-        template = templates.env.get_template("shared/inspector.html")
-        return Markup(template.render(rec=rec, oob=oob))
-    except Exception:  # noqa: BLE001 - the lens must never break the page it describes
-        log.exception("the inspector panel could not be rendered")
-        return Markup("")
+def _no_panel(oob: bool) -> Markup:
+    return Markup("")
 
 
-templates.env.globals["inspector_panel"] = inspector_panel
-templates.env.filters["units"] = format_units
+_instrument_panel: Callable[[bool], Markup] = _no_panel
+
+
+def set_instrument_panel(panel: Callable[[bool], Markup]) -> None:
+    """Plug in the panel drawn at the foot of every page (the composition root plugs the lens's
+    operation inspector in). `panel(oob)` with `oob` set marks it for htmx's out-of-band swap, so
+    a fragment response updates the page's panel too. The kernel itself draws nothing there."""
+    global _instrument_panel
+    _instrument_panel = panel
+
+
+def instrument_panel(*, oob: bool = False) -> Markup:
+    return _instrument_panel(oob)
+
+
+templates.env.globals["instrument_panel"] = instrument_panel
 
 MAX_ROW_ID = 2**31 - 1  # a PostgreSQL `serial`; a larger id is a 422, never a database error
 PostId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A post's id")]
@@ -82,7 +83,7 @@ def page_context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
         "request": request,
         "viewer": optional_viewer(request),
         "csrf_token": csrf_token(request),
-        "app_env": get_settings().app_env,
+        "app_env": active_settings().app_env,
         **context,
     }
 
@@ -109,9 +110,10 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """Render a whole page, or just `block` of it (and the inspector, out of band) for htmx."""
+    """Render a whole page, or just `block` of it (and the instrument panel, out of band)
+    for htmx."""
     if block is not None and is_htmx(request):
-        html = render_block(request, template, block, context) + inspector_panel(oob=True)
+        html = render_block(request, template, block, context) + instrument_panel(oob=True)
         return HTMLResponse(html, status_code=status_code, headers=headers)
     ctx = page_context(request, context or {})
     return templates.TemplateResponse(
@@ -223,8 +225,7 @@ class _TooLarge(Exception):
     pass
 
 
-def install_middleware(app: FastAPI) -> None:
-    settings = get_settings()
+def install_middleware(app: FastAPI, settings: Settings) -> None:
 
     @app.middleware("http")
     async def _cookies_and_headers(request: Request, call_next: Any) -> Response:

@@ -123,7 +123,7 @@ def unit_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Tes
 @pytest.fixture(scope="session")
 def engine_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server, started by the same launcher `make run` uses."""
-    from shared.local_engine import LocalEngine
+    from engine.launcher import LocalEngine
 
     engine = LocalEngine(log_path=tmp_path_factory.mktemp("engine") / "engine.log")
     endpoint = engine.start()

@@ -19,10 +19,11 @@ import httpx
 from fastapi.testclient import TestClient
 from pynamodb.models import Model
 
+from lens import inspector
+from lens.capacity import Precision
+from lens.inspector import recording
 from sessions.models import Session
-from shared import dynamo, inspector
-from shared.capacity import Precision
-from shared.inspector import recording
+from shared import dynamo
 from tests.conftest import capacity_header
 
 pytest_plugins = ["tests.unit.design_fixtures"]

@@ -10,7 +10,7 @@ import base64
 
 import pytest
 
-from shared.capacity import (
+from lens.capacity import (
     IndexSchema,
     Precision,
     TableSchema,

@@ -14,11 +14,11 @@ from pynamodb.models import Model
 from typer.testing import CliRunner
 
 import manage
+from lens.access_patterns import access_pattern, access_patterns
+from lens.design import describe_design
+from lens.exports import cloudformation_template
 from shared import dynamo
-from shared.access_patterns import access_pattern, access_patterns
 from shared.database import rdb_models
-from shared.design import describe_design
-from shared.exports import cloudformation_template
 
 pytest_plugins = ["tests.unit.design_fixtures"]
 
@@ -213,7 +213,7 @@ def test_run_it_links_fill_placeholders_with_real_examples(unit_client, make_use
 
 
 def test_runnable_url_needs_every_placeholder_and_quotes_values() -> None:
-    from shared.design import runnable_url
+    from lens.router import runnable_url
 
     assert runnable_url("/posts/{post_id}", {"post_id": "7"}) == "/posts/7"
     assert runnable_url("/users/{username}", {"username": "a/b?c"}) == "/users/a%2Fb%3Fc"

@@ -14,10 +14,9 @@ from pynamodb.models import Model
 from typer.testing import CliRunner
 
 import manage
-from shared import dynamo
-from shared.design import describe_design
-from shared.dynamo import boto3_client, bound_settings, registered_models
-from shared.exports import (
+from engine.snapshots import export_tables
+from lens.design import describe_design
+from lens.exports import (
     cloudformation_template,
     cloudformation_yaml,
     logical_id,
@@ -25,7 +24,8 @@ from shared.exports import (
     sample_from_snapshot,
     workbench_model,
 )
-from shared.snapshot import export_tables
+from shared import dynamo
+from shared.dynamo import boto3_client, bound_settings, registered_models
 from tests.conftest import require
 
 pytest_plugins = ["tests.unit.design_fixtures"]

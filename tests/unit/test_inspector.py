@@ -13,11 +13,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from lens import inspector
+from lens.capacity import Precision
+from lens.inspector import recording
 from sessions.models import Session
-from shared import inspector
-from shared.capacity import Precision
 from shared.dynamo import bind_models, bound_settings
-from shared.inspector import recording
 from tests.conftest import capacity_header, in_process_app
 
 HTMX = {"HX-Request": "true"}

@@ -18,9 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from shared import dynamo
-from shared.dynamo import backoff_delay
-from shared.snapshot import (
+from engine.snapshots import (
     MANIFEST_NAME,
     MISSING_TABLE,
     PeriodicSnapshot,
@@ -30,6 +28,8 @@ from shared.snapshot import (
     read_manifest,
     table_file,
 )
+from shared import dynamo
+from shared.dynamo import backoff_delay
 
 REGION = "ap-northeast-1"
 TABLE = "lab-snapshot-items"
@@ -260,7 +260,7 @@ def test_import_reports_missing_table_and_restores_the_others(
     client.delete_table(TableName=TABLE)
     _create_table(client, TABLE)
 
-    with caplog.at_level(logging.WARNING, logger="shared.snapshot"):
+    with caplog.at_level(logging.WARNING, logger="engine.snapshots"):
         result = import_tables(client, tmp_path)
 
     assert result == {TABLE: 4, OTHER: MISSING_TABLE}
@@ -426,7 +426,7 @@ def test_unreachable_engine_skips_rounds_with_a_warning(
 ) -> None:
     periodic = PeriodicSnapshot(_unreachable_client, [TABLE], tmp_path, interval_seconds=0.02)
 
-    with caplog.at_level(logging.WARNING, logger="shared.snapshot"):
+    with caplog.at_level(logging.WARNING, logger="engine.snapshots"):
         periodic.start()
         _wait_for(lambda: caplog.text.count("engine unreachable") >= 2)  # the thread carries on
         final = periodic.stop()
@@ -441,7 +441,7 @@ def test_other_errors_are_logged_and_raised_at_stop(
 ) -> None:
     periodic = PeriodicSnapshot(lambda: client, ["lab-no-such-table"], tmp_path, 0.02)
 
-    with caplog.at_level(logging.ERROR, logger="shared.snapshot"):
+    with caplog.at_level(logging.ERROR, logger="engine.snapshots"):
         periodic.start()
         _wait_for(lambda: caplog.text.count("periodic snapshot to") >= 2)
         with pytest.raises(ClientError, match="ResourceNotFound"):

@@ -45,9 +45,9 @@ from pynamodb.models import Model
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import capacity
-from shared.access_patterns import AccessPattern, access_patterns
-from shared.capacity import IndexSchema, TableSchema, Units, format_units
+from lens import capacity
+from lens.access_patterns import AccessPattern, access_patterns
+from lens.capacity import IndexSchema, TableSchema, Units, format_units
 from shared.database import database
 from shared.dynamo import registered_models
 from shared.settings import Settings

@@ -2,9 +2,9 @@
 
 Nothing here is written by hand: every registered PynamoDB model (`shared.dynamo`) gives its
 keys, attribute types, indexes with their projections, TTL and version attributes; every
-`@access_pattern` (`shared.access_patterns`) says which key or index serves which question and
+`@access_pattern` (`lens.access_patterns`) says which key or index serves which question and
 which function serves it; every registered Peewee model gives the RDB side. The /design page,
-`manage.py describe` (terminal and `--format json`) and both exports (`shared.exports`) read
+`manage.py describe` (terminal and `--format json`) and both exports (`lens.exports`) read
 this one data model, so changing a class changes all of them, and none can drift from the code.
 """
 
@@ -12,26 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import logging
-import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import peewee
-from fastapi import APIRouter, Request, Response
 from pynamodb.attributes import Attribute, TTLAttribute, VersionAttribute
 from pynamodb.models import Model
 
-from shared.access_patterns import AccessPattern, access_patterns
+from lens.access_patterns import AccessPattern, access_patterns
 from shared.database import rdb_models
 from shared.dynamo import base_table_name, models_by_table, registered_models
-from shared.errors import NotFound
 from shared.settings import PROJECT_ROOT
-from shared.web import render
 
 DEFAULT_BILLING_MODE = "PAY_PER_REQUEST"
 
@@ -407,67 +401,3 @@ def describe_rdb_table(model: type[peewee.Model]) -> RdbTableDesign:
         columns=columns,
         indexes=indexes,
     )
-
-
-# -- the page -----------------------------------------------------------------------------------
-
-log = logging.getLogger(__name__)
-router = APIRouter()
-api = APIRouter(prefix="/api/v1", tags=["design"])
-
-
-_examples: dict[str, Callable[[], str | None]] = {}
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-def register_example(placeholder: str, provider: Callable[[], str | None]) -> None:
-    """A context names a real value for a placeholder of its pages (`{post_id}` -> the newest
-    post), so an access pattern's page becomes a link the learner can click."""
-    _examples[placeholder] = provider
-
-
-def runnable_url(page: str | None, examples: Mapping[str, str | None]) -> str | None:
-    """The page with its placeholders filled in, or None when one has no example."""
-    if not page or not page.startswith("/") or page.startswith("//"):
-        return None
-    missing = [name for name in _PLACEHOLDER.findall(page) if not examples.get(name)]
-    if missing:
-        return None
-    return _PLACEHOLDER.sub(lambda m: quote(str(examples[m.group(1)]), safe=""), page)
-
-
-def _current_examples() -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    for name, provider in _examples.items():
-        try:
-            found[name] = provider()
-        except Exception:  # noqa: BLE001 - a missing example only leaves a link unclickable
-            log.warning("no example value for {%s}", name, exc_info=True)
-            found[name] = None
-    return found
-
-
-@router.get("/design")
-def design_page(request: Request) -> Response:
-    """Every table, its keys and indexes, and the access patterns each serves."""
-    examples = _current_examples()
-    ctx = {"design": describe_design(), "runnable": lambda page: runnable_url(page, examples)}
-    return render(request, "shared/design.html", ctx)
-
-
-@router.get("/design/code/{function}")
-def access_pattern_code(request: Request, function: str) -> Response:
-    """The source of the service function behind an access pattern, to read beside its keys."""
-    found = code_of_access_pattern(function)
-    if found is None:
-        raise NotFound(f"No declared access pattern is served by {function!r}.")
-    location, source = found
-    patterns = [p for p in access_patterns() if p.function == function]
-    ctx = {"function": function, "location": location, "source": source, "patterns": patterns}
-    return render(request, "shared/design_code.html", ctx)
-
-
-@api.get("/design")
-def design_json() -> dict[str, Any]:
-    """The same design as `manage.py describe --format json`."""
-    return describe_design().to_dict()

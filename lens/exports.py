@@ -27,8 +27,8 @@ import yaml
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from shared.design import Design, IndexDesign, TableDesign
-from shared.snapshot import table_file
+from engine.snapshots import table_file
+from lens.design import Design, IndexDesign, TableDesign
 
 PREFIX_PARAMETER = "TablePrefix"
 WORKBENCH_VERSION = "3.0"

@@ -1,14 +1,16 @@
 """The embedded local DynamoDB: moto's server in a child process, started and stopped by us.
 
-Why a subprocess and not moto's in-process `ThreadedMotoServer`: the server leaks memory on
-every transaction (see pitfalls.md), and a separate process keeps that leak, and moto's CPU
-work, out of the app's memory and GIL. The launcher waits until the engine answers before
+Why a subprocess and not moto's in-process `ThreadedMotoServer`: stock moto's server keeps
+every item it ever copies alive (a TransactWriteItems on a 2,000-item table grew it by about
+4 MB, never given back), and a separate process keeps that growth, and moto's CPU work, out of
+the app's memory and GIL. The launcher waits until the engine answers before
 handing out its URL, and `alive()` checks both the process and an HTTP round trip, so a dead
 engine is reported clearly instead of leaving the app hanging.
 
-Orphans: the child stays in our process group (`start_new_session=False`), so a Ctrl-C in the
-terminal reaches it too, and an `atexit` hook stops it on a normal interpreter exit. A parent
-killed with SIGKILL can still leave it running; nothing portable prevents that.
+Shutdown: the child runs in a session of its own, so a terminal's Ctrl-C reaches only the app,
+which takes its final snapshot and then stops the engine itself (an `atexit` hook does the same
+on a normal interpreter exit). On Linux the child also asks the kernel for SIGTERM when its
+parent dies (`PR_SET_PDEATHSIG`), so even a `kill -9` of the app leaves no engine behind.
 """
 
 from __future__ import annotations

@@ -1,0 +1,43 @@
+"""The lens: what makes DynamoDB visible.
+
+The operation inspector (every DynamoDB call and SQL statement a request made, with its cost),
+capacity by AWS's rules, the access-pattern registry, the /design page and the exports. The
+kernel (`shared/`) never imports this package; the composition root plugs it in with `install`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from markupsafe import Markup
+
+from lens import inspector
+from lens import router as design_router
+from lens.capacity import format_units
+from shared import web
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def inspector_panel(oob: bool) -> Markup:
+    """The current request's DynamoDB calls and SQL statements; empty when nothing records."""
+    rec = inspector.current()
+    if rec is None:
+        return Markup("")
+    try:
+        template = web.templates.env.get_template("lens/inspector.html")
+        return Markup(template.render(rec=rec, oob=oob))
+    except Exception:  # noqa: BLE001 - the lens must never break the page it describes
+        log.exception("the inspector panel could not be rendered")
+        return Markup("")
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """The /design page and its JSON; the inspector's middleware and its panel on every page."""
+    app.include_router(design_router.router)
+    app.include_router(design_router.api)
+    web.templates.env.filters["units"] = format_units
+    web.set_instrument_panel(inspector_panel)
+    inspector.install_inspector(app, settings)
