@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request, Response
 
 from lens.access_patterns import access_patterns
 from lens.design import code_of_access_pattern, describe_design
+from lens.explorer_router import builder_url
 from shared.errors import NotFound
 from shared.web import render
 
@@ -59,7 +60,11 @@ def _current_examples() -> dict[str, str | None]:
 def design_page(request: Request) -> Response:
     """Every table, its keys and indexes, and the access patterns each serves."""
     examples = _current_examples()
-    ctx = {"design": describe_design(), "runnable": lambda page: runnable_url(page, examples)}
+    ctx = {
+        "design": describe_design(),
+        "runnable": lambda page: runnable_url(page, examples),
+        "builder": lambda table, pattern: builder_url(table, pattern, examples),
+    }
     return render(request, "lens/design.html", ctx)
 
 
