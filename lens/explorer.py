@@ -39,7 +39,7 @@ AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
 
 PAGE_ITEMS = 100
-"""Items one page of the table view reads: one Scan request with this Limit."""
+"""Items one page of the table view shows at most: one Scan request, Limit one more."""
 PAGE_PARTITIONS = 20
 """At most this many collections on one page; the page ends before the next one starts."""
 PARTITION_PAGE_ITEMS = 50
@@ -391,7 +391,7 @@ def collections_page(
     )
     params: dict[str, Any] = {
         "TableName": table.name,
-        "Limit": PAGE_ITEMS,
+        "Limit": PAGE_ITEMS + 1,
         "ReturnConsumedCapacity": "INDEXES",
     }
     if index is not None:
@@ -399,10 +399,10 @@ def collections_page(
     if state is not None:
         params["ExclusiveStartKey"] = state["key"]
     response = call_dynamodb("scan", params)
-    items, next_key = _cut_at_partition(table, index, response)
+    items, next_key, last_continues = _cut_page(table, index, response)
     counts = _counts(table, index, state)
     collections = group_collections(table, items, index)
-    collections = _mark_edges(collections, table, index, state, next_key)
+    collections = _mark_edges(collections, table, index, state, last_continues)
     next_state = None if next_key is None else {"key": next_key, **counts}
     return CollectionsPage(
         table=table,
@@ -419,24 +419,38 @@ def collections_page(
     )
 
 
-def _cut_at_partition(
+def _cut_page(
     table: ExplorerTable, index: IndexDesign | None, response: Mapping[str, Any]
-) -> tuple[list[Item], dict[str, Any] | None]:
-    """The items to show and where the next page starts: after PAGE_PARTITIONS collections the
-    page ends at a partition boundary (the rest is read again by the next page)."""
-    items: list[Item] = list(response.get("Items", []))
-    next_key = response.get("LastEvaluatedKey")
+) -> tuple[list[Item], dict[str, Any] | None, bool]:
+    """The items to show, where the next page starts, and whether the last collection goes on.
+
+    The Scan reads one item more than a page shows: that item only tells whether the last
+    collection continues. After PAGE_PARTITIONS collections the page ends at a partition
+    boundary. The next page starts after the last item shown (the key of any item is a valid
+    ExclusiveStartKey) and reads again what was cut."""
+    read: list[Item] = list(response.get("Items", []))
     pk = table.keys_of(index)[0]
-    seen: list[str] = []
+    shown = _first_partitions(read[:PAGE_ITEMS], pk)
+    last_evaluated = response.get("LastEvaluatedKey")
+    if len(shown) == len(read):
+        goes_on = bool(shown) and last_evaluated is not None
+        return shown, last_evaluated, goes_on and _same(last_evaluated, shown[-1], pk)
+    last = shown[-1]
+    next_key = {name: last[name] for name in table.position_keys(index)}
+    return shown, next_key, _same(read[len(shown)], last, pk)
+
+
+def _first_partitions(items: list[Item], pk: str) -> list[Item]:
+    seen: set[str] = set()
     for position, item in enumerate(items):
-        key = scalar_text(item[pk])
-        if key not in seen:
-            seen.append(key)
+        seen.add(scalar_text(item[pk]))
         if len(seen) > PAGE_PARTITIONS:
-            kept = items[:position]
-            last = kept[-1]
-            return kept, {name: last[name] for name in table.position_keys(index)}
-    return items, next_key
+            return items[:position]
+    return items
+
+
+def _same(one: Mapping[str, Any] | None, other: Mapping[str, Any], pk: str) -> bool:
+    return one is not None and scalar_text(one[pk]) == scalar_text(other[pk])
 
 
 def _mark_edges(
@@ -444,20 +458,18 @@ def _mark_edges(
     table: ExplorerTable,
     index: IndexDesign | None,
     state: Mapping[str, Any] | None,
-    next_key: Mapping[str, Any] | None,
+    last_continues: bool,
 ) -> list[Collection]:
     if not collections:
         return collections
     pk = table.keys_of(index)[0]
-    first, last = collections[0], collections[-1]
+    first = collections[0]
     if state is not None and scalar_text(state["key"][pk]) == first.partition_key:
-        collections[0] = first = Collection(first.partition_key, first.items, continued=True)
-    if next_key is not None and scalar_text(next_key[pk]) == last.partition_key:
+        collections[0] = Collection(first.partition_key, first.items, continued=True)
+    if last_continues:
+        last = collections[-1]
         collections[-1] = Collection(
-            last.partition_key,
-            last.items,
-            continued=first is last and first.continued,
-            continues=True,
+            last.partition_key, last.items, continued=last.continued, continues=True
         )
     return collections
 
