@@ -30,7 +30,3 @@ def seeded_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClie
     ):
         seed()
         yield client
-
-
-def csrf(client: TestClient) -> dict[str, str]:
-    return {"X-CSRF-Token": client.get("/api/v1/auth/session").json()["csrf_token"]}
