@@ -44,6 +44,9 @@ PAGE_PARTITIONS = 20
 """At most this many collections on one page; the page ends before the next one starts."""
 PARTITION_PAGE_ITEMS = 50
 """Items one page of a single collection reads: one Query request with this Limit."""
+AUTO_COUNT_MAX_ITEMS = 5_000
+"""Up to this many items in the table, an index the engine does not count is counted by Scan
+when its page opens; above, only when the learner asks (the count reads the whole index)."""
 MAX_NUMBER_DIGITS = 38
 SHOWN_VALUE_CHARS = 80
 _SCAN_CURSOR = "explorer-scan"
@@ -356,7 +359,8 @@ class IndexCoverage:
     index_items: int | None
     table_items: int | None
     carried: tuple[str, ...]
-    counted_by: str
+    counted_by: str | None
+    """How the index was counted; None when it was not (a large table, not asked)."""
 
     @property
     def sparse(self) -> bool:
@@ -381,7 +385,11 @@ class CollectionsPage:
 
 
 def collections_page(
-    table: ExplorerTable, index_name: str | None = None, cursor: str | None = None
+    table: ExplorerTable,
+    index_name: str | None = None,
+    cursor: str | None = None,
+    *,
+    count: bool = False,
 ) -> CollectionsPage:
     """One page of the table (or of one of its indexes) as item collections, read with Scan."""
     index = table.index(index_name)
@@ -400,7 +408,7 @@ def collections_page(
         params["ExclusiveStartKey"] = state["key"]
     response = call_dynamodb("scan", params)
     items, next_key, last_continues = _cut_page(table, index, response)
-    counts = _counts(table, index, state)
+    counts = _counts(table, index, state, count)
     collections = group_collections(table, items, index)
     collections = _mark_edges(collections, table, index, state, last_continues)
     next_state = None if next_key is None else {"key": next_key, **counts}
@@ -496,18 +504,28 @@ def _scan_state_check(table: ExplorerTable, index: IndexDesign | None) -> Any:
 
 
 def _counts(
-    table: ExplorerTable, index: IndexDesign | None, state: Mapping[str, Any] | None
+    table: ExplorerTable,
+    index: IndexDesign | None,
+    state: Mapping[str, Any] | None,
+    count: bool,
 ) -> dict[str, Any]:
     """The table's (and the index's) item count: taken on the first page, carried by the
-    cursor afterwards so that walking the pages does not count again."""
+    cursor afterwards so that walking the pages does not count again.
+
+    DescribeTable gives both on AWS. Where it has no index count (the local engine), the index
+    is counted with a Scan, which reads all of it: by itself only for a small table, else when
+    asked (`count`)."""
     if state is not None:
         return {name: state[name] for name in _STATE_KEYS - {"key"}}
     live = live_figures(table)
     index_items, counted_by = None, None
     if index is not None:
         index_items, counted_by = live.index_item_counts.get(index.name), COUNTED_BY_DESCRIBE
-        if index_items is None:
+        small = live.item_count is not None and live.item_count <= AUTO_COUNT_MAX_ITEMS
+        if index_items is None and (count or small):
             index_items, counted_by = count_index_items(table, index), COUNTED_BY_SCAN
+        elif index_items is None:
+            counted_by = None
     return {"index_items": index_items, "table_items": live.item_count, "counted_by": counted_by}
 
 
@@ -540,7 +558,7 @@ def _coverage(table: ExplorerTable, index: IndexDesign, counts: Mapping[str, Any
         index_items=counts["index_items"],
         table_items=counts["table_items"],
         carried=carried,
-        counted_by=counts["counted_by"] or COUNTED_BY_DESCRIBE,
+        counted_by=counts["counted_by"],
     )
 
 

@@ -46,6 +46,13 @@ router = APIRouter()
 api = APIRouter(prefix="/api/v1/tables", tags=["explorer"])
 IndexParam = Annotated[str | None, Query(description="A secondary index of the table.")]
 CursorParam = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+CountParam = Annotated[
+    bool,
+    Query(
+        description="Count the index's items with a Scan (Select=COUNT) where DescribeTable "
+        "does not report them; reads the whole index. Done by itself for small tables."
+    ),
+]
 
 
 # -- the builder's form ------------------------------------------------------------------------
@@ -151,7 +158,11 @@ def tables_page(request: Request) -> Response:
 
 @router.get("/tables/{table}")
 def table_page(
-    request: Request, table: str, index: IndexParam = None, cursor: CursorParam = None
+    request: Request,
+    table: str,
+    index: IndexParam = None,
+    cursor: CursorParam = None,
+    count: CountParam = False,
 ) -> Response:
     """The table's item collections (one Scan page) and the operation builder."""
     found = find_table(table)
@@ -164,7 +175,7 @@ def table_page(
             **_builder_outcome(found, form),
         }
         return render(request, "lens/table.html", ctx, block="builder", status_code=_status(ctx))
-    page = collections_page(found, index, cursor)
+    page = collections_page(found, index, cursor, count=count)
     form = _prefilled(form, page, index)
     outcome = _builder_outcome(found, form) if wants_run else {"run": None, "error": None}
     ctx = {"table": found, "page": page, "form": form, **outcome}
@@ -222,10 +233,10 @@ def tables_json() -> TablesResponse:
 
 @api.get("/{table}/collections", response_model=CollectionsResponse)
 def collections_json(
-    table: str, index: IndexParam = None, cursor: CursorParam = None
+    table: str, index: IndexParam = None, cursor: CursorParam = None, count: CountParam = False
 ) -> CollectionsResponse:
     """One page of item collections, read with Scan (follow `next_cursor` for the next)."""
-    page = collections_page(find_table(table), index, cursor)
+    page = collections_page(find_table(table), index, cursor, count=count)
     coverage = page.coverage
     return _collections_out(
         page.table,

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore.handlers
 import pytest
 from fastapi.testclient import TestClient
+from moto import mock_aws
 
 from activity.models import Activity
 from engagement.models import LikeCounter, UserLike
-from lens import explorer
+from lens import explorer, inspector
 from lens.capacity import item_size
 from lens.design import describe_table, item_type_of
 from shared import dynamo
+from tests.conftest import build_app_client, configure
 
 pytest_plugins = ["tests.unit.explorer_fixtures"]
 
@@ -247,3 +252,42 @@ def test_an_item_type_is_told_by_its_attributes_as_the_design_lists_them() -> No
     assert item_type_of(design, like) == (design.item_types[1], True)
     stray, exact = item_type_of(design, {"post_id", "sk", "user_id", "surprise"})
     assert stray.model == "engagement.models.UserLike" and not exact
+
+
+def test_a_large_tables_index_is_counted_only_when_asked(
+    seeded_client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    engine_responses: list[tuple[str, dict[str, Any]]],
+) -> None:
+    monkeypatch.setattr(explorer, "AUTO_COUNT_MAX_ITEMS", 10)
+    page = seeded_client.get("/tables/unit-activities", params={"index": "FeedIndex"})
+    assert sorted(operation for operation, _ in engine_responses) == ["DescribeTable", "Scan"]
+    assert 'data-testid="count-index"' in page.text and "sparse" not in page.text
+    url = "/api/v1/tables/unit-activities/collections"
+    assert seeded_client.get(url, params={"index": "FeedIndex"}).json()["index_item_count"] is None
+    counted = seeded_client.get(url, params={"index": "FeedIndex", "count": "true"}).json()
+    assert counted["index_item_count"] == sum("feed_key" in i for i in all_items("unit-activities"))
+
+
+def test_the_inspector_sees_the_explorer_even_when_boto3_was_used_before_the_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`manage.py run` with DYNAMODB_ENDPOINT set makes a client before the app hooks botocore;
+    the explorer's client must not inherit that unhooked session."""
+    without_inspector = [
+        spec for spec in botocore.handlers.BUILTIN_HANDLERS if spec not in inspector._HANDLERS
+    ]
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", without_inspector)
+    with mock_aws():
+        settings = configure(
+            monkeypatch,
+            DYNAMODB_ENDPOINT=None,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'blog.sqlite3'}",
+            TABLE_PREFIX="unit-",
+            DATA_DIR=str(tmp_path),
+        )
+        boto3.setup_default_session()  # what waiting for a DynamoDB container does first
+        with build_app_client(settings) as client:
+            response = client.get("/tables/unit-sessions")
+    assert response.status_code == 200
+    assert response.headers["x-dynamodb-capacity"].startswith("calls=2;")
