@@ -360,3 +360,20 @@ def test_a_user_like_pattern_becomes_a_begins_with_on_its_prefix(unit_client: Te
         "begins_with",
         "USER#",
     )
+
+
+def test_the_json_api_is_documented_in_openapi_with_its_response_models(
+    unit_client: TestClient,
+) -> None:
+    spec = unit_client.get("/openapi.json").json()
+    documented = {
+        ("/api/v1/tables", "get"): "TablesResponse",
+        ("/api/v1/tables/{table}/collections", "get"): "CollectionsResponse",
+        ("/api/v1/tables/{table}/partitions/{pk}", "get"): "CollectionsResponse",
+        ("/api/v1/tables/{table}/operations", "post"): "OperationResponse",
+    }
+    for (path, method), model in documented.items():
+        answer = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+        assert answer["schema"] == {"$ref": f"#/components/schemas/{model}"}
+    body = spec["paths"]["/api/v1/tables/{table}/operations"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/OperationRequest")
