@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 from engagement import service
 from engagement.models import Comment, CommentRequest, LikeCounter, UserLike
 from tests.conftest import ApiUser
@@ -15,14 +13,6 @@ def new_post(author: ApiUser, title: str = "Live engagement") -> int:
     response = author.call("POST", "/api/v1/posts", json={"title": title, "body": "body"})
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
-
-
-def dead_endpoint() -> str:
-    """A local port nobody listens on: every call is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def engagement_items(post_id: int) -> list[object]:
