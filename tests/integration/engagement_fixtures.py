@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from engagement import service
-from engagement.models import Comment, CommentRequest, LikeCounter, UserLike
+from engagement.models import MAX_SHARDS, Comment, CommentRequest, LikeCounter, UserLike, shard_key
 from tests.conftest import ApiUser
 
 ENGAGEMENT_MODELS = [LikeCounter, UserLike, Comment, CommentRequest]
@@ -17,7 +16,7 @@ def new_post(author: ApiUser, title: str = "Live engagement") -> int:
 
 def engagement_items(post_id: int) -> list[object]:
     """Every likes and comments item that belongs to the post, read straight from the tables."""
-    shard_keys = [(service._shard_key(post_id, s), "COUNT") for s in range(1, service.MAX_SHARDS)]
+    shard_keys = [(shard_key(post_id, s), "COUNT") for s in range(1, MAX_SHARDS)]
     return [
         *UserLike.query(str(post_id)),
         *LikeCounter.batch_get(shard_keys),
