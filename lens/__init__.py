@@ -15,8 +15,8 @@ from markupsafe import Markup
 
 from lens import explorer_router, inspector
 from lens import router as design_router
+from lens.attribute_values import pretty_json
 from lens.capacity import format_units
-from lens.explorer import pretty_json
 from shared import web
 from shared.settings import Settings
 

@@ -23,7 +23,8 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from pynamodb.indexes import Index
 from pynamodb.models import Model
 
-from lens.explorer import AttributeValue, ExplorerTable, ItemView
+from lens.attribute_values import AttributeValue
+from lens.explorer import ExplorerTable, ItemView
 from lens.operations import KeyCondition, Operation
 
 _METHODS = {"GetItem": "get_item", "Query": "query", "Scan": "scan"}

@@ -15,9 +15,6 @@ end is marked as continuing on the next page (a signed cursor holds where to go 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,15 +25,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.models import Model
 
 from lens import capacity
+from lens.attribute_values import (
+    Item,
+    display_value,
+    parse_value,
+    scalar_text,
+    sort_value,
+)
 from lens.capacity import Units
 from lens.design import IndexDesign, ItemTypeDesign, TableDesign, describe_table, item_type_of
 from lens.inspector import schema_of
 from shared.cursors import decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import bound_client, models_by_table
 from shared.errors import InvalidInput, NotFound, ServiceUnavailable
-
-AttributeValue = dict[str, Any]
-Item = dict[str, AttributeValue]
 
 PAGE_ITEMS = 100
 """Items one page of the table view shows at most: one Scan request, Limit one more."""
@@ -47,8 +48,6 @@ PARTITION_PAGE_ITEMS = 50
 AUTO_COUNT_MAX_ITEMS = 5_000
 """Up to this many items in the table, an index the engine does not count is counted by Scan
 when its page opens; above, only when the learner asks (the count reads the whole index)."""
-MAX_NUMBER_DIGITS = 38
-SHOWN_VALUE_CHARS = 80
 _SCAN_CURSOR = "explorer-scan"
 _QUERY_CURSOR = "explorer-query"
 
@@ -174,82 +173,6 @@ def call_dynamodb(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
         raise ServiceUnavailable(f"DynamoDB did not answer: {error}") from None
 
 
-# -- key values --------------------------------------------------------------------------------
-
-
-def parse_value(text: Any, dynamodb_type: str, attribute: str) -> AttributeValue:
-    """A value typed by the learner, as the attribute's DynamoDB type, or InvalidInput."""
-    raw = str(text).strip() if not isinstance(text, str) else text
-    _refuse_unencodable(raw, attribute)
-    if dynamodb_type == "S":
-        if raw == "":
-            raise InvalidInput(f"{attribute} is a string key: it cannot be empty.")
-        return {"S": raw}
-    if dynamodb_type == "N":
-        return {"N": _number(raw.strip(), attribute)}
-    if dynamodb_type == "B":
-        try:
-            base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInput(f"{attribute} is binary: give its value in base64.") from None
-        return {"B": raw}
-    if dynamodb_type == "BOOL":
-        if raw.lower() not in ("true", "false"):
-            raise InvalidInput(f"{attribute} is a boolean: true or false, not {raw!r}.")
-        return {"BOOL": raw.lower() == "true"}
-    raise InvalidInput(f"{attribute} is of type {dynamodb_type}: the explorer cannot compare it.")
-
-
-def _refuse_unencodable(raw: str, attribute: str) -> None:
-    """A lone surrogate passes JSON decoding and explodes inside boto3: refuse it here."""
-    try:
-        raw.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"The value of {attribute} is not valid text.") from None
-
-
-def _number(raw: str, attribute: str) -> str:
-    try:
-        number = Decimal(raw)
-    except InvalidOperation:
-        raise InvalidInput(f"{attribute} is a number: {raw!r} is not one.") from None
-    if not number.is_finite():
-        raise InvalidInput(f"{attribute} is a number: {raw!r} is not a finite one.")
-    if len(number.as_tuple().digits) > MAX_NUMBER_DIGITS:
-        raise InvalidInput(f"{attribute}: DynamoDB numbers have at most 38 significant digits.")
-    return raw
-
-
-def scalar_text(value: AttributeValue) -> str:
-    """A key value as text: what a URL or a cursor carries."""
-    ((kind, inner),) = value.items()
-    return inner if kind in ("S", "N", "B") else json.dumps(inner)
-
-
-def display_value(value: AttributeValue) -> str:
-    """A short, readable form of any attribute value."""
-    ((kind, inner),) = value.items()
-    if kind in ("S", "N"):
-        text = str(inner)
-    elif kind == "BOOL":
-        text = "true" if inner else "false"
-    elif kind == "NULL":
-        text = "null"
-    elif kind == "B":
-        text = f"<{len(inner)} bytes>"
-    else:
-        text = json.dumps(inner, ensure_ascii=False, default=str)
-    return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 1] + "…"
-
-
-def _sort_value(value: AttributeValue | None) -> tuple[int, Any]:
-    """DynamoDB's order: numbers by value, strings by their UTF-8 bytes (= code points)."""
-    if value is None:
-        return (0, "")
-    ((kind, inner),) = value.items()
-    return (1, Decimal(inner)) if kind == "N" else (2, str(inner))
-
-
 # -- items and collections --------------------------------------------------------------------
 
 
@@ -342,8 +265,8 @@ def group_collections(
                 for item in sorted(
                     members,
                     key=lambda i: (
-                        [_sort_value(i.get(sk) if sk else None)]
-                        + [_sort_value(i.get(name)) for name in tie]
+                        [sort_value(i.get(sk) if sk else None)]
+                        + [sort_value(i.get(name)) for name in tie]
                     ),
                 )
             ),
@@ -636,8 +559,3 @@ def pynamodb_object(table: ExplorerTable, item: ItemView) -> str:
         lines.append(f"    {name}={value!r},")
     lines.append(")")
     return "\n".join(lines)
-
-
-def pretty_json(value: Any) -> str:
-    """DynamoDB JSON (an item, a request) for people: indented, in the order it was built."""
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

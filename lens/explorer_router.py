@@ -17,6 +17,7 @@ from lens import codegen, operations
 from lens.capacity import Units
 from lens.design import PatternDesign, TableDesign
 from lens.explorer import (
+    Collection,
     CollectionsPage,
     ExplorerTable,
     PartitionPage,
@@ -322,7 +323,7 @@ def _summary(table: ExplorerTable) -> TableSummary:
     )
 
 
-def _collection_out(collection: Any) -> CollectionOut:
+def _collection_out(collection: Collection) -> CollectionOut:
     return CollectionOut(
         partition_key=collection.partition_key,
         items=[item.raw for item in collection.items],

@@ -19,17 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lens import capacity
+from lens.attribute_values import AttributeValue, Item, parse_value
 from lens.capacity import Units
 from lens.design import IndexDesign, PatternDesign, TableDesign
-from lens.explorer import (
-    AttributeValue,
-    ExplorerTable,
-    Item,
-    ItemView,
-    call_dynamodb,
-    parse_value,
-    view_item,
-)
+from lens.explorer import ExplorerTable, ItemView, call_dynamodb, view_item
 from lens.schemas import FilterCondition, OperationRequest, SortKeyCondition
 from shared.errors import InvalidInput
 
