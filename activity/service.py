@@ -446,22 +446,6 @@ def global_feed(*, mode: str, limit: int = DEFAULT_LIMIT) -> Feed:
     raise InvalidInput(f"mode must be one of: {', '.join(FEED_MODES)}.", field="mode")
 
 
-# -- presenting ---------------------------------------------------------------------------------
-
-
-def activity_as_dict(activity: Activity) -> dict[str, Any]:
-    return {
-        "user_id": activity.user_id,
-        "username": activity.username,
-        "timestamp": activity.timestamp,
-        "occurred_at": time_key(activity.occurred_at),
-        "activity_type": activity.activity_type,
-        "post_id": int(activity.post_id) if activity.post_id is not None else None,
-        "comment_id": activity.comment_id,
-        "expires_at": time_key(activity.expires_at) if activity.expires_at else None,
-    }
-
-
 def scan_cost_at(*, items: int, measured: ReadStats) -> tuple[float, int] | None:
     """(RCU, requests) of the same Scan on a table of `items` items of the measured size."""
     if not measured.scanned:
