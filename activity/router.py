@@ -8,7 +8,7 @@ link) when htmx asks for the older items.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
@@ -148,6 +148,6 @@ def api_post_activities(
 
 
 @api.get("/feed")
-def api_feed(mode: Literal["scan", "index"] = "index", limit: Limit = 20) -> FeedOut:
+def api_feed(mode: service.FeedMode = "index", limit: Limit = 20) -> FeedOut:
     """What is happening on the site: `scan` (the anti-pattern) or `index` (FeedIndex)."""
     return FeedOut.of(service.global_feed(mode=mode, limit=limit))

@@ -6,11 +6,12 @@ compare them as strings, exactly as DynamoDB orders them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from activity.models import ACTIVITY_TYPES, time_key
+from activity.service import FeedMode
 
 if TYPE_CHECKING:
     from activity.feed_cost import ReadStats
@@ -84,9 +85,9 @@ class ReadStatsOut(BaseModel):
 
 
 class FeedOut(BaseModel):
-    mode: Literal["scan", "index"]
+    mode: FeedMode
     items: list[ActivityOut]
-    next_cursor: None = Field(None, description="Always null: the feed is one page.")
+    next_cursor: None = Field(default=None, description="Always null: the feed is one page.")
     stats: ReadStatsOut
 
     @classmethod

@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.pagination import ResultIterator
@@ -56,6 +56,7 @@ MAX_CALLS_PER_READ = 10
 FEED_LOOKBACK_DAYS = 7
 SCAN_PAGE_ITEMS = 1_000
 FEED_MODES = ("scan", "index")
+FeedMode = Literal["scan", "index"]
 TABLE_KEY = ("user_id", "timestamp")
 TYPE_INDEX_KEY = ("activity_type", "timestamp", "user_id")
 POST_INDEX_KEY = ("post_id", "timestamp", "user_id")
@@ -78,7 +79,7 @@ class ActivityPage:
 
 @dataclass(frozen=True)
 class Feed:
-    mode: str
+    mode: FeedMode
     items: list[Activity]
     stats: ReadStats
 
