@@ -1,13 +1,15 @@
 # DynamoDB Lab: two commands on a fresh machine.
 #   make run   set up, start the embedded DynamoDB engine, create tables, seed if empty, serve :8000
 #   make test  set up and run every test tier (unit, integration, e2e)
+#   make fuzz  fuzz the JSON API from its /openapi.json with many more requests than `make test`
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
+FUZZ_EXAMPLES ?= 100
 
-.PHONY: run test test-unit test-integration test-e2e bench lint format clean setup
+.PHONY: run test test-unit test-integration test-e2e fuzz bench lint format clean setup
 
 setup: $(STAMP)
 
@@ -31,6 +33,9 @@ test-integration: setup
 
 test-e2e: setup
 	$(PY) -m pytest tests/e2e
+
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -s tests/unit/test_api_fuzz.py
 
 bench: setup
 	$(PY) -m benchmarks
