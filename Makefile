@@ -2,14 +2,16 @@
 #   make run   set up, start the embedded DynamoDB engine, create tables, seed if empty, serve :8000
 #              (and dynamodb-admin on :4567 where Node.js is installed)
 #   make test  set up and run every test tier (unit, integration, e2e)
+#   make fuzz  fuzz the JSON API from its /openapi.json with many more requests than `make test`
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 PORT ?= 8000
+FUZZ_EXAMPLES ?= 100
 
-.PHONY: run test test-unit test-integration test-e2e bench lint format clean setup
+.PHONY: run test test-unit test-integration test-e2e fuzz bench lint format clean setup
 
 setup: $(STAMP)
 
@@ -41,6 +43,9 @@ test-integration: setup $(NODE_STAMP)
 
 test-e2e: setup
 	$(PY) -m pytest tests/e2e
+
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -s tests/unit/test_api_fuzz.py
 
 bench: setup
 	$(PY) -m benchmarks

@@ -43,7 +43,7 @@ from lens.schemas import (
 from shared.errors import DomainError, InvalidInput
 from shared.web import is_htmx, render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/tables", tags=["explorer"])
 IndexParam = Annotated[str | None, Query(description="A secondary index of the table.")]
 CursorParam = Annotated[str | None, Query(description="next_cursor of the previous page.")]
