@@ -6,6 +6,7 @@ python manage.py create-tables  # every registered table, its GSIs and TTL; the 
 python manage.py seed           # demo users, posts, likes, comments, activities
 python manage.py describe       # the table design, read from the model classes (--format json)
 python manage.py export cloudformation|workbench  # the tables for CloudFormation / NoSQL Workbench
+python manage.py lab NAME       # run a lab (query-vs-scan, counter, hot-partition, ttl, gsi-cost)
 """
 
 from __future__ import annotations
@@ -271,6 +272,15 @@ def _workbench_samples(settings, design, limit: int) -> dict[str, list[dict]]:  
         message = f"Cannot read from DynamoDB at {settings.dynamodb_endpoint}: {error}"
         err_console.print(Text(message, style="red"))
         raise typer.Exit(1) from error
+
+
+def _lab_cli() -> typer.Typer:
+    from lens.labs.cli import build_lab_cli
+
+    return build_lab_cli(_wire)
+
+
+cli.add_typer(_lab_cli(), name="lab")
 
 
 def _table_names() -> list[str]:

@@ -1,0 +1,29 @@
+"""Labs: every lesson proven by an experiment the learner runs, in the browser or the CLI.
+
+Each lab is one module defining a `Lab` (`lab.py`): what it proves, the app model and service
+function it mirrors, its options, how it runs and how its result reads. Each run starts a
+private in-memory engine (`runner.py`) with the options the lab needs, creates its own tables
+with the app's key designs (`tables.py`), and measures every call (`meter.py`).
+
+    query-vs-scan   Query cost stays flat as the table grows; Scan cost grows with it
+    counter         read-modify-write loses concurrent updates; ADD and optimistic locking don't
+    hot-partition   one hot key is throttled by its partition's limit; sharded keys are not
+    ttl             TTL deletes late (and free), so reads must filter expired items
+    gsi-cost        every GSI is paid on every write; a sparse one only by items carrying its key
+
+`manage.py lab NAME` runs one in a terminal (`cli.py`); `/labs` runs them in the browser
+(`router.py`), and `install` links each lab from the lesson of the page it belongs to.
+"""
+
+from __future__ import annotations
+
+from lens.labs import counter, gsi_cost, hot_partition, query_vs_scan, ttl
+from lens.labs.lab import Lab
+
+LABS: dict[str, Lab] = {
+    module.LAB.name: module.LAB for module in (query_vs_scan, counter, hot_partition, ttl, gsi_cost)
+}
+
+
+def lab_named(name: str) -> Lab | None:
+    return LABS.get(name)
