@@ -17,8 +17,11 @@ with the app's key designs (`tables.py`), and measures every call (`meter.py`).
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from lens.labs import counter, gsi_cost, hot_partition, query_vs_scan, ttl
 from lens.labs.lab import Lab
+from shared.panels import register_lesson_link
 
 LABS: dict[str, Lab] = {
     module.LAB.name: module.LAB for module in (query_vs_scan, counter, hot_partition, ttl, gsi_cost)
@@ -27,3 +30,14 @@ LABS: dict[str, Lab] = {
 
 def lab_named(name: str) -> Lab | None:
     return LABS.get(name)
+
+
+def install(app: FastAPI) -> None:
+    """The /labs pages and their JSON, and a link to each lab from the lessons it proves."""
+    from lens.labs import router
+
+    app.include_router(router.router)
+    app.include_router(router.api)
+    for lab in LABS.values():
+        for page in lab.pages:
+            register_lesson_link(page, href=f"/labs/{lab.name}", label=f"the {lab.name} lab")
