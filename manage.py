@@ -521,7 +521,7 @@ def _wait_for_dynamodb(settings, timeout: float = 60.0) -> None:  # type: ignore
             time.sleep(2)
 
 
-def _watch_engine(engine, interval: float = 5.0) -> threading.Event:  # type: ignore[no-untyped-def]
+def _watch_engine(engine, interval: float = 2.0) -> threading.Event:  # type: ignore[no-untyped-def]
     """Tell a busy engine from a dead one. Busy (running, but no answer within three tries of
     5 s): say so and wait. Dead: restart it on the same port, where its journal brings back
     every acknowledged write, and finish what the app left midway; if it keeps dying, stop.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterable
@@ -38,8 +39,10 @@ from werkzeug.serving import make_server
 
 from engine import gate as gate_module
 from engine import throttle as throttle_module
+from engine.export_format import SnapshotError
 from engine.gate import Gate
-from engine.store import COMPACT_AFTER_RECORDS, Recovery, Store
+from engine.journal import JournalCorrupt
+from engine.store import COMPACT_AFTER_RECORDS, DirectoryInUse, Recovery, Store
 from engine.ttl import DEFAULT_INTERVAL_SECONDS, TtlSweeper
 
 logger = logging.getLogger("engine")
@@ -90,6 +93,7 @@ class Engine:
         last = self.store.last_compaction if self.store is not None else None
         return {
             "engine": "dynamodb-lab",
+            "pid": os.getpid(),
             "durable": self.store is not None,
             "busy": self.gate.lock.locked(),
             "fsync": bool(self.store and self.store.sync),
@@ -177,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     engine = Engine(options)
-    engine.start()
+    try:
+        engine.start()
+    except (DirectoryInUse, JournalCorrupt, SnapshotError) as error:
+        print(f"the engine cannot start: {error}", file=sys.stderr)
+        return 1
     _report_recovery(engine.recovery)
     app = with_health(DomainDispatcherApplication(create_backend_app), engine)
     try:

@@ -16,7 +16,9 @@ engine leaves it for the app, which creates the tables and imports it once.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +31,12 @@ from engine.journal import Journal, generations, journal_path, read
 logger = logging.getLogger(__name__)
 
 COMPACT_AFTER_RECORDS = 20_000
+LOCK_NAME = ".lock"
+LOCK_WAIT_SECONDS = 120.0  # an engine that is still taking its last snapshot gets this long
+
+
+class DirectoryInUse(RuntimeError):
+    """Another engine holds the data directory."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +73,13 @@ class Store:
         self.compact_after = compact_after
         self.gate = Gate()
         self._compacting = threading.Lock()
+        self._lock_fd: int | None = None
         self.last_compaction: Compaction | None = None
 
     def open(self) -> Recovery:
         """Rebuild the state from disk, then start journalling through the gate."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock_directory()
         started = time.perf_counter()
         generation, items = compaction.load_snapshot(self.directory, self.gate)
         loaded = time.perf_counter()
@@ -91,6 +101,25 @@ class Store:
         self.gate.after_journal_write = self._compact_if_due
         done = time.perf_counter()
         return Recovery(items, loaded - started, replayed, done - loaded, diverged)
+
+    def _lock_directory(self) -> None:
+        """Two engines on one directory would interleave their journals: take an exclusive
+        lock, held until this process ends. An engine whose app was killed gets SIGTERM and
+        takes its last snapshot before it exits; its successor waits for that here."""
+        self._lock_fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise DirectoryInUse(f"another engine is using {self.directory}") from None
+                if not waiting:
+                    logger.info("waiting for the engine still using %s to stop", self.directory)
+                    waiting = True
+                time.sleep(0.1)
 
     def _live_generations(self, first: int) -> list[int]:
         """Journal generations after the snapshot; older ones (left by a crash between a
@@ -141,6 +170,9 @@ class Store:
             self.compact()
         journal.close()
         self.gate.journal = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the directory lock
+            self._lock_fd = None
 
     def _compact_if_due(self) -> None:
         journal = self.gate.journal
