@@ -485,6 +485,26 @@ def settle_pending_likes(*, post_id: int) -> int:
 
 
 @access_pattern(
+    name="Finish every post's like changes whose request died midway",
+    model=UserLike,
+    operation="Scan",
+    key="filter attribute_exists(pending_shard)",
+    notes="Run by `make run` after a restart, when any request of the previous run may have "
+    "died midway. A Scan reads the whole table: fine for a start-up repair, never per request.",
+)
+def settle_all_pending_likes() -> int:
+    """Replays every stale pending change of every post; returns how many it finished."""
+    pending = UserLike.scan(filter_condition=UserLike.pending_shard.exists(), consistent_read=True)
+    limit = _in_flight_limit()
+    return sum(_settle_stale(item) for item in pending if _now() - item.pending_since > limit)
+
+
+def pending_likes_settle_after() -> timedelta:
+    """How old a pending change must be before a settle may replay it (see UserLike)."""
+    return _in_flight_limit()
+
+
+@access_pattern(
     name="Shard a hot post's like counter",
     model=LikeCounter,
     operation="PutItem + UpdateItem",
