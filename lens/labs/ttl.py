@@ -27,30 +27,30 @@ from lens.labs.tables import LabTable
 SHORT_SESSIONS, LONG_SESSIONS, VIEWS, LIKES = 20, 10, 30, 10
 LONG_LIVED_SECONDS = 3_600
 TTL_INTERVAL_SECONDS = 1.0
+LEAD_SECONDS = 2
 BATCH = 25
 
 
 @dataclass
 class Options:
     seconds: int = option(
-        5, "--seconds", "Seconds to watch", 3, 60, "Short-lived items expire within this window."
+        5, "--seconds", "Seconds to watch", 4, 60, "Short-lived items expire within this window."
     )
 
 
 def _items(now: float, seconds: int) -> dict[str, list[dict[str, Any]]]:
-    """Expiries spread over the window, leaving the sweeper time to catch up before it ends."""
-    base = math.ceil(now)
-    last = max(1, seconds - 2)
+    """Expiries spread over the window, starting a couple of seconds ahead (writing the items
+    takes a moment) and leaving the sweeper time to catch up before the window ends."""
+    base = math.ceil(now) + LEAD_SECONDS
+    spread = max(1, seconds - LEAD_SECONDS - 1)
     moment = datetime.fromtimestamp(now, UTC)
-    sessions = [
-        session(n, expires_at=base + 1 + n % last, now=moment) for n in range(SHORT_SESSIONS)
-    ]
+    sessions = [session(n, expires_at=base + n % spread, now=moment) for n in range(SHORT_SESSIONS)]
     sessions += [
         session(SHORT_SESSIONS + n, expires_at=base + LONG_LIVED_SECONDS, now=moment)
         for n in range(LONG_SESSIONS)
     ]
     views = [
-        activity(n, user=n % 5, kind="view", post_id=1 + n % 7, expires_at=base + 1 + n % last)
+        activity(n, user=n % 5, kind="view", post_id=1 + n % 7, expires_at=base + n % spread)
         for n in range(VIEWS)
     ]
     likes = [
@@ -170,11 +170,10 @@ def _manual_cleanup(meter: Meter, tables: list[LabTable]) -> Result:
 
 
 def run(lab: LabContext, options: Options) -> Result:
+    tables = {name: lab.create_table(name, name, ttl=True) for name in ("sessions", "activities")}
+    twins = [lab.create_table(name, f"{name}-manual") for name in tables]
     items = _items(time.time(), options.seconds)
-    tables, twins = {}, []
     for name, rows in items.items():
-        tables[name] = lab.create_table(name, name, ttl=True)
-        twins.append(lab.create_table(name, f"{name}-manual"))
         check_keys(tables[name], rows[0])
     meter = lab.meter([*tables.values(), *twins])
     for (name, rows), twin in zip(items.items(), twins, strict=True):

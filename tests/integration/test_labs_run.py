@@ -61,7 +61,7 @@ def test_one_hot_key_is_throttled_by_the_engine_and_shards_spread_the_writes() -
 
 
 def test_ttl_deletes_expired_items_late_and_reads_filter_them_meanwhile() -> None:
-    result = run("ttl", seconds=3)
+    result = run("ttl", seconds=4)
     samples = result["samples"]
     assert all(s["visible"] <= s["stored"] for s in samples)
     assert samples[0]["deleted_by_ttl"] == 0
@@ -95,7 +95,7 @@ def test_a_lab_on_another_endpoint_leaves_no_table_behind(engine_endpoint: str) 
 
 
 def test_a_lab_on_another_endpoint_says_what_that_engine_cannot_show(engine_endpoint: str) -> None:
-    result = run("ttl", endpoint=engine_endpoint, seconds=3)
+    result = run("ttl", endpoint=engine_endpoint, seconds=4)
     assert any("real DynamoDB" in note for note in result["notes"])
 
 
