@@ -48,6 +48,7 @@ class Dot:
     x: float
     y: float
     label: str
+    label_y: float
 
 
 @dataclass(frozen=True)
@@ -153,8 +154,10 @@ def line_chart(
 
     lines = []
     for number, line in enumerate(series):
+        # A dashed line often runs on or near a solid one: its labels go below its points.
+        below = 14 if line.dashed else -7
         dots = [
-            Dot(x_of(x), _y(v, top), number_label(v))
+            Dot(x_of(x), _y(v, top), number_label(v), _y(v, top) + below)
             for x, v in zip(xs, line.values, strict=True)
             if v is not None
         ]
