@@ -14,6 +14,9 @@ from dataclasses import dataclass
 WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 56
 BAR_GAP, GROUP_GAP = 4, 18
+MAX_LABELLED_POINTS = 6
+"""A line of more points gets no value labels (they would overlap; each point has a tooltip)
+and every few x ticks are labelled."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Dot:
     y: float
     label: str
     label_y: float
+    shown: bool
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def nice_ceiling(value: float) -> float:
 
 
 def number_label(value: float) -> str:
-    """Short labels: 20000 -> 20k, 0.5 -> 0.5, 1250 -> 1.25k."""
+    """Short labels: 20000 -> 20k, 0.5 -> 0.5, 1250 -> 1.25k, 2.0417 -> 2.04."""
     if abs(value) >= 1000:
         return f"{value / 1000:.3g}k"
     if value == int(value):
@@ -156,14 +160,16 @@ def line_chart(
     for number, line in enumerate(series):
         # A dashed line often runs on or near a solid one: its labels go below its points.
         below = 14 if line.dashed else -7
+        labelled = len(xs) <= MAX_LABELLED_POINTS
         dots = [
-            Dot(x_of(x), _y(v, top), number_label(v), _y(v, top) + below)
+            Dot(x_of(x), _y(v, top), number_label(v), _y(v, top) + below, labelled)
             for x, v in zip(xs, line.values, strict=True)
             if v is not None
         ]
         points = " ".join(f"{dot.x},{dot.y}" for dot in dots)
         lines.append(Line(number, line.label, line.dashed, points, dots))
-    x_ticks = [Tick(x_of(x), number_label(x)) for x in xs]
+    every = math.ceil(len(xs) / MAX_LABELLED_POINTS)
+    x_ticks = [Tick(x_of(x), number_label(x)) for x in xs[::every]]
     return Chart("line", title, x_label, y_label, series, y_ticks, x_ticks, lines=lines)
 
 
@@ -176,7 +182,8 @@ def bar_chart(
     slots = sum(len(group.bars) for group in groups)
     room = WIDTH - LEFT - RIGHT - GROUP_GAP * (len(groups) + 1) - BAR_GAP * max(0, slots)
     bar_width = max(3.0, min(48.0, room / max(1, slots)))
-    x = LEFT + GROUP_GAP
+    used = slots * (bar_width + BAR_GAP) + GROUP_GAP * (len(groups) - 1)
+    x = LEFT + max(GROUP_GAP, (WIDTH - LEFT - RIGHT - used) / 2)
     rects, ticks = [], []
     for group in groups:
         start = x
