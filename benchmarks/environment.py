@@ -191,8 +191,8 @@ class Bench:
         return int(table["ItemCount"])
 
 
-FULL_SEED = {"users": 8, "posts": 40, "likes_per_post": 5, "comments_per_post": 4}
-QUICK_SEED = {
+FULL_SEED: dict[str, Any] = {"users": 8, "posts": 40, "likes_per_post": 5, "comments_per_post": 4}
+QUICK_SEED: dict[str, Any] = {
     "users": 2,
     "posts": 3,
     "likes_per_post": 1,

@@ -9,7 +9,7 @@ their base table name in the kernel's registry, which the composition root fills
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +87,7 @@ def create_table_request(
     return request, table
 
 
-def _gsi_request(index: dict[str, Any]) -> dict[str, Any]:
+def _gsi_request(index: Mapping[str, Any]) -> dict[str, Any]:
     key_schema = sorted(index["key_schema"], key=lambda key: key["KeyType"] != "HASH")
     return {
         "IndexName": index["index_name"],
