@@ -3,7 +3,8 @@
 Each patch lives in its own module, is written against one moto version (checked here, and
 pinned in pyproject.toml) and is small enough to be offered upstream:
 
-- `engine.memory`: moto no longer keeps every DynamoDB object it ever made alive.
+- `engine.memory`: moto no longer keeps every DynamoDB object it ever made alive;
+- `engine.indexes`: Query and Scan read sorted partitions instead of the whole table.
 
 `install_all()` is idempotent; the engine's entry point calls it before it serves.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import moto
 import moto.dynamodb.models  # noqa: F401 - defines the model classes the patches change
 
-from engine import memory
+from engine import indexes, memory
 
 MOTO_VERSION = "5.2.5"
 
@@ -30,3 +31,4 @@ def install_all() -> None:
             f"but moto {moto.__version__} is installed: reinstall with `make setup`"
         )
     memory.stop_tracking()
+    indexes.install()
