@@ -195,7 +195,8 @@ _read_listeners: list[ReadListener] = []
 
 def on_read(listener: ReadListener) -> None:
     """Call `listener(table, index, items)` with the items each Query or Scan page read (before
-    any filter), so capacity can be metered from them. Registering twice is a no-op."""
+    any filter), so capacity can be metered from them. Registering twice is a no-op. When moto's
+    own code answers, only the items it returned are known: the listener gets those."""
     if listener not in _read_listeners:
         _read_listeners.append(listener)
 
@@ -233,13 +234,13 @@ def _refresh(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -
     state = _states.get(table)
     if state is None or not state.fresh_for(table):
         return
-    item = _lookup(table, hash_key, range_key)
+    item = stored_item(table, hash_key, range_key)
     with state.lock:
         for view in state.views.values():
             view.place((hash_key, range_key if table.range_key_attr else None), item)
 
 
-def _lookup(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
+def stored_item(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
     """The stored item, without the empty partition moto's `get_item` leaves behind."""
     stored = table.items.get(hash_key)
     if table.range_key_attr is None:
@@ -642,7 +643,9 @@ def install() -> None:
         try:
             return query(self, **named)
         except _Unorderable:
-            return stock_query(self, *args, **kwargs)
+            answer = stock_query(self, *args, **kwargs)
+            _notify_read(self, _index_or_none(self, named["index_name"]), answer[0])
+            return answer
 
     def patched_scan(self: Table, *args: Any, **kwargs: Any) -> Any:
         named = dict(zip(_SCAN_PARAMS, args, strict=False))
@@ -655,7 +658,9 @@ def install() -> None:
         try:
             return scan(self, **named)
         except _Unorderable:
-            return stock_scan(self, *args, **kwargs)
+            answer = stock_scan(self, *args, **kwargs)
+            _notify_read(self, _index_or_none(self, named["index_name"]), answer[0])
+            return answer
 
     def patched_put(self: Table, *args: Any, **kwargs: Any) -> Item:
         item = stock_put(self, *args, **kwargs)
@@ -682,6 +687,10 @@ def install() -> None:
     Table.delete_item = patched_delete  # type: ignore[method-assign]
     DynamoDBBackend.update_item = patched_update  # type: ignore[method-assign]
     setattr(Table, _MARK, True)
+
+
+def _index_or_none(table: Table, name: str | None) -> SecondaryIndex | None:
+    return {index.name: index for index in table.all_indexes()}.get(name) if name else None
 
 
 def _refresh_key(backend: DynamoDBBackend, table_name: str, key: Any) -> None:

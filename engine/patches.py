@@ -4,7 +4,8 @@ Each patch lives in its own module, is written against one moto version (checked
 pinned in pyproject.toml) and is small enough to be offered upstream:
 
 - `engine.memory`: moto no longer keeps every DynamoDB object it ever made alive;
-- `engine.indexes`: Query and Scan read sorted partitions instead of the whole table.
+- `engine.indexes`: Query and Scan read sorted partitions instead of the whole table;
+- `engine.capacity`: ConsumedCapacity as DynamoDB computes it.
 
 `install_all()` is idempotent; the engine's entry point calls it before it serves.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import moto
 import moto.dynamodb.models  # noqa: F401 - defines the model classes the patches change
 
-from engine import indexes, memory
+from engine import capacity, indexes, memory
 
 MOTO_VERSION = "5.2.5"
 
@@ -32,3 +33,4 @@ def install_all() -> None:
         )
     memory.stop_tracking()
     indexes.install()
+    capacity.install()
