@@ -18,12 +18,17 @@ from lens.labs import LABS
 from lens.labs.lab import Lab, LabView, build_options, option_specs
 from lens.labs.runner import LabRun, active_run, get_run, start_run
 from shared.dynamo import base_table_name, registered_models
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.settings import active_settings
 from shared.web import htmx_redirect, is_htmx, render
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/labs", tags=["labs"])
 POLL = "every 700ms"
+NOT_IN_PRODUCTION = (
+    "Labs are not run by a production server: each run starts an engine and loads it hard. "
+    "Run it in a terminal with manage.py lab instead."
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ def _context(
         "poll": POLL,
         "problem": problem,
         "busy": active_run(),
+        "runs_here": active_settings().is_dev,
     }
 
 
@@ -106,8 +112,10 @@ async def start_lab_run(request: Request, name: str) -> Response:
     form = await request.form()
     raw = {key: str(value) for key, value in form.items() if key != "csrf_token"}
     try:
+        if not active_settings().is_dev:
+            raise Forbidden(NOT_IN_PRODUCTION)
         run = start_run(lab, build_options(lab.options, raw))
-    except (InvalidInput, Conflict) as error:
+    except (InvalidInput, Conflict, Forbidden) as error:
         ctx = _context(lab, None, raw, problem=error.detail)
         return render(request, "lens/lab.html", ctx, block="run", status_code=error.status_code)
     if is_htmx(request):

@@ -29,6 +29,11 @@ from shared.settings import active_settings
 
 log = logging.getLogger(__name__)
 KEPT_RUNS = 20
+ELSEWHERE_CAPACITY = (
+    "Reported capacity is what this engine returned: on real DynamoDB it is what you are "
+    "billed; an emulator may return placeholders (stock moto: 1 per Query or Scan page, "
+    "whatever it read). The computed figures follow AWS's rules on any engine."
+)
 
 
 @contextlib.contextmanager
@@ -59,7 +64,7 @@ def run_lab(
             progress=progress,
         )
         if not private:
-            for text in lab.elsewhere(options):
+            for text in (*lab.elsewhere(options), ELSEWHERE_CAPACITY):
                 context.note(text)
         try:
             figures = lab.run(context, options)

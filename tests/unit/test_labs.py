@@ -206,3 +206,25 @@ def test_the_labs_json_lists_options_with_defaults_and_bounds(unit_client) -> No
         "high": 1_000,
         "flag": "--partition-limit",
     }
+
+
+def test_the_like_panel_links_to_the_counter_and_hot_partition_labs(unit_client, make_user) -> None:  # type: ignore[no-untyped-def]
+    from tests.unit.engagement_fixtures import new_post
+
+    post_id = new_post(make_user(unit_client))
+    page = unit_client.get(f"/posts/{post_id}").text
+    assert 'href="/labs/counter"' in page and 'href="/labs/hot-partition"' in page
+
+
+def test_a_production_server_does_not_start_lab_runs(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import in_process_app
+
+    with in_process_app(monkeypatch, tmp_path, APP_ENV="production", SECRET_KEY="k" * 32) as app:
+        client = TestClient(app.app, base_url="https://testserver")  # production cookies: Secure
+        page = client.get("/labs/gsi-cost")
+        assert page.status_code == 200 and 'data-testid="run-lab"' not in page.text
+        token = client.get("/api/v1/auth/session").json()["csrf_token"]
+        refused = client.post("/labs/gsi-cost/runs", data={"csrf_token": token}, headers=HTMX)
+        assert refused.status_code == 403 and "manage.py lab" in refused.text
