@@ -15,6 +15,7 @@ WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 56
 BAR_GAP, GROUP_GAP = 4, 18
 MAX_LABELLED_POINTS = 6
+MAX_LABELLED_GROUPS = 12
 """A line of more points gets no value labels (they would overlap; each point has a tooltip)
 and every few x ticks are labelled."""
 
@@ -180,10 +181,12 @@ def bar_chart(
     values = [bar.value for group in groups for bar in group.bars]
     top, y_ticks = _y_axis(max(values, default=0.0))
     slots = sum(len(group.bars) for group in groups)
-    room = WIDTH - LEFT - RIGHT - GROUP_GAP * (len(groups) + 1) - BAR_GAP * max(0, slots)
-    bar_width = max(3.0, min(48.0, room / max(1, slots)))
-    used = slots * (bar_width + BAR_GAP) + GROUP_GAP * (len(groups) - 1)
-    x = LEFT + max(GROUP_GAP, (WIDTH - LEFT - RIGHT - used) / 2)
+    span = WIDTH - LEFT - RIGHT
+    gap = min(GROUP_GAP, span / (4 * (len(groups) + 1)))  # many groups: narrower gaps
+    room = span - gap * (len(groups) + 1) - BAR_GAP * slots
+    bar_width = max(2.0, min(48.0, room / max(1, slots)))
+    used = slots * (bar_width + BAR_GAP) + gap * (len(groups) - 1)
+    x = LEFT + max(gap, (span - used) / 2)
     rects, ticks = [], []
     for group in groups:
         start = x
@@ -197,6 +200,8 @@ def bar_chart(
             )
             x += bar_width + BAR_GAP
         ticks.append(Tick(round((start + x - BAR_GAP) / 2, 1), group.label))
-        x += GROUP_GAP
+        x += gap
+    every = math.ceil(len(groups) / MAX_LABELLED_GROUPS)
+    ticks = [tick if n % every == 0 else Tick(tick.at, "") for n, tick in enumerate(ticks)]
     legend = [Series(label, ()) for label in series]
     return Chart("bar", title, x_label, y_label, legend, y_ticks, ticks, rects=rects)
