@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lens.capacity import Precision
+from lens.capacity import Precision, item_size, read_units
 from lens.labs.charts import Series, line_chart
 from lens.labs.context import LabContext
 from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
@@ -23,6 +23,7 @@ LATEST = 20
 QUERY_REPEATS = 5
 SCAN_REPEATS = 3
 ITEMS_PER_USER = 50
+PRECISIONS = {precision.label: precision for precision in Precision}
 
 
 @dataclass
@@ -37,7 +38,16 @@ class Options:
     )
 
 
-def _query(meter: Meter, table: LabTable, user: str, tally: Tally) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Read:
+    """One read's answer and its read capacity by AWS's rules."""
+
+    answer: list[dict[str, Any]]
+    rcu: float
+    precision: Precision
+
+
+def _query(meter: Meter, table: LabTable, user: str, tally: Tally, _mean_size: float) -> Read:
     """What `latest_activities_of_user` asks: one partition, newest first, stop after 20."""
     response = meter.call(
         "Query",
@@ -48,13 +58,21 @@ def _query(meter: Meter, table: LabTable, user: str, tally: Tally) -> list[dict[
         ScanIndexForward=False,
         Limit=LATEST,
     )
-    return list(response["Items"])
+    return Read(list(response["Items"]), tally.computed.read, tally.computed.precision)
 
 
-def _scan(meter: Meter, table: LabTable, user: str, tally: Tally) -> list[dict[str, Any]]:
-    """The same answer without the key: read every page, filter, sort, keep the newest 20."""
+def _scan(meter: Meter, table: LabTable, user: str, tally: Tally, mean_size: float) -> Read:
+    """The same answer without the key: read every page with a filter on the user, sort, keep
+    the newest 20.
+
+    DynamoDB bills every item a page read, matching or not, and returns only the matching ones,
+    so from the response alone a page that matched nothing has no size to price. The lab wrote
+    every item itself and knows their mean size: each page is priced at ScannedCount items of
+    that size, by the same rule (summed, 4 KB per unit, halved for an eventually consistent
+    read)."""
     found: list[dict[str, Any]] = []
     start: dict[str, Any] = {}
+    rcu = 0.0
     while True:
         response = meter.call(
             "Scan",
@@ -65,36 +83,41 @@ def _scan(meter: Meter, table: LabTable, user: str, tally: Tally) -> list[dict[s
             **start,
         )
         found += response["Items"]
+        rcu += read_units(round(mean_size * response["ScannedCount"]), consistent=False)
         if "LastEvaluatedKey" not in response:
             break
         start = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
     found.sort(key=lambda item: item["timestamp"]["S"], reverse=True)
-    return found[:LATEST]
+    return Read(found[:LATEST], rcu, Precision.ESTIMATE)
 
 
-def _figures(tallies: list[Tally], answer: list[dict[str, Any]]) -> dict[str, Any]:
-    """One read's figures (every repetition reads the same items) and the median latency."""
+def _figures(tallies: list[Tally], read: Read) -> dict[str, Any]:
+    """One read's figures (every repetition reads the same items) and the median latency.
+
+    `returned` is the answer (20 items); `from_dynamodb` what the calls returned to get it."""
     one = tallies[0]
     return {
-        "rcu": round(one.computed.read, 2),
+        "rcu": round(read.rcu, 2),
         "rcu_reported": None if one.reported is None else round(one.reported.read, 2),
-        "precision": one.computed.precision.label,
+        "precision": read.precision.label,
         "scanned": one.scanned,
-        "returned": len(answer),
-        "filtered_in": one.returned,
+        "returned": len(read.answer),
+        "from_dynamodb": one.returned,
         "requests": one.requests,
         "ms": round(sorted(sum(t.ms) for t in tallies)[len(tallies) // 2], 2),
     }
 
 
-def _measure(lab: LabContext, meter: Meter, table: LabTable, size: int, user: str) -> Result:
+def _measure(
+    lab: LabContext, meter: Meter, table: LabTable, size: int, user: str, mean_size: float
+) -> Result:
     stage = f"reading at {size:,} items"
     reads: dict[str, Any] = {}
     for way, read, repeats in (("query", _query, QUERY_REPEATS), ("scan", _scan, SCAN_REPEATS)):
         tallies = [Tally() for _ in range(repeats)]
-        answers = [read(meter, table, user, tally) for tally in tallies]
+        outcomes = [read(meter, table, user, tally, mean_size) for tally in tallies]
         lab.progress(stage, 1 if way == "query" else 2, 2)
-        reads[way] = _figures(tallies, answers[0])
+        reads[way] = _figures(tallies, outcomes[0])
     if reads["query"]["returned"] != reads["scan"]["returned"]:
         lab.note(f"At {size:,} items the two reads returned different answers.")
     return {"size": size, **reads}
@@ -105,14 +128,15 @@ def run(lab: LabContext, options: Options) -> Result:
     meter = lab.meter([table])
     users = max(1, min(100, options.sizes[0] // ITEMS_PER_USER))
     user = "0"
-    steps, written = [], 0
+    steps, written, total_bytes = [], 0, 0
     for size in options.sizes:
         items = activities(range(written, size), users=users)
         if items:
             check_keys(table, items[0])
         lab.load(table, items, stage=f"loading to {size:,} items")
         written = size
-        steps.append(_measure(lab, meter, table, size, user))
+        total_bytes += sum(item_size(item) for item in items)
+        steps.append(_measure(lab, meter, table, size, user, total_bytes / size))
     query_rcu = {step["query"]["rcu"] for step in steps}
     return {
         "steps": steps,
@@ -147,7 +171,7 @@ def view(result: Result) -> LabView:
     for step in steps:
         for way, label in (("query", "Query"), ("scan", "Scan + filter")):
             f = step[way]
-            precision = Precision.ESTIMATE if f["precision"] == "about" else Precision.EXACT
+            precision = PRECISIONS[f["precision"]]
             rows.append(
                 [
                     f"{step['size']:,}",
@@ -174,7 +198,8 @@ def view(result: Result) -> LabView:
         ],
         rows,
         note="Computed: DynamoDB's rules (sizes of the items read, 4 KB per unit, halved for an "
-        "eventually consistent read). Reported: the engine's ConsumedCapacity.",
+        "eventually consistent read); the Scan's items that the filter dropped are sized at the "
+        "table's mean item size. Reported: the engine's ConsumedCapacity.",
     )
     return LabView(shows=_shows(result), chart=chart, tables=[table])
 
@@ -196,7 +221,8 @@ def _shows(result: Result) -> str:
         f"read {first['scan']['scanned']:,} then {last['scan']['scanned']:,} items for the "
         f"same {last['scan']['returned']}, and its cost went from {s0:g} to {s1:g} RCU. "
         "A Query goes to one partition by its key and stops after the Limit; a Scan reads "
-        "every item and the filter only drops them after they are read and billed."
+        "every item, and filtering (in the app or by a FilterExpression) only drops items after "
+        "they are read and billed."
     )
 
 
