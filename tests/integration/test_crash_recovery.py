@@ -128,7 +128,6 @@ def crash_mid_writes(users: list[User], seen: Acknowledged, crash: Callable[[], 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + RECOVERY_TIMEOUT
     while not condition():
-
         assert time.monotonic() < deadline, f"not within {RECOVERY_TIMEOUT:g}s: {what}"
         time.sleep(0.5)
 
