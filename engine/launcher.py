@@ -52,6 +52,7 @@ LOCAL_CREDENTIALS = ("local", "local")
 STOP_GRACE_SECONDS = 5.0
 DURABLE_STOP_GRACE_SECONDS = 120.0  # the last snapshot of a large table takes a few seconds
 HEALTH_PATH = "/_engine/health"
+CLIENT_POOL_CONNECTIONS = 64  # one client may serve many threads (boto3 clients are thread-safe)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 POLL_INTERVAL_SECONDS = 0.1
 AUTO_PORT_RETRIES = 2
@@ -342,6 +343,7 @@ def _dynamodb_client(endpoint: str, region: str, timeout: float, max_attempts: i
             connect_timeout=timeout,
             read_timeout=timeout,
             retries={"total_max_attempts": max_attempts, "mode": "standard"},
+            max_pool_connections=CLIENT_POOL_CONNECTIONS,
         ),
     )
 

@@ -38,6 +38,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from engine import gate as gate_module
+from engine import patches
 from engine import throttle as throttle_module
 from engine.export_format import SnapshotError
 from engine.gate import Gate
@@ -75,6 +76,7 @@ class Engine:
         self.recovery: Recovery | None = None
 
     def start(self) -> None:
+        patches.install_all()  # before any table exists: the indexes follow every write
         if self.store is not None:
             self.recovery = self.store.open()
         gate_module.install(self.gate)

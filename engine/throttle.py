@@ -8,9 +8,10 @@ of N write units per second (and N of burst) for every partition key of every ta
 global secondary index, and refuses a write whose partitions have run dry.
 
 What a write costs and where: one write unit per started KB of the item (the larger of the
-new item and the one it replaces, at least 1), charged to the item's base-table partition and
-to the partition of each GSI the item appears in; a transaction costs twice that. Charged
-before the write runs, as DynamoDB charges a write whose condition then fails. A bucket may go
+new item and the one it replaces, at least 1, sized by `engine.capacity`'s rules), charged to
+the item's base-table partition and to the partition of each GSI the item appears in; a
+transaction costs twice that (its ConditionChecks are reads, and free here). Charged before
+the write runs, as DynamoDB charges a write whose condition then fails. A bucket may go
 into debt by one write (a 40 KB item on a 10 WCU/s limit still goes through, then the key
 rests for 4 s). Known simplification: an UpdateItem is charged to the GSI partitions of the
 item as it was before the update (an update that first gives an item its GSI key is charged to
@@ -43,9 +44,9 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
+from engine import capacity
 from engine.gate import INTERNAL
 
-WRITE_UNIT_BYTES = 1024
 THROTTLED_REASON = "ThrottlingError"
 
 Partition = tuple[Hashable, ...]
@@ -163,8 +164,8 @@ def _write_of(backend: DynamoDBBackend, request: dict[str, Any], kind: str) -> W
     else:
         values = stored.attrs if stored is not None else {}
     new = _size(values) if kind == "Put" else 0
-    old = stored.size() if stored is not None else 0
-    return Write(_partitions(table, hash_value, values), _units(max(new, old)))
+    units = capacity.write_units(max(new, capacity.item_size(stored)))
+    return Write(_partitions(table, hash_value, values), math.ceil(units))
 
 
 def _partitions(
@@ -181,11 +182,7 @@ def _partitions(
 
 
 def _size(values: dict[str, DynamoType]) -> int:
-    return sum(len(name.encode()) + value.size() for name, value in values.items())
-
-
-def _units(size: int) -> int:
-    return max(1, math.ceil(size / WRITE_UNIT_BYTES))
+    return sum(len(name.encode()) + capacity.value_size(value) for name, value in values.items())
 
 
 def _batch(throttle: PartitionThrottle, handler: DynamoHandler, run: Callable[[], Any]) -> Any:
@@ -239,7 +236,10 @@ def _transaction(
     writes: list[Write | None] = []
     for entry in handler.body["TransactItems"]:
         ((kind, request),) = entry.items()
-        writes.append(_write_of(backend, request, "Put" if kind == "Put" else "Key"))
+        if kind == "ConditionCheck":
+            writes.append(None)
+        else:
+            writes.append(_write_of(backend, request, "Put" if kind == "Put" else "Key"))
     known = [write for write in writes if write is not None]
     if known and not throttle.admit(known, multiplier=2):
         raise TransactionCanceledException([_reason(throttle, write) for write in writes])
