@@ -28,10 +28,6 @@ LABS: dict[str, Lab] = {
 }
 
 
-def lab_named(name: str) -> Lab | None:
-    return LABS.get(name)
-
-
 def install(app: FastAPI) -> None:
     """The /labs pages and their JSON, and a link to each lab from the lessons it proves."""
     from lens.labs import router

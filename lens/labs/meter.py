@@ -11,7 +11,6 @@ up afterwards), so recording needs no lock.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -55,10 +54,6 @@ class Tally:
             errors=self.errors + other.errors,
         )
 
-    @property
-    def p50_ms(self) -> float:
-        return statistics.median(self.ms) if self.ms else 0.0
-
     def capacity(self) -> dict[str, Any]:
         """Computed and reported units, for a result document."""
         reported = self.reported
@@ -84,9 +79,6 @@ class Meter:
     def __init__(self, client: Any, tables: Iterable[LabTable] = ()) -> None:
         self.client = client
         self._schemas: dict[str, TableSchema] = {table.name: table.schema for table in tables}
-
-    def know(self, table: LabTable) -> None:
-        self._schemas[table.name] = table.schema
 
     def call(self, operation: str, tally: Tally, **params: Any) -> dict[str, Any]:
         """One call, recorded in `tally`; a ClientError is recorded, then raised to the lab."""

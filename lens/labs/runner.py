@@ -93,12 +93,6 @@ class Stage:
     done: int = 0
     total: int | None = None
 
-    @property
-    def percent(self) -> int | None:
-        if not self.total:
-            return None
-        return min(100, round(100 * self.done / self.total))
-
 
 @dataclass
 class LabRun:
