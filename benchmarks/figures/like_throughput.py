@@ -150,7 +150,7 @@ def _raw_run(bench: Bench, threads: int, seconds: float) -> dict[str, Any]:
 
 
 def measure(bench: Bench) -> list[Figure]:
-    clients, seconds = bench.size(32, 4), bench.size(10.0, 2.0)
+    clients, seconds = bench.size(32, 4), bench.size(10.0, 1.0)
     http = _http_run(bench, clients, seconds)
     raw = _raw_run(bench, clients, seconds)
     ceiling = raw["per_second"] / http["calls_per_like"]
