@@ -28,7 +28,7 @@ TARGET = 2.0
 
 
 def _post_with_comments(client, viewer, comments: int) -> int:  # type: ignore[no-untyped-def]
-    from engagement import service as engagement_service
+    from engagement import comments
 
     response = client.post(
         "/api/v1/posts",
@@ -38,7 +38,7 @@ def _post_with_comments(client, viewer, comments: int) -> int:  # type: ignore[n
     response.raise_for_status()
     post_id = int(response.json()["id"])
     for number in range(comments):
-        engagement_service.create_comment(post_id=post_id, viewer=viewer, body=f"Comment {number}.")
+        comments.create_comment(post_id=post_id, viewer=viewer, body=f"Comment {number}.")
     return post_id
 
 

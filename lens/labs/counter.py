@@ -285,9 +285,9 @@ LAB = Lab(
     ),
     mirrors=(
         Mirror("model", "engagement.models.LikeCounter", "the counter item, bumped with ADD"),
-        Mirror("service", "engagement.service.like_post", "a like: a conditional ADD"),
+        Mirror("service", "engagement.likes.like_post", "a like: a conditional ADD"),
         Mirror("model", "engagement.models.Comment", "VersionAttribute: optimistic locking"),
-        Mirror("service", "engagement.service.edit_comment", "an edit conditional on its version"),
+        Mirror("service", "engagement.comments.edit_comment", "an edit conditional on its version"),
     ),
     pages=("likes",),
     options=Options,

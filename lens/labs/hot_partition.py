@@ -318,8 +318,8 @@ LAB = Lab(
     ),
     mirrors=(
         Mirror("model", "engagement.models.LikeCounter", "home counter + shards, one key each"),
-        Mirror("service", "engagement.service.promote_hot_post", "shard a hot post's counter"),
-        Mirror("service", "engagement.service.like_post", "a like picks a shard at random"),
+        Mirror("service", "engagement.likes.promote_hot_post", "shard a hot post's counter"),
+        Mirror("service", "engagement.likes.like_post", "a like picks a shard at random"),
     ),
     pages=("likes", "activity_by_type"),
     options=Options,

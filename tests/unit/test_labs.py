@@ -174,7 +174,7 @@ def test_a_lab_page_shows_its_form_what_it_mirrors_and_the_command(unit_client) 
     assert page.status_code == 200
     assert 'name="clients"' in page.text and 'name="increments"' in page.text
     assert 'href="/design#table-likes"' in page.text  # LikeCounter, on the design page
-    assert 'href="/design/code/engagement.service.like_post"' in page.text
+    assert 'href="/design/code/engagement.likes.like_post"' in page.text
     assert "python manage.py lab counter" in page.text
 
 
