@@ -27,17 +27,17 @@ ORDER = 30
 TARGET = 2.0
 
 
-def _post_with_comments(client, viewer, comments: int) -> int:  # type: ignore[no-untyped-def]
+def _post_with_comments(client, viewer, count: int) -> int:  # type: ignore[no-untyped-def]
     from engagement import comments
 
     response = client.post(
         "/api/v1/posts",
-        json={"title": f"A post with {comments} comments", "body": "Discuss."},
+        json={"title": f"A post with {count} comments", "body": "Discuss."},
         headers=csrf_headers(client),
     )
     response.raise_for_status()
     post_id = int(response.json()["id"])
-    for number in range(comments):
+    for number in range(count):
         comments.create_comment(post_id=post_id, viewer=viewer, body=f"Comment {number}.")
     return post_id
 
