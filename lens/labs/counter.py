@@ -248,7 +248,9 @@ def view(result: Result) -> LabView:
 def _capacity_note() -> str:
     return (
         "RCU and WCU are computed by DynamoDB's rules; a write without ReturnValues is priced "
-        "at its floor (1 WCU for these small items). Reported: the engine's ConsumedCapacity."
+        "at its floor (1 WCU for these small items), and a failed condition still costs a "
+        "write. Reported: the engine's ConsumedCapacity, which an error response does not "
+        "carry, so the failed conditions are missing from it."
     )
 
 
