@@ -47,6 +47,7 @@ class AppServer:
         }
         env.pop("DYNAMODB_ENDPOINT", None)
         command = [sys.executable, "manage.py", "run", "--port", str(self.port)]
+        command += ["--admin-gui-port", "0"]  # one GUI port, many servers under test
         if not self.seed:
             command.append("--no-seed-if-empty")
         self.data_dir.mkdir(parents=True, exist_ok=True)
