@@ -17,12 +17,13 @@ from lens.access_patterns import access_patterns
 from lens.labs import LABS
 from lens.labs.lab import Lab, LabView, build_options, option_specs
 from lens.labs.runner import LabRun, active_run, get_run, start_run
+from lens.labs.schemas import LabOut, LabRunOut, LabsOut, OptionOut
 from shared.dynamo import base_table_name, registered_models
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.settings import active_settings
 from shared.web import htmx_redirect, is_htmx, render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/labs", tags=["labs"])
 POLL = "every 700ms"
 NOT_IN_PRODUCTION = (
@@ -137,26 +138,28 @@ def lab_run_page(request: Request, name: str, run_id: str) -> Response:
     return render(request, "lens/lab.html", _context(lab, _run_of(lab, run_id)), block="run")
 
 
-@api.get("")
-def labs_json() -> list[dict[str, Any]]:
+@api.get("", response_model=LabsOut)
+def labs_json() -> LabsOut:
     """Every lab: name, title, what it proves, its options with defaults and bounds."""
-    return [
-        {
-            "name": lab.name,
-            "title": lab.title,
-            "proves": lab.proves,
-            "options": {
-                name: {"default": default, "low": spec.low, "high": spec.high, "flag": spec.flag}
-                for name, spec, default in option_specs(lab.options)
-            },
-        }
-        for lab in LABS.values()
-    ]
+    return LabsOut(
+        labs=[
+            LabOut(
+                name=lab.name,
+                title=lab.title,
+                proves=lab.proves,
+                options={
+                    name: OptionOut(flag=spec.flag, default=default, low=spec.low, high=spec.high)
+                    for name, spec, default in option_specs(lab.options)
+                },
+            )
+            for lab in LABS.values()
+        ]
+    )
 
 
-@api.get("/{name}/runs/{run_id}")
-def lab_run_json(name: str, run_id: str) -> dict[str, Any]:
-    """A run's status, progress and, once done, the same document as `manage.py lab --format
-    json`."""
+@api.get("/{name}/runs/{run_id}", response_model=LabRunOut)
+def lab_run_json(name: str, run_id: str) -> LabRunOut:
+    """A run's status, progress and, once done, the same document as `manage.py lab NAME
+    --format json`. Runs are started from the lab's page and kept in memory."""
     lab = _lab(name)
-    return _run_of(lab, run_id).as_dict()
+    return LabRunOut.model_validate(_run_of(lab, run_id).as_dict())

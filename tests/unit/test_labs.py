@@ -199,7 +199,7 @@ def test_an_unknown_run_is_a_404(unit_client) -> None:  # type: ignore[no-untype
 
 
 def test_the_labs_json_lists_options_with_defaults_and_bounds(unit_client) -> None:  # type: ignore[no-untyped-def]
-    labs = {lab["name"]: lab for lab in unit_client.get("/api/v1/labs").json()}
+    labs = {lab["name"]: lab for lab in unit_client.get("/api/v1/labs").json()["labs"]}
     assert labs["hot-partition"]["options"]["partition_limit"] == {
         "default": 50,
         "low": 1,
