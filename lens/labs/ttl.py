@@ -28,6 +28,7 @@ SHORT_SESSIONS, LONG_SESSIONS, VIEWS, LIKES = 20, 10, 30, 10
 LONG_LIVED_SECONDS = 3_600
 TTL_INTERVAL_SECONDS = 1.0
 LEAD_SECONDS = 2
+JUST_AFTER_EXPIRY = 0.05
 BATCH = 25
 
 
@@ -96,6 +97,21 @@ def _expired(items: dict[str, list[dict[str, Any]]], now: float) -> int:
     )
 
 
+def _schedule(items: dict[str, list[dict[str, Any]]], seconds: int) -> list[float]:
+    """When to sample, in seconds from now: a regular grid, plus just after each moment items
+    expire, so that a sweeper quicker than the grid cannot hide the items' late deletion."""
+    interval = max(0.5, seconds / 10)
+    grid = [step * interval for step in range(round(seconds / interval) + 1)]
+    now = time.time()
+    moments = {
+        int(item["expires_at"]["N"]) - now + JUST_AFTER_EXPIRY
+        for rows in items.values()
+        for item in rows
+        if "expires_at" in item
+    }
+    return sorted(set(grid) | {moment for moment in moments if 0 < moment < seconds})
+
+
 def _watch(
     lab: LabContext,
     meter: Meter,
@@ -104,12 +120,11 @@ def _watch(
     seconds: int,
 ) -> list[Result]:
     written = sum(len(rows) for rows in items.values())
-    interval = max(0.5, seconds / 10)
-    steps = round(seconds / interval)
+    schedule = _schedule(items, seconds)
     started = time.monotonic()
     samples = []
-    for step in range(steps + 1):
-        time.sleep(max(0.0, started + step * interval - time.monotonic()))
+    for number, offset in enumerate(schedule, start=1):
+        time.sleep(max(0.0, started + offset - time.monotonic()))
         now = time.time()
         counts = {name: _count(meter, table, int(now)) for name, table in tables.items()}
         stored = sum(stored for stored, _ in counts.values())
@@ -126,7 +141,7 @@ def _watch(
                 },
             }
         )
-        lab.progress(f"watching for {seconds}s", step, steps)
+        lab.progress(f"watching for {seconds}s", number, len(schedule))
     return samples
 
 

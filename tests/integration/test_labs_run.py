@@ -61,7 +61,7 @@ def test_one_hot_key_is_throttled_by_the_engine_and_shards_spread_the_writes() -
 
 
 def test_ttl_deletes_expired_items_late_and_reads_filter_them_meanwhile() -> None:
-    result = run("ttl", seconds=4)
+    result = run("ttl", seconds=6)
     samples = result["samples"]
     assert all(s["visible"] <= s["stored"] for s in samples)
     assert samples[0]["deleted_by_ttl"] == 0
