@@ -3,6 +3,9 @@
 The blog renders a post page; engagement (likes, comments) and activity (the post's timeline)
 add their panels to it by registering a renderer for a named slot. The blog never imports
 them, and a context can be removed without touching the page that hosts it.
+
+Lesson links work the same way: a page's lesson panel calls `lesson_links("<page>")`, and the
+lens registers the labs that prove that lesson, so a page names no lab and works without one.
 """
 
 from __future__ import annotations
@@ -56,3 +59,28 @@ def render_badges(slot: str, request: Request, *, ids: list[int]) -> dict[int, l
         for item_id, markup in renderer(request, ids=ids).items():
             result.setdefault(item_id, []).append(markup)
     return result
+
+
+_lesson_links: dict[str, list[tuple[str, str]]] = defaultdict(list)
+LESSON_PAGES = ("feed", "user_activity", "activity_by_type", "likes", "sign_in")
+"""Pages whose lesson panel offers links to experiments that prove it (the labs)."""
+
+
+def register_lesson_link(page: str, *, href: str, label: str) -> None:
+    """Offer a link in a page's lesson panel; the page draws it with `lesson_links(page)`."""
+    if page not in LESSON_PAGES:
+        raise ValueError(f"no lesson panel is named {page!r}; known: {', '.join(LESSON_PAGES)}")
+    if (href, label) not in _lesson_links[page]:
+        _lesson_links[page].append((href, label))
+
+
+def lesson_links(page: str) -> Markup:
+    """The links offered for one page's lesson panel, or nothing when none are registered."""
+    links = _lesson_links.get(page, [])
+    if not links:
+        return Markup("")
+    anchors = Markup(", ").join(
+        Markup('<a href="{}" data-testid="lesson-lab-link">{}</a>').format(href, label)
+        for href, label in links
+    )
+    return Markup('<span class="lesson-links">See it happen: {}.</span>').format(anchors)
