@@ -479,20 +479,24 @@ def _finish_interrupted_work() -> None:
     delivered = _deliver_pending_events()
     if delivered:
         console.print(f"Delivered {delivered} events left pending by the last run")
+    wait = engagement_service.pending_likes_settle_after().total_seconds()
+    threading.Thread(
+        target=_settle_pending_likes, args=((0.0, wait + 1.0),), name="settle-likes", daemon=True
+    ).start()
 
-    def settle() -> None:
-        wait = engagement_service.pending_likes_settle_after().total_seconds()
-        for delay in (0.0, wait + 1.0):
-            time.sleep(delay)
-            try:
-                settled = engagement_service.settle_all_pending_likes()
-            except Exception as error:  # noqa: BLE001 - a repair must never stop the app
-                console.print(f"[yellow]Settling pending likes failed:[/] {error}")
-                continue
-            if settled:
-                console.print(f"Finished {settled} like changes left midway by the last run")
 
-    threading.Thread(target=settle, name="settle-likes", daemon=True).start()
+def _settle_pending_likes(delays: tuple[float, ...]) -> None:
+    from engagement import service as engagement_service
+
+    for delay in delays:
+        time.sleep(delay)
+        try:
+            settled = engagement_service.settle_all_pending_likes()
+        except Exception as error:  # noqa: BLE001 - a repair must never stop the app
+            console.print(f"[yellow]Settling pending likes failed:[/] {error}")
+            continue
+        if settled:
+            console.print(f"Finished {settled} like changes left midway by the last run")
 
 
 def _interrupt(signum: int, frame: object) -> None:
