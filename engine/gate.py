@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from moto.core.common_types import TYPE_RESPONSE
 from moto.core.exceptions import ServiceException
@@ -189,7 +189,7 @@ def stored_items(table: Table) -> Iterator[Item]:
         if table.range_key_attr:
             yield from list(entry.values())
         else:
-            yield entry
+            yield cast(Item, entry)  # moto annotates the items as dicts of ranges only
 
 
 def _changed_state(operation: str, status: int, body: Any) -> bool:
@@ -234,7 +234,7 @@ def _parse(operation: str, raw_request: bytes) -> Any:
     parser = PROTOCOL_PARSERS["json"](
         service.operation_model(operation), map_type=DynamoHandler.PROTOCOL_PARSER_MAP_TYPE
     )
-    request = {
+    request: Any = {
         "method": "POST",
         "values": {},
         "headers": {**_JSON_HEADERS, "X-Amz-Target": f"DynamoDB_20120810.{operation}"},
