@@ -19,6 +19,7 @@ and exits. `kill -9` loses nothing acknowledged either; the next start replays t
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -80,6 +81,10 @@ class Engine:
         patches.install_all()  # before any table exists: the indexes follow every write
         if self.store is not None:
             self.recovery = self.store.open()
+            # The recovered items live as long as the engine: out of the collector's sight,
+            # later collections (which may run while the lock is held) no longer walk them.
+            gc.collect()
+            gc.freeze()
         gate_module.install(self.gate)
         if self.options.partition_limit:
             throttle_module.install(throttle_module.PartitionThrottle(self.options.partition_limit))

@@ -82,8 +82,7 @@ class Store:
 
         The garbage collector is paused meanwhile: recovery creates millions of objects that
         all stay alive, and each full collection would walk all of them again (at 50,000 items
-        that doubled the time). They are then moved out of the collector's sight (`gc.freeze`),
-        so that later collections, which run while the lock is held, skip them too."""
+        that doubled the time)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock_directory()
         gc.disable()
@@ -91,7 +90,6 @@ class Store:
             return self._recover()
         finally:
             gc.enable()
-            gc.freeze()
 
     def _recover(self) -> Recovery:
         started = time.perf_counter()
