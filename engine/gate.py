@@ -112,11 +112,12 @@ class Gate:
         with self.lock:
             if self.closed:
                 return _SHUTTING_DOWN
+            started = time.thread_time()
             status, headers, body = _original_call_action(handler)
             if self.journal is not None and _changed_state(operation, status, body):
-                ticket = self._append(
-                    operation, handler.region, handler.current_account, status, handler.raw_body
-                )
+                cost = time.thread_time() - started  # about what replaying it will take
+                region, account = handler.region, handler.current_account
+                ticket = self._append(operation, region, account, status, handler.raw_body, cost)
         if ticket is not None:
             self._wait_durable(ticket)
         return status, headers, body
@@ -141,11 +142,13 @@ class Gate:
 
     # -- the journal ----------------------------------------------------------------------------
 
-    def _append(self, operation: str, region: str, account: str, status: int, raw: bytes) -> int:
+    def _append(
+        self, operation: str, region: str, account: str, status: int, raw: bytes, cost: float = 0.0
+    ) -> int:
         assert self.journal is not None
         line = encode(operation, region, account, status, time.time(), raw)
         try:
-            return self.journal.append(line)
+            return self.journal.append(line, cost)
         except JournalWriteFailed as error:
             _fail_stop(error)
             raise

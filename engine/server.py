@@ -106,6 +106,7 @@ class Engine:
             "busy": self.gate.lock.locked(),
             "fsync": bool(self.store and self.store.sync),
             "journal_records_since_snapshot": journal.records_since_snapshot if journal else 0,
+            "journal_replay_seconds": journal.replay_seconds_since_snapshot if journal else 0.0,
             "ttl_interval_seconds": self.options.ttl_interval,
             "partition_limit": self.options.partition_limit,
             "recovery": asdict(self.recovery) if self.recovery else None,
