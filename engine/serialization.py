@@ -74,5 +74,5 @@ def install() -> None:
             return item_response(self.result, context)
         return stock(self, context)
 
-    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign,assignment]
     setattr(DynamoResult, _MARK, True)

@@ -35,9 +35,8 @@ def _keys(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> Ite
         if not isinstance(entry, dict) or len(entry) != 1:
             continue
         ((kind, operation),) = entry.items()
-        table = (
-            backend.tables.get(operation.get("TableName")) if isinstance(operation, dict) else None
-        )
+        name = operation.get("TableName") if isinstance(operation, dict) else None
+        table = backend.tables.get(name) if isinstance(name, str) else None
         if table is None:
             continue
         key = operation.get("Item") if kind == "Put" else operation.get("Key")
@@ -71,7 +70,7 @@ def _put_back(saved: list[Saved], streams: dict[int, tuple[Table, int]]) -> None
             if item is None:
                 table.items.pop(hash_key, None)
             else:
-                table.items[hash_key] = item
+                table.items[hash_key] = item  # type: ignore[assignment]
         elif item is None:
             partition = table.items.get(hash_key)
             if partition is not None:
