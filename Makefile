@@ -34,6 +34,7 @@ test-e2e: setup
 
 bench: setup
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.scale
 
 lint: setup
 	$(VENV)/bin/ruff check .

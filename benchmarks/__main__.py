@@ -10,61 +10,17 @@ and p95 latency of each and the overhead; the target is under 10%.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
+
+from benchmarks.serving import configure, serving, signed_in_client
 
 TARGET_OVERHEAD = 0.10
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(app: object) -> Iterator[str]:
-    """uvicorn, one worker, in a daemon thread; yields the base URL."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
-    )
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"uvicorn on port {port} did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def _configure(data_dir: Path, endpoint: str) -> None:
-    """Settings come from the environment, as for a user; everything lives in `data_dir`."""
-    os.environ.update(
-        DYNAMODB_ENDPOINT=endpoint,
-        DATABASE_URL=f"sqlite:///{data_dir / 'bench.sqlite3'}",
-        DATA_DIR=str(data_dir),
-        TABLE_PREFIX="bench-",
-        APP_ENV="dev",
-        SECRET_KEY="benchmark-secret",
-    )
-    os.environ.pop("AWS_ACCESS_KEY_ID", None)
 
 
 def _prepare() -> tuple[object, object, str, int]:
@@ -85,20 +41,6 @@ def _prepare() -> tuple[object, object, str, int]:
     for seeder in seeders():
         seeder.run(plan, lambda _done: None)
     return app_on, app_off, plan.viewers[0].username, plan.post_ids[0]
-
-
-def _signed_in_client(base_url: str, username: str) -> httpx.Client:
-    from blog.service import DEMO_PASSWORD
-
-    client = httpx.Client(base_url=base_url, timeout=30)
-    token = client.get("/api/v1/auth/session").json()["csrf_token"]
-    response = client.post(
-        "/api/v1/auth/login",
-        json={"username": username, "password": DEMO_PASSWORD},
-        headers={"X-CSRF-Token": token},
-    )
-    response.raise_for_status()
-    return client
 
 
 def _measure(clients: dict[str, httpx.Client], path: str, rounds: int) -> dict[str, list[float]]:
@@ -154,13 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     from engine.launcher import LocalEngine
 
     with tempfile.TemporaryDirectory(prefix="dynamodb-lab-bench-") as tmp, LocalEngine() as engine:
-        _configure(Path(tmp), engine.endpoint)
+        configure(Path(tmp), engine.endpoint)
         app_on, app_off, username, post_id = _prepare()
         path = f"/posts/{post_id}"
         with serving(app_on) as url_on, serving(app_off) as url_off:
             clients = {
-                "off": _signed_in_client(url_off, username),
-                "on": _signed_in_client(url_on, username),
+                "off": signed_in_client(url_off, username),
+                "on": signed_in_client(url_on, username),
             }
             _measure(clients, path, args.warmup)
             times = _measure(clients, path, args.requests)
