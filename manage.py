@@ -376,11 +376,11 @@ def shard_post(
 ) -> None:
     """Spread a popular post's like counter over several partition keys (write sharding)."""
     from blog import service as blog_service
-    from engagement import service as engagement_service
+    from engagement import likes
 
     _wire()
     blog_service.get_post(post_id=post_id)
-    now = engagement_service.promote_hot_post(post_id=post_id, shards=shards)
+    now = likes.promote_hot_post(post_id=post_id, shards=shards)
     console.print(f"post {post_id}: like counter spread over {now} shards")
 
 
@@ -389,10 +389,10 @@ def settle_likes(
     post_id: Annotated[int, typer.Argument(help="The post whose stale pending likes to finish.")],
 ) -> None:
     """Finish likes whose request died between its writes (each is counted exactly once)."""
-    from engagement import service as engagement_service
+    from engagement import cleanup
 
     _wire()
-    settled = engagement_service.settle_pending_likes(post_id=post_id)
+    settled = cleanup.settle_pending_likes(post_id=post_id)
     console.print(f"post {post_id}: {settled} pending like changes finished")
 
 
@@ -474,24 +474,24 @@ def _finish_interrupted_work() -> None:
     """After a restart: deliver the events the last run left pending, and finish like changes
     whose request died midway, now and again once such changes are old enough to be settled
     (until then their request could, in principle, still be running elsewhere)."""
-    from engagement import service as engagement_service
+    from engagement import likes
 
     delivered = _deliver_pending_events()
     if delivered:
         console.print(f"Delivered {delivered} events left pending by the last run")
-    wait = engagement_service.pending_likes_settle_after().total_seconds()
+    wait = likes.in_flight_limit().total_seconds()
     threading.Thread(
         target=_settle_pending_likes, args=((0.0, wait + 1.0),), name="settle-likes", daemon=True
     ).start()
 
 
 def _settle_pending_likes(delays: tuple[float, ...]) -> None:
-    from engagement import service as engagement_service
+    from engagement import cleanup
 
     for delay in delays:
         time.sleep(delay)
         try:
-            settled = engagement_service.settle_all_pending_likes()
+            settled = cleanup.settle_all_pending_likes()
         except Exception as error:  # noqa: BLE001 - a repair must never stop the app
             console.print(f"[yellow]Settling pending likes failed:[/] {error}")
             continue

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,7 +37,7 @@ from engine.export_format import (
     temp_file,
     write_json_atomically,
 )
-from shared.dynamo import UnprocessedWrites, batch_write
+from shared.dynamo import UnprocessedWrites, batch_write, chunks
 
 __all__ = [
     "MANIFEST_NAME",
@@ -203,7 +202,7 @@ def _import_file(
 ) -> int:
     written = 0
     with path.open(encoding="utf-8") as lines:
-        for chunk in _chunks(read_items(path, lines), BATCH_SIZE):
+        for chunk in chunks(read_items(path, lines), BATCH_SIZE):
             try:
                 batch_write(client, table, puts=chunk, max_attempts=max_attempts)
             except UnprocessedWrites as error:
@@ -212,9 +211,3 @@ def _import_file(
             if progress is not None:
                 progress(table, written)
     return written
-
-
-def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk

@@ -12,7 +12,7 @@ from pynamodb.exceptions import UpdateError
 
 import manage
 from activity import service as activity_service
-from engagement import service as engagement_service
+from engagement import cleanup, likes
 from engagement.models import LikeCounter
 from engine.export_format import MANIFEST_NAME, read_manifest
 from engine.snapshots import export_tables
@@ -47,7 +47,7 @@ def test_pending_events_are_delivered_and_every_posts_half_done_likes_settled(
         assert like(fan, second).status_code == 503
     assert events.pending_count() == 1
     assert "post" not in post_activities(unit_client, unlogged)
-    monkeypatch.setattr(engagement_service, "_in_flight_limit", lambda: timedelta(0))
+    monkeypatch.setattr(likes, "in_flight_limit", lambda: timedelta(0))
 
     delivered = manage._deliver_pending_events()
     manage._settle_pending_likes(delays=(0.0,))
@@ -56,7 +56,7 @@ def test_pending_events_are_delivered_and_every_posts_half_done_likes_settled(
     assert "post" in post_activities(unit_client, unlogged)
     for post_id in (first, second):
         assert unit_client.get(f"/api/v1/posts/{post_id}/likes").json()["count"] == 1
-    assert engagement_service.settle_all_pending_likes() == 0  # nothing left to finish
+    assert cleanup.settle_all_pending_likes() == 0  # nothing left to finish
 
 
 def test_a_snapshot_from_before_the_engine_journal_is_imported_once(
