@@ -463,7 +463,7 @@ def _start_engine(settings, data_dir: Path, ttl_interval, partition_limit):  # t
         partition_limit=partition_limit,
         region=settings.aws_region,
     )
-    endpoint = engine.start(timeout=120.0)  # a long journal takes a while to replay
+    endpoint = engine.start()
     os.environ["DYNAMODB_ENDPOINT"] = endpoint
     get_settings.cache_clear()
     console.print(f"Embedded DynamoDB engine at [cyan]{endpoint}[/] (data in {data_dir})")
@@ -550,7 +550,7 @@ def _watch_engine(engine, interval: float = 2.0) -> threading.Event:  # type: ig
             f"brings back every acknowledged write. Log: {engine.log_path}"
         )
         try:
-            engine.restart(timeout=120.0)
+            engine.restart()
         except EngineError as error:
             console.print(f"[red]The engine did not restart:[/] {error}\nStopping the app.")
             return False

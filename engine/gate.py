@@ -112,14 +112,15 @@ class Gate:
         with self.lock:
             if self.closed:
                 return _SHUTTING_DOWN
+            journal = self.journal  # close() may drop it once the lock is released
             started = time.thread_time()
             status, headers, body = _original_call_action(handler)
-            if self.journal is not None and _changed_state(operation, status, body):
+            if journal is not None and _changed_state(operation, status, body):
                 cost = time.thread_time() - started  # about what replaying it will take
                 region, account = handler.region, handler.current_account
                 ticket = self._append(operation, region, account, status, handler.raw_body, cost)
-        if ticket is not None:
-            self._wait_durable(ticket)
+        if journal is not None and ticket is not None:
+            self._wait_durable(journal, ticket)
         return status, headers, body
 
     # -- requests from the engine itself (recovery, TTL sweeper, snapshot load) -----------------
@@ -153,10 +154,9 @@ class Gate:
             _fail_stop(error)
             raise
 
-    def _wait_durable(self, ticket: int) -> None:
-        assert self.journal is not None
+    def _wait_durable(self, journal: Journal, ticket: int) -> None:
         try:
-            self.journal.wait_durable(ticket)
+            journal.wait_durable(ticket)
         except JournalWriteFailed as error:
             _fail_stop(error)
             raise
