@@ -408,14 +408,18 @@ def run(
         float | None,
         typer.Option(min=0.1, help="Write units per second per partition key (default: none)."),
     ] = None,
+    admin_gui_port: Annotated[
+        int, typer.Option(help="dynamodb-admin's port beside the embedded engine; 0: none.")
+    ] = 4567,
 ) -> None:
-    """Serve the app. Without DYNAMODB_ENDPOINT, start the embedded engine with data on disk."""
+    """Serve the app. Without DYNAMODB_ENDPOINT, start the embedded engine with data on disk
+    (and, where Node.js is installed, dynamodb-admin on :4567 to look inside it)."""
     import uvicorn
 
     from shared.settings import get_settings
 
     settings = get_settings()
-    engine = watchdog = None
+    engine = watchdog = gui = None
     data_dir = settings.data_dir / "dynamodb"
     if not settings.dynamodb_endpoint:
         engine = _start_engine(settings, data_dir, ttl_interval, partition_limit)
@@ -427,6 +431,7 @@ def run(
         if engine is not None:
             _import_legacy_snapshot(settings, data_dir)
             watchdog = _watch_engine(engine)
+            gui = _start_admin_gui(settings, admin_gui_port) if admin_gui_port else None
         if seed_if_empty:
             from blog.service import user_count
 
@@ -445,6 +450,8 @@ def run(
         with contextlib.suppress(KeyboardInterrupt):
             uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     finally:
+        if gui is not None:
+            gui.stop()
         if watchdog is not None:
             watchdog.set()
         if engine is not None:
@@ -572,6 +579,19 @@ def _watch_engine(engine, interval: float = 2.0) -> threading.Event:  # type: ig
 
     threading.Thread(target=watch, name="engine-watchdog", daemon=True).start()
     return stopping
+
+
+def _start_admin_gui(settings, port: int):  # type: ignore[no-untyped-def]
+    from engine.admin_gui import start_admin_gui
+
+    gui = start_admin_gui(
+        settings.dynamodb_endpoint,
+        settings.aws_region,
+        port=port,
+        log_path=settings.data_dir / "dynamodb-admin.log",
+    )
+    console.print(gui.message)
+    return gui
 
 
 @cli.command("engine")

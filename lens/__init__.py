@@ -1,7 +1,8 @@
 """The lens: what makes DynamoDB visible.
 
 The operation inspector (every DynamoDB call and SQL statement a request made, with its cost),
-capacity by AWS's rules, the access-pattern registry, the /design page and the exports. The
+capacity by AWS's rules, the access-pattern registry, the /design page, the exports and the
+explorer (/tables: the items themselves, and an operation builder that writes the code). The
 kernel (`shared/`) never imports this package; the composition root plugs it in with `install`.
 """
 
@@ -12,8 +13,9 @@ import logging
 from fastapi import FastAPI
 from markupsafe import Markup
 
-from lens import inspector
+from lens import explorer_router, inspector
 from lens import router as design_router
+from lens.attribute_values import pretty_json
 from lens.capacity import format_units
 from shared import web
 from shared.settings import Settings
@@ -35,9 +37,14 @@ def inspector_panel(oob: bool) -> Markup:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """The /design page and its JSON; the inspector's middleware and its panel on every page."""
+    """/design and /tables with their JSON; the inspector's middleware and its panel on every
+    page."""
     app.include_router(design_router.router)
     app.include_router(design_router.api)
+    app.include_router(explorer_router.router)
+    app.include_router(explorer_router.api)
     web.templates.env.filters["units"] = format_units
+    web.templates.env.globals["partition_url"] = explorer_router.partition_url
+    web.templates.env.filters["pretty_json"] = pretty_json
     web.set_instrument_panel(inspector_panel)
     inspector.install_inspector(app, settings)

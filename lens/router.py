@@ -12,18 +12,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
 from lens.access_patterns import access_patterns
-from lens.design import code_of_access_pattern, describe_design
+from lens.design import Design, code_of_access_pattern, describe_design
+from lens.explorer_router import builder_url
 from shared.errors import NotFound
 from shared.web import render
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["design"])
 
 
@@ -87,6 +87,7 @@ def design_page(request: Request) -> Response:
     ctx = {
         "design": describe_design(),
         "runnable": lambda page: runnable_url(page, examples),
+        "builder": lambda table, pattern: builder_url(table, pattern, examples),
         "layout": list(_layout),
     }
     return render(request, "lens/design.html", ctx)
@@ -105,6 +106,6 @@ def access_pattern_code(request: Request, function: str) -> Response:
 
 
 @api.get("/design")
-def design_json() -> dict[str, Any]:
+def design_json() -> Design:
     """The same design as `manage.py describe --format json`."""
-    return describe_design().to_dict()
+    return describe_design()

@@ -46,7 +46,9 @@ class AppServer:
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("DYNAMODB_ENDPOINT", None)
+        # No dynamodb-admin beside the engine: one GUI port, many servers under test.
         command = [sys.executable, "manage.py", "run", "--port", str(self.port)]
+        command += ["--admin-gui-port", "0"]
         if not self.seed:
             command.append("--no-seed-if-empty")
         self.data_dir.mkdir(parents=True, exist_ok=True)
