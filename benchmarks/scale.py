@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from benchmarks.serving import configure, serving, signed_in_client
+from benchmarks.environment import configure, serving, sign_in
 
 TARGET_RATIO = 1.5
 PAGE = 20
@@ -186,10 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         configure(Path(tmp), engine.endpoint)
         app, plan = prepare(sizes[0])
         from activity.models import Activity
+        from blog.service import DEMO_PASSWORD
 
         dynamodb = engine.client(timeout=120)
         with serving(app) as url:
-            client = signed_in_client(url, plan.viewers[0].username)
+            client = sign_in(url, plan.viewers[0].username, DEMO_PASSWORD)
             post_id = plan.post_ids[0]
             probes = [
                 Probe(
