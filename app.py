@@ -73,11 +73,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    docs = settings.api_docs_enabled
     app = FastAPI(
         title="DynamoDB Lab",
         summary="A blog + activity app that teaches DynamoDB design.",
         dependencies=[Depends(csrf_protect)],
         lifespan=lifespan,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "shared" / "static"), name="static")
     wire(settings, app)

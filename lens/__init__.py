@@ -35,8 +35,11 @@ def inspector_panel(oob: bool) -> Markup:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """The /design page and its JSON; the inspector's middleware and its panel on every page."""
+    """The /design page and its JSON (and, unless turned off, the source of each access
+    pattern's function); the inspector's middleware and its panel on every page."""
     app.include_router(design_router.router)
+    if settings.code_views_enabled:
+        app.include_router(design_router.code_router)
     app.include_router(design_router.api)
     web.templates.env.filters["units"] = format_units
     web.set_instrument_panel(inspector_panel)

@@ -17,10 +17,13 @@ from fastapi import APIRouter, Request, Response
 from lens.access_patterns import access_patterns
 from lens.design import code_of_access_pattern, describe_design
 from shared.errors import NotFound
+from shared.settings import active_settings
 from shared.web import render
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+code_router = APIRouter()
+"""The source views: off in production unless CODE_VIEWS_ENABLED says otherwise."""
 api = APIRouter(prefix="/api/v1", tags=["design"])
 
 
@@ -59,11 +62,15 @@ def _current_examples() -> dict[str, str | None]:
 def design_page(request: Request) -> Response:
     """Every table, its keys and indexes, and the access patterns each serves."""
     examples = _current_examples()
-    ctx = {"design": describe_design(), "runnable": lambda page: runnable_url(page, examples)}
+    ctx = {
+        "design": describe_design(),
+        "runnable": lambda page: runnable_url(page, examples),
+        "code_views": active_settings().code_views_enabled,
+    }
     return render(request, "lens/design.html", ctx)
 
 
-@router.get("/design/code/{function}")
+@code_router.get("/design/code/{function}")
 def access_pattern_code(request: Request, function: str) -> Response:
     """The source of the service function behind an access pattern, to read beside its keys."""
     found = code_of_access_pattern(function)

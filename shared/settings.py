@@ -11,13 +11,17 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
+
+
+PRODUCTION_OFF = ("inspector_enabled", "code_views_enabled", "api_docs_enabled")
+"""Settings that default to off when APP_ENV=production."""
 
 
 class Settings(BaseSettings):
@@ -45,12 +49,49 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     inspector_enabled: bool = Field(
         default=True,
-        description="Record every request's DynamoDB calls and SQL (panel and response headers).",
+        description="Record every request's DynamoDB calls and SQL (panel and response headers). "
+        "Off in production unless set explicitly.",
     )
+    code_views_enabled: bool = Field(
+        default=True,
+        description="Serve /design/code/*, the source of each access pattern's service function. "
+        "Off in production unless set explicitly.",
+    )
+    api_docs_enabled: bool = Field(
+        default=True,
+        description="Serve /openapi.json and the API docs. "
+        "Off in production unless set explicitly.",
+    )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default=["*"],
+        description="Host names the app answers to, comma-separated; '*' accepts any. "
+        "Required in production, where a forged Host header must be refused.",
+    )
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_shows_no_internals(self) -> Settings:
+        """In production, what exposes internals (SQL, keys, source code, the API schema) is off
+        unless the operator turned it on by name."""
+        if self.app_env == "production":
+            for name in PRODUCTION_OFF:
+                if name not in self.model_fields_set:
+                    setattr(self, name, False)
+        return self
 
     @property
     def is_dev(self) -> bool:
         return self.app_env != "production"
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
 
     def resolved_secret_key(self) -> str:
         """The configured key, or (outside production) one generated once and kept under data/."""
