@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
 from shared.settings import Settings
@@ -154,6 +155,14 @@ def batch_write(
                 f"{max_attempts} BatchWriteItem attempts"
             )
     return len(requests)
+
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def condition_failed(error: PynamoDBException) -> bool:
+    """The write was refused by its condition expression, not failed for any other reason."""
+    return error.cause_response_code == CONDITION_FAILED
 
 
 def ttl_attribute_name(model: type[Model]) -> str | None:

@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     dynamodb_timeout_seconds: int = 2
     dynamodb_max_retries: int = 2
     max_body_bytes: int = 256 * 1024
+    sign_in_attempts_per_username: int = Field(
+        default=10, description="Sign-in attempts one username may receive per window."
+    )
+    sign_in_attempts_per_address: int = Field(
+        default=50, description="Sign-in attempts one client address may make per window."
+    )
+    sign_up_attempts_per_address: int = Field(
+        default=10, description="Sign-ups one client address may attempt per window."
+    )
+    attempt_window_minutes: int = Field(
+        default=15, description="The fixed window the attempt limits count in."
+    )
     inspector_enabled: bool = Field(
         default=True,
         description="Record every request's DynamoDB calls and SQL (panel and response headers). "
