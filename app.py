@@ -27,7 +27,7 @@ from blog import service as blog_service
 from lens.router import register_example
 from shared import events
 from shared.csrf import csrf_protect
-from shared.database import connect_database
+from shared.database import close_connection, connect_database
 from shared.dynamo import bind_models
 from shared.settings import PROJECT_ROOT, Settings, configure, get_settings
 from shared.web import install_error_handlers, install_middleware
@@ -52,12 +52,20 @@ def wire(settings: Settings, app: FastAPI | None = None) -> None:
     register_example("username", blog_service.newest_username)
 
 
+def _relay_round() -> None:
+    """One relay round; its connection goes back to the pool, as a request's does."""
+    try:
+        events.deliver_pending()
+    finally:
+        close_connection()
+
+
 async def _relay_outbox_forever() -> None:
     """Retries events whose DynamoDB side failed (the outbox's second half)."""
     while True:
         await asyncio.sleep(OUTBOX_RELAY_SECONDS)
         try:
-            await run_in_threadpool(events.deliver_pending)
+            await run_in_threadpool(_relay_round)
         except Exception as exc:  # noqa: BLE001 - the relay must outlive a failing store
             log.warning("outbox relay round failed: %s", exc)
 

@@ -37,6 +37,17 @@ class Settings(BaseSettings):
         default=f"sqlite:///{DATA_DIR / 'blog.sqlite3'}",
         description="Peewee database URL: sqlite:///path or postgresql://user@host:port/db.",
     )
+    database_pool_size: int = Field(
+        default=20,
+        description="Most RDB connections one app process opens (PostgreSQL's default "
+        "max_connections of 100 then serves four processes and an admin).",
+    )
+    database_pool_wait_seconds: int = Field(
+        default=10, description="How long a request waits for a free pooled connection."
+    )
+    database_stale_seconds: int = Field(
+        default=300, description="A pooled connection older than this is closed, not reused."
+    )
     secret_key: str | None = Field(
         default=None, description="Signs cursors and CSRF tokens; generated under data/ in dev."
     )

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import ANON_COOKIE, known_viewer, optional_viewer, viewer_unknown
 from shared.csrf import anon_id, csrf_token
+from shared.database import RdbConnectionPerRequest
 from shared.errors import DomainError
 from shared.outage import dynamodb_unavailable, mark_unavailable, notice, page_notice_needed
 from shared.settings import PROJECT_ROOT, Settings, active_settings
@@ -363,13 +364,15 @@ class AnonymousCookie:
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Outermost last: security headers on everything, trusted hosts, the body size limit, the
-    anonymous cookie. All are plain ASGI, so an error raised while reading the body reaches the
-    app's handlers as it is, not wrapped in a task group."""
+    anonymous cookie, a database connection per request. All are plain ASGI, so an error
+    raised while reading the body reaches the app's handlers as it is, not wrapped in a task
+    group, and a context variable set here is seen by the worker threads of the request."""
     if settings.is_production and "*" in settings.trusted_hosts:
         raise RuntimeError(
             "TRUSTED_HOSTS must list the site's host names when APP_ENV=production "
             "(e.g. TRUSTED_HOSTS=lab.example.com), so a forged Host header is refused"
         )
+    app.add_middleware(RdbConnectionPerRequest)
     app.add_middleware(AnonymousCookie, secure=not settings.is_dev)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if "*" not in settings.trusted_hosts:
