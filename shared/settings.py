@@ -58,6 +58,20 @@ class Settings(BaseSettings):
     dynamodb_timeout_seconds: int = 2
     dynamodb_max_retries: int = 2
     max_body_bytes: int = 256 * 1024
+    request_read_timeout_seconds: int = Field(
+        default=15, description="A request must arrive in full (headers and body) within this."
+    )
+    keep_alive_timeout_seconds: int = Field(
+        default=5, description="An idle keep-alive connection is closed after this."
+    )
+    max_concurrent_connections: int = Field(
+        default=256, description="Open connections beyond this are answered 503 at once."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted to name the client in X-Forwarded-For (comma-separated, "
+        "or '*'): the address the rate limits count.",
+    )
     sign_in_attempts_per_username: int = Field(
         default=10, description="Sign-in attempts one username may receive per window."
     )
