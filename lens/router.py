@@ -6,9 +6,12 @@ registered (`register_example`), and links to the source of the service function
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
@@ -47,6 +50,28 @@ def runnable_url(page: str | None, examples: Mapping[str, str | None]) -> str | 
     return _PLACEHOLDER.sub(lambda m: quote(str(examples[m.group(1)]), safe=""), page)
 
 
+@dataclass(frozen=True)
+class Package:
+    """One top-level package of the house, as the /design page lists it."""
+
+    name: str
+    kind: str
+    summary: str
+
+
+_layout: list[Package] = []
+
+
+def show_layout(kind: str, packages: Iterable[ModuleType]) -> None:
+    """The composition root names the packages of each kind (context, kernel, lens, engine);
+    the page shows each with the first line of its docstring. Idempotent."""
+    for package in packages:
+        summary = (inspect.getdoc(package) or "").split("\n\n")[0].replace("\n", " ")
+        entry = Package(package.__name__, kind, summary)
+        if entry not in _layout:
+            _layout.append(entry)
+
+
 def _current_examples() -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for name, provider in _examples.items():
@@ -66,6 +91,7 @@ def design_page(request: Request) -> Response:
         "design": describe_design(),
         "runnable": lambda page: runnable_url(page, examples),
         "code_views": active_settings().code_views_enabled,
+        "layout": list(_layout),
     }
     return render(request, "lens/design.html", ctx)
 

@@ -13,21 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
-from pynamodb.exceptions import PutError, UpdateError
 
 from blog import service as blog_service
 from lens.access_patterns import access_pattern
 from sessions.models import AttemptCounter, Session
 from shared.auth import SESSION_COOKIE, Viewer, token_hash
-from shared.dynamo import condition_failed
+from shared.database import database
+from shared.dynamo import conditional_write, utc_now
 from shared.errors import Conflict, TooManyAttempts
 from shared.settings import active_settings
 
 SUBJECT_KEY_MAX = 64
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _idle() -> timedelta:
@@ -48,7 +44,7 @@ def start_session(*, viewer: Viewer, replacing: str | None = None) -> str:
     """
     if replacing:
         end_session(token=replacing)
-    now = _now()
+    now = utc_now()
     token = secrets.token_urlsafe(32)
     absolute = now + timedelta(hours=active_settings().session_absolute_hours)
     session = Session(
@@ -60,10 +56,11 @@ def start_session(*, viewer: Viewer, replacing: str | None = None) -> str:
         absolute_expiry=absolute,
         expires_at=min(now + _idle(), absolute),
     )
-    try:
+    with conditional_write() as write:
         session.save(condition=Session.session_id.does_not_exist())
-    except PutError as exc:
-        raise Conflict("Could not start a session; please try again.") from exc
+    if write.refused:
+        # Two tokens of 256 random bits with one hash: never in practice, but never silently.
+        raise Conflict("Could not start a session; please try again.")
     return token
 
 
@@ -83,7 +80,7 @@ def viewer_for_token(*, token: str) -> Viewer | None:
         session = Session.get(token_hash(token))
     except Session.DoesNotExist:
         return None
-    now = _now()
+    now = utc_now()
     if session.expires_at <= now or session.absolute_expiry <= now:
         return None
     if session.expires_at - now < _idle() / 2:
@@ -120,10 +117,20 @@ def sign_up(
     replacing: str | None = None,
     client_address: str,
 ) -> tuple[Viewer, str]:
+    """Create the account and its first session, together or not at all.
+
+    The account's row commits only once its session is stored: when DynamoDB is down or
+    throttling, the sign-up fails as a whole (503) and the same sign-up succeeds later, instead
+    of leaving an account whose retry would be refused as a taken username. Every attempt
+    counts against the client's address first.
+    """
     count_attempt(limit=sign_up_per_address(), subject=client_address)
-    user = blog_service.create_user(username=username, password=password, display_name=display_name)
-    viewer = blog_service.viewer_of(user)
-    return viewer, start_session(viewer=viewer, replacing=replacing)
+    with database.atomic():
+        user = blog_service.create_user(
+            username=username, password=password, display_name=display_name
+        )
+        viewer = blog_service.viewer_of(user)
+        return viewer, start_session(viewer=viewer, replacing=replacing)
 
 
 def sign_in(
@@ -201,11 +208,11 @@ def count_attempt(*, limit: RateLimit, subject: str) -> int:
 
     Raises TooManyAttempts (429, Retry-After) once the window holds `limit.attempts`.
     """
-    now = _now().timestamp()
+    now = utc_now().timestamp()
     window = int(now // limit.window_seconds)
     window_end = (window + 1) * limit.window_seconds
     counter = AttemptCounter(f"{limit.name}#{_subject_key(subject)}#{window}")
-    try:
+    with conditional_write() as write:
         counter.update(
             actions=[
                 AttemptCounter.attempts.add(1),
@@ -214,13 +221,11 @@ def count_attempt(*, limit: RateLimit, subject: str) -> int:
             condition=AttemptCounter.attempts.does_not_exist()
             | (AttemptCounter.attempts < limit.attempts),
         )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
+    if write.refused:
         retry_after = max(1, math.ceil(window_end - now))
         raise TooManyAttempts(
             f"{limit.refusal} Try again in {_wait(retry_after)}.", retry_after=retry_after
-        ) from None
+        )
     return int(counter.attempts)
 
 

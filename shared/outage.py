@@ -15,51 +15,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import Request
 from markupsafe import Markup
-from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException
+
+from shared.dynamo import UnprocessedReads, UnprocessedWrites, is_unavailable
 
 NOTICE = "DynamoDB is unavailable: like counts and activity are not shown"
-UNAVAILABLE_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "InternalFailure",
-        "ServiceUnavailable",
-    }
-)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The error and what it wraps (PynamoDB keeps botocore's error in `cause`)."""
+    """The error and those it was raised from (`raise ... from`: a context may wrap DynamoDB's
+    error in its own). Not `__context__`: a bug while handling an outage is still a bug."""
     seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        error = pending.pop()
-        if error is None or id(error) in seen:
-            continue
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
         seen.add(id(error))
         yield error
-        cause = error.cause if isinstance(error, PynamoDBException) else None
-        pending += [cause, error.__cause__, error.__context__]
-
-
-def _client_error_is_outage(error: ClientError) -> bool:
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return error.response.get("Error", {}).get("Code") in UNAVAILABLE_CODES or status >= 500
+        error = error.__cause__
 
 
 def dynamodb_unavailable(exc: BaseException) -> bool:
-    """True when DynamoDB could not serve the call, as opposed to refusing it."""
-    for error in _causes(exc):
-        if isinstance(error, PynamoDBConnectionError | BotoCoreError):
-            return True
-        if isinstance(error, ClientError) and _client_error_is_outage(error):
-            return True
-    return False
+    """True when DynamoDB could not serve the call (`shared.dynamo.is_unavailable`: no answer,
+    throttled, failing on its side) rather than refusing it, also when that error is wrapped."""
+    return any(
+        isinstance(error, UnprocessedReads | UnprocessedWrites) or is_unavailable(error)
+        for error in _causes(exc)
+    )
 
 
 def mark_unavailable(request: Request) -> None:

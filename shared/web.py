@@ -220,8 +220,8 @@ def _store_error(request: Request, exc: Exception) -> Response:
             request,
             503,
             "DynamoDB is unavailable",
-            "DynamoDB did not answer, so this cannot be shown or done right now. "
-            "Posts are safe in the database; try again shortly.",
+            "DynamoDB did not answer, or asked to slow down, so this cannot be shown or done "
+            "right now. Posts are safe in the database; try again shortly.",
         )
     log.exception("DynamoDB call failed")
     return error_response(request, 500, "DynamoDB error", "DynamoDB refused the request.")

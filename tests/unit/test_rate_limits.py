@@ -73,8 +73,8 @@ def test_a_new_window_lets_the_user_in_again(
     for _ in range(3):
         sign_in(client, "carol")
     assert_refused(sign_in(client, "carol", "password-123"))
-    now = sessions_service._now()
-    monkeypatch.setattr(sessions_service, "_now", lambda: now + timedelta(minutes=15))
+    now = sessions_service.utc_now()
+    monkeypatch.setattr(sessions_service, "utc_now", lambda: now + timedelta(minutes=15))
     assert sign_in(client, "carol", "password-123").status_code == 200
 
 
