@@ -27,9 +27,14 @@ def https_client(client: TestClient) -> TestClient:
     return TestClient(client.app, base_url=f"https://{HOST}", raise_server_exceptions=False)
 
 
-@pytest.fixture
-def production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TestClient]:
-    with in_process_app(monkeypatch, tmp_path, **PRODUCTION) as client:
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One production app for the tests that only read; the others build their own, and name
+    APP_ENV and TRUSTED_HOSTS themselves (this fixture's environment lasts for the module)."""
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        in_process_app(monkeypatch, tmp_path_factory.mktemp("prod"), **PRODUCTION) as client,
+    ):
         yield https_client(client)
 
 
@@ -90,11 +95,12 @@ def test_production_refuses_to_start_without_trusted_hosts(
 ) -> None:
     with (
         pytest.raises(RuntimeError, match="TRUSTED_HOSTS"),
-        in_process_app(monkeypatch, tmp_path, APP_ENV="production"),
+        in_process_app(monkeypatch, tmp_path, APP_ENV="production", TRUSTED_HOSTS=None),  # type: ignore[arg-type]
     ):
         pass
 
 
-def test_development_sends_no_hsts(unit_client: TestClient) -> None:
+def test_development_sends_no_hsts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Over plain http://localhost, HSTS would lock the browser out of the dev server."""
-    assert "strict-transport-security" not in unit_client.get("/").headers
+    with in_process_app(monkeypatch, tmp_path, APP_ENV="dev", TRUSTED_HOSTS="*") as client:
+        assert "strict-transport-security" not in client.get("/").headers
