@@ -237,3 +237,12 @@ def test_a_payload_in_a_path_is_shown_as_text(client: TestClient, payload: str) 
     response = client.get("/users/" + payload.replace("/", "%2F"))
     assert response.status_code in (404, 422)
     assert payload not in response.text
+
+
+def test_an_error_page_calls_no_store(authors: dict[str, Author]) -> None:
+    """Drawing an error must not call the store that may have caused it, even for a signed-in
+    reader (whose session lives in DynamoDB)."""
+    signed_in = authors[XSS[0]].client
+    for response in (signed_in.get("/no-such-page"), signed_in.post("/logout")):
+        assert response.status_code in (403, 404)
+        assert response.headers["x-dynamodb-capacity"].startswith("calls=0;")
