@@ -1,15 +1,27 @@
 # DynamoDB Lab: two commands on a fresh machine.
 #   make run   set up, start the embedded DynamoDB engine, create tables, seed if empty, serve :8000
+#              (and dynamodb-admin on :4567 where Node.js is installed)
 #   make test  set up and run every test tier (unit, integration, e2e)
+#   make fuzz  fuzz the JSON API from its /openapi.json with many more requests than `make test`
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
 PORT ?= 8000
+FUZZ_EXAMPLES ?= 100
 
-.PHONY: run test test-unit test-integration test-e2e bench lint format clean setup
+.PHONY: run test test-unit test-integration test-e2e fuzz bench lint format clean setup
 
 setup: $(STAMP)
+
+# dynamodb-admin, pinned in package.json; optional: without npm (or if it fails) the app runs
+# without it, and `manage.py run` says so in one line.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@ \
+	  || echo "npm ci failed: dynamodb-admin is skipped, the app runs without it"; \
+	fi
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,20 +29,23 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: setup
+run: setup $(NODE_STAMP)
 	PORT=$(PORT) $(PY) manage.py run --port $(PORT)
 
-test: setup
+test: setup $(NODE_STAMP)
 	$(PY) -m pytest
 
 test-unit: setup
 	$(PY) -m pytest tests/unit
 
-test-integration: setup
+test-integration: setup $(NODE_STAMP)
 	$(PY) -m pytest tests/integration
 
 test-e2e: setup
 	$(PY) -m pytest tests/e2e
+
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -s tests/unit/test_api_fuzz.py
 
 bench: setup
 	$(PY) -m benchmarks
@@ -45,4 +60,4 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

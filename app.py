@@ -31,6 +31,7 @@ from shared import events
 from shared.csrf import csrf_protect
 from shared.database import close_connection, connect_database
 from shared.dynamo import bind_models
+from shared.openapi import API_ERRORS, install_api_docs
 from shared.settings import PROJECT_ROOT, Settings, configure, get_settings
 from shared.web import install_error_handlers, install_middleware
 
@@ -47,9 +48,11 @@ def wire(settings: Settings, app: FastAPI | None = None) -> None:
     """
     configure(settings)
     connect_database(settings)
-    bind_models(settings)
     for context in CONTEXTS:
         context.install(app)
+    # After the installs: a context's models are imported, and so registered, by its install;
+    # bound before, a fresh process (`uvicorn app:app`) would leave them pointing nowhere.
+    bind_models(settings)
     register_example("post_id", blog_service.newest_post_id)
     register_example("username", blog_service.newest_username)
     show_layout("context", CONTEXTS)
@@ -92,12 +95,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="DynamoDB Lab",
         summary="A blog + activity app that teaches DynamoDB design.",
         dependencies=[Depends(csrf_protect)],
+        responses=API_ERRORS,
         lifespan=lifespan,
         openapi_url="/openapi.json" if docs else None,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "shared" / "static"), name="static")
+    if docs:
+        install_api_docs(app)
     wire(settings, app)
     install_middleware(app, settings)
     lens.install(app, settings)

@@ -31,6 +31,7 @@ from shared.auth import Viewer
 from shared.cursors import decode_cursor, encode_cursor
 from shared.dynamo import conditional_write, utc_now
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.text import check_text
 
 COMMENT_MAX = 4_000
 COMMENTS_PER_PAGE = 20
@@ -85,7 +86,7 @@ def _check_comment_id(comment_id: str, *, what: str = "comment") -> str:
 
 
 def _check_body(body: str) -> str:
-    body = body.strip()
+    body = check_text(body.strip(), field="body", multiline=True)
     if not body:
         raise InvalidInput("The comment is empty.", field="body")
     if len(body) > COMMENT_MAX:

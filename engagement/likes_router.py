@@ -18,7 +18,7 @@ from shared.auth import CurrentViewer, OptionalViewer, Viewer, optional_viewer
 from shared.errors import InvalidInput
 from shared.web import PostId, htmx_redirect, is_htmx, render, render_block
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["engagement"])
 
 

@@ -1,7 +1,9 @@
 """The lens: what makes DynamoDB visible.
 
 The operation inspector (every DynamoDB call and SQL statement a request made, with its cost),
-capacity by AWS's rules, the access-pattern registry, the /design page and the exports. The
+capacity by AWS's rules, the access-pattern registry, the /design page, the exports and the
+explorer (/tables: the items themselves, and an operation builder that writes the code) and
+the labs (`lens.labs`: experiments the learner runs at /labs or with `manage.py lab`). The
 kernel (`shared/`) never imports this package; the composition root plugs it in with `install`.
 """
 
@@ -12,8 +14,9 @@ import logging
 from fastapi import FastAPI
 from markupsafe import Markup
 
-from lens import inspector
+from lens import explorer_router, inspector, labs
 from lens import router as design_router
+from lens.attribute_values import pretty_json
 from lens.capacity import format_units
 from shared import web
 from shared.settings import Settings
@@ -35,12 +38,18 @@ def inspector_panel(oob: bool) -> Markup:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """The /design page and its JSON (and, unless turned off, the source of each access
-    pattern's function); the inspector's middleware and its panel on every page."""
+    """/design (and, unless turned off, the source of each access pattern's function) and
+    /tables with their JSON, the /labs pages; the inspector's middleware and its panel on every
+    page."""
     app.include_router(design_router.router)
     if settings.code_views_enabled:
         app.include_router(design_router.code_router)
     app.include_router(design_router.api)
+    app.include_router(explorer_router.router)
+    app.include_router(explorer_router.api)
+    labs.install(app)
     web.templates.env.filters["units"] = format_units
+    web.templates.env.globals["partition_url"] = explorer_router.partition_url
+    web.templates.env.filters["pretty_json"] = pretty_json
     web.set_instrument_panel(inspector_panel)
     inspector.install_inspector(app, settings)

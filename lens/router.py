@@ -12,20 +12,20 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
 from lens.access_patterns import access_patterns
-from lens.design import code_of_access_pattern, describe_design
+from lens.design import Design, code_of_access_pattern, describe_design
+from lens.explorer_router import builder_url
 from shared.errors import NotFound
 from shared.settings import active_settings
 from shared.web import render
 
 log = logging.getLogger(__name__)
-router = APIRouter()
-code_router = APIRouter()
+router = APIRouter(include_in_schema=False)
+code_router = APIRouter(include_in_schema=False)
 """The source views: off in production unless CODE_VIEWS_ENABLED says otherwise."""
 api = APIRouter(prefix="/api/v1", tags=["design"])
 
@@ -91,6 +91,7 @@ def design_page(request: Request) -> Response:
         "design": describe_design(),
         "runnable": lambda page: runnable_url(page, examples),
         "code_views": active_settings().code_views_enabled,
+        "builder": lambda table, pattern: builder_url(table, pattern, examples),
         "layout": list(_layout),
     }
     return render(request, "lens/design.html", ctx)
@@ -109,6 +110,6 @@ def access_pattern_code(request: Request, function: str) -> Response:
 
 
 @api.get("/design")
-def design_json() -> dict[str, Any]:
+def design_json() -> Design:
     """The same design as `manage.py describe --format json`."""
-    return describe_design().to_dict()
+    return describe_design()

@@ -7,6 +7,9 @@ them, and a context can be removed without touching the page that hosts it.
 Panels and badges are the parts of a page that live in DynamoDB. When it does not answer, a
 panel is replaced by the outage notice and badges are left out: the host page (its post, its
 list of posts, all from the RDB) is still served.
+
+Lesson links work the same way: a page's lesson panel calls `lesson_links("<page>")`, and the
+lens registers the labs that prove that lesson, so a page names no lab and works without one.
 """
 
 from __future__ import annotations
@@ -83,3 +86,28 @@ def render_badges(slot: str, request: Request, *, ids: list[int]) -> dict[int, l
         for item_id, markup in badges.items():
             result.setdefault(item_id, []).append(markup)
     return result
+
+
+_lesson_links: dict[str, list[tuple[str, str]]] = defaultdict(list)
+LESSON_PAGES = ("feed", "user_activity", "activity_by_type", "likes", "sign_in")
+"""Pages whose lesson panel offers links to experiments that prove it (the labs)."""
+
+
+def register_lesson_link(page: str, *, href: str, label: str) -> None:
+    """Offer a link in a page's lesson panel; the page draws it with `lesson_links(page)`."""
+    if page not in LESSON_PAGES:
+        raise ValueError(f"no lesson panel is named {page!r}; known: {', '.join(LESSON_PAGES)}")
+    if (href, label) not in _lesson_links[page]:
+        _lesson_links[page].append((href, label))
+
+
+def lesson_links(page: str) -> Markup:
+    """The links offered for one page's lesson panel, or nothing when none are registered."""
+    links = _lesson_links.get(page, [])
+    if not links:
+        return Markup("")
+    anchors = Markup(", ").join(
+        Markup('<a href="{}" data-testid="lesson-lab-link">{}</a>').format(href, label)
+        for href, label in links
+    )
+    return Markup('<span class="lesson-links">See it happen: {}.</span>').format(anchors)

@@ -122,6 +122,13 @@ class Settings(BaseSettings):
                     setattr(self, name, False)
         return self
 
+    @field_validator("dynamodb_endpoint", mode="before")
+    @classmethod
+    def _empty_endpoint_is_aws(cls, value: object) -> object:
+        """`DYNAMODB_ENDPOINT=` (empty, as a shell or an env file easily leaves it) means AWS
+        itself, like an unset one, not an endpoint URL that boto3 would refuse."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def is_dev(self) -> bool:
         return self.app_env != "production"

@@ -32,6 +32,7 @@ from shared.csrf import anon_id, csrf_token
 from shared.database import RdbConnectionPerRequest
 from shared.errors import DomainError
 from shared.outage import dynamodb_unavailable, mark_unavailable, notice, page_notice_needed
+from shared.panels import lesson_links
 from shared.settings import PROJECT_ROOT, Settings, active_settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def instrument_panel(*, oob: bool = False) -> Markup:
 
 
 templates.env.globals["instrument_panel"] = instrument_panel
+templates.env.globals["lesson_links"] = lesson_links
 
 
 def static_url(path: str) -> str:

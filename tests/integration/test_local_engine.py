@@ -133,7 +133,7 @@ def test_a_server_that_dies_at_start_is_reported_with_its_log(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     script = "import sys; print('boom: moto could not start', flush=True); sys.exit(3)"
-    monkeypatch.setattr(launcher, "_server_command", lambda _h, _p: [sys.executable, "-c", script])
+    monkeypatch.setattr(launcher, "_engine_command", lambda _h, _p: [sys.executable, "-c", script])
     engine = LocalEngine()
 
     with pytest.raises(EngineError, match=r"(?s)exited with code 3.*boom: moto could not start"):
@@ -146,7 +146,7 @@ def test_a_server_that_never_answers_times_out_and_is_stopped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     script = "import time; print('stuck before serving', flush=True); time.sleep(60)"
-    monkeypatch.setattr(launcher, "_server_command", lambda _h, _p: [sys.executable, "-c", script])
+    monkeypatch.setattr(launcher, "_engine_command", lambda _h, _p: [sys.executable, "-c", script])
     engine = LocalEngine()
     started = time.monotonic()
 
