@@ -20,7 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 
 
-PRODUCTION_OFF = ("inspector_enabled", "code_views_enabled", "api_docs_enabled")
+PRODUCTION_OFF = ("inspector_enabled", "code_views_enabled", "api_docs_enabled", "explorer_enabled")
 """Settings that default to off when APP_ENV=production."""
 
 
@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         default=True,
         description="Serve /openapi.json and the API docs. "
         "Off in production unless set explicitly.",
+    )
+    explorer_enabled: bool = Field(
+        default=True,
+        description="Serve /tables, the item browser and operation builder over every table "
+        "(sessions and rate-limit counters included). Off in production unless set explicitly.",
     )
     trusted_hosts: Annotated[list[str], NoDecode] = Field(
         default=["*"],

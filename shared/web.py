@@ -123,6 +123,7 @@ def page_context(
         "viewer": optional_viewer(request) if resolve_viewer else known_viewer(request),
         "csrf_token": csrf_token(request),
         "app_env": active_settings().app_env,
+        "explorer_enabled": active_settings().explorer_enabled,
         **context,
     }
 

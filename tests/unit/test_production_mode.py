@@ -62,8 +62,11 @@ def test_source_and_schema_views_are_not_served(production: TestClient, path: st
     assert production.get(path).status_code == 404
 
 
-def test_the_design_page_does_not_link_to_source(production: TestClient) -> None:
-    assert "/design/code/" not in production.get("/design").text
+def test_no_page_links_to_source_or_the_table_browser(production: TestClient) -> None:
+    for path in ("/", "/design"):
+        page = production.get(path).text
+        assert "/design/code/" not in page, path
+        assert 'href="/tables' not in page, path
 
 
 @pytest.mark.parametrize("path", ["/", "/no-such-page", "/api/v1/posts/999"])
@@ -80,7 +83,12 @@ def test_a_forged_host_header_is_refused(production: TestClient) -> None:
 def test_internals_come_back_when_enabled_by_name(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    enabled = {"INSPECTOR_ENABLED": "true", "CODE_VIEWS_ENABLED": "1", "API_DOCS_ENABLED": "yes"}
+    enabled = {
+        "INSPECTOR_ENABLED": "true",
+        "CODE_VIEWS_ENABLED": "1",
+        "API_DOCS_ENABLED": "yes",
+        "EXPLORER_ENABLED": "on",
+    }
     with in_process_app(monkeypatch, tmp_path, **PRODUCTION, **enabled) as client:
         client = https_client(client)
         page = client.get("/login")
@@ -88,6 +96,8 @@ def test_internals_come_back_when_enabled_by_name(
         assert "server-timing" in page.headers
         assert client.get("/openapi.json").status_code == 200
         assert client.get("/design/code/sessions.service.viewer_for_token").status_code == 200
+        assert client.get("/docs").status_code == 200
+        assert client.get("/tables").status_code == 200
 
 
 def test_production_refuses_to_start_without_trusted_hosts(
