@@ -487,7 +487,7 @@ def _start_engine(settings, data_dir: Path, ttl_interval, partition_limit):  # t
         partition_limit=partition_limit,
         region=settings.aws_region,
     )
-    endpoint = engine.start(timeout=120.0)  # a long journal takes a while to replay
+    endpoint = engine.start()
     os.environ["DYNAMODB_ENDPOINT"] = endpoint
     get_settings.cache_clear()
     console.print(f"Embedded DynamoDB engine at [cyan]{endpoint}[/] (data in {data_dir})")
@@ -498,25 +498,29 @@ def _finish_interrupted_work() -> None:
     """After a restart: deliver the events the last run left pending, and finish like changes
     whose request died midway, now and again once such changes are old enough to be settled
     (until then their request could, in principle, still be running elsewhere)."""
-    from engagement import cleanup
+    from engagement import likes
 
     delivered = _deliver_pending_events()
     if delivered:
         console.print(f"Delivered {delivered} events left pending by the last run")
+    wait = likes.in_flight_limit().total_seconds()
+    threading.Thread(
+        target=_settle_pending_likes, args=((0.0, wait + 1.0),), name="settle-likes", daemon=True
+    ).start()
 
-    def settle() -> None:
-        wait = cleanup.pending_likes_settle_after().total_seconds()
-        for delay in (0.0, wait + 1.0):
-            time.sleep(delay)
-            try:
-                settled = cleanup.settle_all_pending_likes()
-            except Exception as error:  # noqa: BLE001 - a repair must never stop the app
-                console.print(f"[yellow]Settling pending likes failed:[/] {error}")
-                continue
-            if settled:
-                console.print(f"Finished {settled} like changes left midway by the last run")
 
-    threading.Thread(target=settle, name="settle-likes", daemon=True).start()
+def _settle_pending_likes(delays: tuple[float, ...]) -> None:
+    from engagement import cleanup
+
+    for delay in delays:
+        time.sleep(delay)
+        try:
+            settled = cleanup.settle_all_pending_likes()
+        except Exception as error:  # noqa: BLE001 - a repair must never stop the app
+            console.print(f"[yellow]Settling pending likes failed:[/] {error}")
+            continue
+        if settled:
+            console.print(f"Finished {settled} like changes left midway by the last run")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -570,7 +574,7 @@ def _watch_engine(engine, interval: float = 2.0) -> threading.Event:  # type: ig
             f"brings back every acknowledged write. Log: {engine.log_path}"
         )
         try:
-            engine.restart(timeout=120.0)
+            engine.restart()
         except EngineError as error:
             console.print(f"[red]The engine did not restart:[/] {error}\nStopping the app.")
             return False
@@ -592,6 +596,19 @@ def _watch_engine(engine, interval: float = 2.0) -> threading.Event:  # type: ig
 
     threading.Thread(target=watch, name="engine-watchdog", daemon=True).start()
     return stopping
+
+
+def _start_admin_gui(settings, port: int):  # type: ignore[no-untyped-def]
+    from engine.admin_gui import start_admin_gui
+
+    gui = start_admin_gui(
+        settings.dynamodb_endpoint,
+        settings.aws_region,
+        port=port,
+        log_path=settings.data_dir / "dynamodb-admin.log",
+    )
+    console.print(gui.message)
+    return gui
 
 
 @cli.command("engine")
@@ -617,19 +634,6 @@ def engine_command(
     if partition_limit is not None:
         argv += ["--partition-limit", str(partition_limit)]
     raise typer.Exit(serve(argv))
-
-
-def _start_admin_gui(settings, port: int):  # type: ignore[no-untyped-def]
-    from engine.admin_gui import start_admin_gui
-
-    gui = start_admin_gui(
-        settings.dynamodb_endpoint,
-        settings.aws_region,
-        port=port,
-        log_path=settings.data_dir / "dynamodb-admin.log",
-    )
-    console.print(gui.message)
-    return gui
 
 
 def main() -> None:

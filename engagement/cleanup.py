@@ -3,12 +3,10 @@
 `on_post_deleted` handles the PostDeleted event, delivered through the outbox (retried until
 DynamoDB answers). `settle_pending_likes` is the operators' repair (`manage.py settle-likes`) of
 like changes whose request died between its writes; the same user's next click also finishes
-their own. `settle_all_pending_likes` does it for every post, after a restart (`make run`).
+their own. `settle_all_pending_likes` does it for every post, as `make run` does after a restart.
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from engagement import likes, posts
 from engagement.models import USER_SK_PREFIX, UserLike, home_key
@@ -48,8 +46,8 @@ def settle_pending_likes(*, post_id: int) -> int:
     model=UserLike,
     operation="Scan",
     key="filter attribute_exists(pending_shard)",
-    notes="Run by `make run` after a restart, when any request of the previous run may have "
-    "died midway. A Scan reads the whole table: fine for a start-up repair, never per request.",
+    notes="Run by `make run` after a restart, when any request of the last run may have died "
+    "midway. A Scan reads the whole table: fine for a start-up repair, never per request.",
 )
 def settle_all_pending_likes() -> int:
     """Replays every stale pending change of every post; returns how many it finished."""
@@ -58,8 +56,3 @@ def settle_all_pending_likes() -> int:
     return sum(
         likes.settle_stale(item) for item in pending if utc_now() - item.pending_since > limit
     )
-
-
-def pending_likes_settle_after() -> timedelta:
-    """How old a pending change must be before a settle may replay it (see UserLike)."""
-    return likes.in_flight_limit()

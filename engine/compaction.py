@@ -24,13 +24,14 @@ import contextlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 
 from engine.export_format import (
@@ -258,9 +259,24 @@ def load_snapshot(directory: Path, gate: Gate) -> tuple[int, int]:
         return 0, 0
     assert manifest is not None
     items = 0
-    for entry in manifest["tables"].values():
-        items += _load_table(directory, gate, entry)
+    with _size_checked_once():
+        for entry in manifest["tables"].values():
+            items += _load_table(directory, gate, entry)
     return int(manifest["engine"]["journal_generation"]), items
+
+
+@contextlib.contextmanager
+def _size_checked_once() -> Iterator[None]:
+    """moto checks an item's 400 KB limit on every attribute it sets, summing the sizes of all
+    the attributes set before (quadratic in their number): over half the time of loading a
+    snapshot. Its items passed that check when they were written, so while the snapshot loads
+    (at start-up, before any other thread runs) attributes are set without it."""
+    checked = LimitedSizeDict.__setitem__
+    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        LimitedSizeDict.__setitem__ = checked  # type: ignore[method-assign]
 
 
 def _load_table(directory: Path, gate: Gate, entry: dict[str, Any]) -> int:

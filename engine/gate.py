@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from moto.core.common_types import TYPE_RESPONSE
 from moto.core.exceptions import ServiceException
@@ -112,13 +112,15 @@ class Gate:
         with self.lock:
             if self.closed:
                 return _SHUTTING_DOWN
+            journal = self.journal  # close() may drop it once the lock is released
+            started = time.thread_time()
             status, headers, body = _original_call_action(handler)
-            if self.journal is not None and _changed_state(operation, status, body):
-                ticket = self._append(
-                    operation, handler.region, handler.current_account, status, handler.raw_body
-                )
-        if ticket is not None:
-            self._wait_durable(ticket)
+            if journal is not None and _changed_state(operation, status, body):
+                cost = time.thread_time() - started  # about what replaying it will take
+                region, account = handler.region, handler.current_account
+                ticket = self._append(operation, region, account, status, handler.raw_body, cost)
+        if journal is not None and ticket is not None:
+            self._wait_durable(journal, ticket)
         return status, headers, body
 
     # -- requests from the engine itself (recovery, TTL sweeper, snapshot load) -----------------
@@ -141,19 +143,20 @@ class Gate:
 
     # -- the journal ----------------------------------------------------------------------------
 
-    def _append(self, operation: str, region: str, account: str, status: int, raw: bytes) -> int:
+    def _append(
+        self, operation: str, region: str, account: str, status: int, raw: bytes, cost: float = 0.0
+    ) -> int:
         assert self.journal is not None
         line = encode(operation, region, account, status, time.time(), raw)
         try:
-            return self.journal.append(line)
+            return self.journal.append(line, cost)
         except JournalWriteFailed as error:
             _fail_stop(error)
             raise
 
-    def _wait_durable(self, ticket: int) -> None:
-        assert self.journal is not None
+    def _wait_durable(self, journal: Journal, ticket: int) -> None:
         try:
-            self.journal.wait_durable(ticket)
+            journal.wait_durable(ticket)
         except JournalWriteFailed as error:
             _fail_stop(error)
             raise
@@ -189,7 +192,7 @@ def stored_items(table: Table) -> Iterator[Item]:
         if table.range_key_attr:
             yield from list(entry.values())
         else:
-            yield entry
+            yield cast(Item, entry)  # moto annotates the items as dicts of ranges only
 
 
 def _changed_state(operation: str, status: int, body: Any) -> bool:
@@ -234,7 +237,7 @@ def _parse(operation: str, raw_request: bytes) -> Any:
     parser = PROTOCOL_PARSERS["json"](
         service.operation_model(operation), map_type=DynamoHandler.PROTOCOL_PARSER_MAP_TYPE
     )
-    request = {
+    request: Any = {
         "method": "POST",
         "values": {},
         "headers": {**_JSON_HEADERS, "X-Amz-Target": f"DynamoDB_20120810.{operation}"},

@@ -21,9 +21,9 @@ How the structures stay right: every change to an item goes through `Table.put_i
 and the patch re-places that one item after each of them: PutItem, UpdateItem, DeleteItem,
 BatchWriteItem, TransactWriteItems, PartiQL, table import, and anything else (a TTL sweeper, a
 journal replay) that calls those methods. A table whose `items` were replaced wholesale
-(restore from backup, rollback of a failed transaction, which swaps in a copy of the table) or
+(restore from backup; moto's own rollback of a transaction, which swaps in a copy) or
 whose indexes changed (UpdateTable) is rebuilt from its items on its next read. Code that
-changes `Table.items` by hand must call `invalidate(table)` afterwards.
+changes `Table.items` by hand calls `refresh` for each key it changed, or `invalidate(table)`.
 
 When the structures cannot answer exactly as moto would, the call goes to moto's own code:
 keys of several attributes per index, a sort-key comparison moto does not order by, an
@@ -229,8 +229,9 @@ def _state_for(table: Table) -> _State:
     return state
 
 
-def _refresh(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> None:
-    """Re-place one item after a write; a table not built yet is built when first read."""
+def refresh(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> None:
+    """Re-place one item after a write; a table not built yet is built when first read. Code
+    that changes `Table.items` itself calls this for every key it changed."""
     state = _states.get(table)
     if state is None or not state.fresh_for(table):
         return
@@ -664,14 +665,14 @@ def install() -> None:
 
     def patched_put(self: Table, *args: Any, **kwargs: Any) -> Item:
         item = stock_put(self, *args, **kwargs)
-        _refresh(self, item.hash_key, item.range_key)
+        refresh(self, item.hash_key, item.range_key)
         return item
 
     def patched_delete(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Any:
         try:
             return stock_delete(self, hash_key, range_key)
         finally:
-            _refresh(self, hash_key, range_key)
+            refresh(self, hash_key, range_key)
 
     def patched_update(
         self: DynamoDBBackend, table_name: str, key: Any, *args: Any, **kwargs: Any
@@ -704,4 +705,4 @@ def _refresh_key(backend: DynamoDBBackend, table_name: str, key: Any) -> None:
         range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
     except (TypeError, KeyError, IndexError, AttributeError):
         return
-    _refresh(table, hash_key, range_key)
+    refresh(table, hash_key, range_key)

@@ -147,15 +147,16 @@ class Journal:
         self.sync = sync
         self.generation = generation
         self.records_since_snapshot = 0
-        self.bytes_since_snapshot = 0
+        self.replay_seconds_since_snapshot = 0.0  # CPU time its records took to apply
         self._fd = self._open(generation)
         self._state = threading.Condition()
         self._written = 0  # tickets: one per record appended, over every generation
         self._synced = 0
         self._syncing = False
 
-    def append(self, line: bytes) -> int:
-        """Write one encoded record; return its ticket for `wait_durable`.
+    def append(self, line: bytes, cost: float = 0.0) -> int:
+        """Write one encoded record, whose request took `cost` seconds of CPU to apply; return
+        its ticket for `wait_durable`.
 
         Called right after the request changed the engine's memory. If the write fails, memory
         and journal disagree and no later answer could be trusted, so the caller stops the
@@ -168,7 +169,7 @@ class Journal:
                 raise JournalWriteFailed(f"cannot append to the journal: {error}") from error
             self._written += 1
             self.records_since_snapshot += 1
-            self.bytes_since_snapshot += len(line)
+            self.replay_seconds_since_snapshot += cost
             return self._written
 
     def wait_durable(self, ticket: int) -> None:
@@ -193,7 +194,7 @@ class Journal:
             self.generation += 1
             self._fd = self._open(self.generation)
             self.records_since_snapshot = 0
-            self.bytes_since_snapshot = 0
+            self.replay_seconds_since_snapshot = 0.0
             return self.generation
 
     def close(self) -> None:

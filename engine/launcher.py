@@ -51,6 +51,8 @@ DEFAULT_REGION = "ap-northeast-1"
 LOCAL_CREDENTIALS = ("local", "local")
 STOP_GRACE_SECONDS = 5.0
 DURABLE_STOP_GRACE_SECONDS = 120.0  # the last snapshot of a large table takes a few seconds
+START_TIMEOUT_SECONDS = 20.0
+DURABLE_START_TIMEOUT_SECONDS = 120.0
 HEALTH_PATH = "/_engine/health"
 CLIENT_POOL_CONNECTIONS = 64  # one client may serve many threads (boto3 clients are thread-safe)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -132,8 +134,11 @@ class LocalEngine:
         """The child process exists and has not exited (it may still not answer)."""
         return self.pid is not None
 
-    def start(self, timeout: float = 20.0) -> str:
+    def start(self, timeout: float | None = None) -> str:
         """Start the engine and wait until it answers; return its endpoint URL.
+
+        The default wait is longer with a data directory, whose journal may take a while to
+        replay (and whose previous engine may still be taking its last snapshot).
 
         Starting a running engine just returns its URL. With an automatic port, another program
         can grab the port between our choice and the child's bind, so that case is retried on a
@@ -142,6 +147,7 @@ class LocalEngine:
         if self.running:
             return self.endpoint
         self.stop()  # a crashed run's log and atexit hook go before a new run starts
+        timeout = self._start_timeout(timeout)
         retries = 0 if self._requested_port else AUTO_PORT_RETRIES
         for _ in range(retries):
             try:
@@ -152,14 +158,19 @@ class LocalEngine:
         self._start_on(self._requested_port or _free_port(self.host), timeout)
         return self.endpoint
 
-    def restart(self, timeout: float = 60.0) -> str:
+    def restart(self, timeout: float | None = None) -> str:
         """Start a stopped or crashed engine again on the same port; return its URL."""
         port = self._port
         self.stop()
         if port is None:
             return self.start(timeout)
-        self._start_on(port, timeout)
+        self._start_on(port, self._start_timeout(timeout))
         return self.endpoint
+
+    def _start_timeout(self, timeout: float | None) -> float:
+        if timeout is not None:
+            return timeout
+        return START_TIMEOUT_SECONDS if self.data_dir is None else DURABLE_START_TIMEOUT_SECONDS
 
     def stop(self) -> None:
         """Terminate the engine, killing it if it ignores SIGTERM. Safe to call repeatedly."""

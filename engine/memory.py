@@ -32,7 +32,7 @@ def _service_of(cls: type) -> str:
 
 
 def _new(cls: type, *_args: Any, **_kwargs: Any) -> Any:
-    instance = object.__new__(cls)
+    instance: Any = object.__new__(cls)
     if _service_of(cls) not in UNTRACKED_SERVICES:
         cls.instances_tracked.append(instance)  # type: ignore[attr-defined]
     return instance
@@ -46,11 +46,3 @@ def stop_tracking() -> None:
     for service in UNTRACKED_SERVICES:
         for model in model_data.get(service, {}).values():
             model.instances_tracked.clear()  # type: ignore[attr-defined]
-
-
-def tracked_instances(service: str = "dynamodb") -> int:
-    """How many instances moto holds for `service` (for tests and diagnostics)."""
-    return sum(
-        len(model.instances_tracked)  # type: ignore[attr-defined]
-        for model in model_data.get(service, {}).values()
-    )

@@ -5,7 +5,9 @@ pinned in pyproject.toml) and is small enough to be offered upstream:
 
 - `engine.memory`: moto no longer keeps every DynamoDB object it ever made alive;
 - `engine.indexes`: Query and Scan read sorted partitions instead of the whole table;
-- `engine.capacity`: ConsumedCapacity as DynamoDB computes it.
+- `engine.capacity`: ConsumedCapacity as DynamoDB computes it;
+- `engine.transactions`: a transaction copies the items it touches, not whole tables;
+- `engine.serialization`: item responses written as JSON without moto's shape walk.
 
 `install_all()` is idempotent; the engine's entry point calls it before it serves.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import moto
 import moto.dynamodb.models  # noqa: F401 - defines the model classes the patches change
 
-from engine import capacity, indexes, memory
+from engine import capacity, indexes, memory, serialization, transactions
 
 MOTO_VERSION = "5.2.5"
 
@@ -34,3 +36,5 @@ def install_all() -> None:
     memory.stop_tracking()
     indexes.install()
     capacity.install()
+    transactions.install()
+    serialization.install()

@@ -19,6 +19,7 @@ and exits. `kill -9` loses nothing acknowledged either; the next start replays t
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -52,6 +53,7 @@ DEFAULT_PORT = 8001
 DEFAULT_DATA_DIR = Path("data/dynamodb")
 DEFAULT_REGION = "ap-northeast-1"
 HEALTH_PATH = "/_engine/health"
+MOTO_RESET_PATH = "/moto-api/reset"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -79,6 +81,10 @@ class Engine:
         patches.install_all()  # before any table exists: the indexes follow every write
         if self.store is not None:
             self.recovery = self.store.open()
+            # The recovered items live as long as the engine: out of the collector's sight,
+            # later collections (which may run while the lock is held) no longer walk them.
+            gc.collect()
+            gc.freeze()
         gate_module.install(self.gate)
         if self.options.partition_limit:
             throttle_module.install(throttle_module.PartitionThrottle(self.options.partition_limit))
@@ -100,6 +106,7 @@ class Engine:
             "busy": self.gate.lock.locked(),
             "fsync": bool(self.store and self.store.sync),
             "journal_records_since_snapshot": journal.records_since_snapshot if journal else 0,
+            "journal_replay_seconds": journal.replay_seconds_since_snapshot if journal else 0.0,
             "ttl_interval_seconds": self.options.ttl_interval,
             "partition_limit": self.options.partition_limit,
             "recovery": asdict(self.recovery) if self.recovery else None,
@@ -117,16 +124,29 @@ class Engine:
         return f"{where}; TTL sweep every {self.options.ttl_interval:g}s; throttling {throttling}"
 
 
-def with_health(app: WsgiApp, engine: Engine) -> WsgiApp:
+def with_engine_paths(app: WsgiApp, engine: Engine) -> WsgiApp:
+    """The health URL, answered without the lock; and moto's reset URL refused when the engine
+    is durable, because a reset the journal does not record would come back at the next start."""
+
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != HEALTH_PATH:
-            return app(environ, start_response)
-        body = json.dumps(engine.status()).encode()
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        start_response("200 OK", headers)
-        return [body]
+        path = environ.get("PATH_INFO", "")
+        if path == HEALTH_PATH:
+            return _json(start_response, "200 OK", engine.status())
+        if path.startswith(MOTO_RESET_PATH) and engine.store is not None:
+            message = "a durable engine is not reset through moto's API: stop it and delete "
+            message += "its data directory, or run it with --in-memory"
+            return _json(start_response, "409 Conflict", {"message": message})
+        return app(environ, start_response)
 
     return wsgi
+
+
+def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -189,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the engine cannot start: {error}", file=sys.stderr)
         return 1
     _report_recovery(engine.recovery)
-    app = with_health(DomainDispatcherApplication(create_backend_app), engine)
+    app = with_engine_paths(DomainDispatcherApplication(create_backend_app), engine)
     try:
         server = make_server(
             options.host, options.port, app, threaded=True, request_handler=MotoRequestHandler

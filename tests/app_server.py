@@ -46,6 +46,7 @@ class AppServer:
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("DYNAMODB_ENDPOINT", None)
+        # No dynamodb-admin beside the engine: one GUI port, many servers under test.
         command = [sys.executable, "manage.py", "run", "--port", str(self.port)]
         command += ["--admin-gui-port", "0"]  # one GUI port, many servers under test
         if not self.seed:

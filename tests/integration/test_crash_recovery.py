@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from tests.app_server import AppServer
 pytestmark = pytest.mark.integration
 
 USERS = 16
-WRITES_BEFORE_CRASH = 48  # three per user: the crash comes in the middle of steady writing
+WRITES_BEFORE_CRASH = 24  # the crash comes while all sixteen are still writing
 RECOVERY_TIMEOUT = 30.0
 
 
@@ -54,14 +55,18 @@ class User:
     def __init__(self, base_url: str, index: int) -> None:
         self.index = index
         self.http = httpx.Client(base_url=base_url, timeout=15)
-        self.http.get("/api/v1/auth/session")
+        anonymous = self.http.get("/api/v1/auth/session").json()["csrf_token"]
         credentials = {"username": f"crash{uuid.uuid4().hex[:8]}", "password": "password-123"}
-        signed_up = self.http.post("/api/v1/auth/signup", json=credentials, headers=self.headers())
+        headers = {"X-CSRF-Token": anonymous}
+        signed_up = self.http.post("/api/v1/auth/signup", json=credentials, headers=headers)
         assert signed_up.status_code == 201, signed_up.text
         self.csrf = self.http.get("/api/v1/auth/session").json()["csrf_token"]
 
-    def headers(self) -> dict[str, str]:
-        return {"X-CSRF-Token": self.http.get("/api/v1/auth/session").json()["csrf_token"]}
+    @classmethod
+    def sign_up(cls, base_url: str, count: int) -> list[User]:
+        """In parallel: hashing a password is slow on purpose."""
+        with ThreadPoolExecutor(count) as pool:
+            return list(pool.map(lambda index: cls(base_url, index), range(count)))
 
     def moved_to(self, base_url: str) -> None:
         """The restarted app listens on another port; the session cookie stays valid."""
@@ -169,7 +174,7 @@ def test_kill_9_of_the_engine_then_of_the_app_mid_writes_loses_no_acknowledged_w
     data_dir = tmp_path / "app"
     server = AppServer(data_dir, seed=False).start()
     try:
-        users = [User(server.url, index) for index in range(USERS)]
+        users = User.sign_up(server.url, USERS)
         seen = Acknowledged()
 
         engine_pid = server.engine_pid()

@@ -186,7 +186,8 @@ def write(pair: Pair, table: str, schema: dict[str, Any], data: st.DataObject, b
         item = data.draw(items(schema, big))
         key = key_of(item, schema)
         if kind == "put":
-            both(pair, "put_item", TableName=table, Item=padded(item))
+            returned = data.draw(st.sampled_from(["NONE", "ALL_OLD"]))
+            both(pair, "put_item", TableName=table, Item=padded(item), ReturnValues=returned)
         elif kind == "update":
             moved = data.draw(st.sampled_from(["g1", "g2", "l1"]))
             if data.draw(st.booleans()) and moved in item:
@@ -198,6 +199,7 @@ def write(pair: Pair, table: str, schema: dict[str, Any], data: st.DataObject, b
                     UpdateExpression="SET #m = :m",
                     ExpressionAttributeNames={"#m": moved},
                     ExpressionAttributeValues={":m": item[moved]},
+                    ReturnValues=data.draw(st.sampled_from(["NONE", "ALL_NEW", "UPDATED_OLD"])),
                 )
             else:
                 both(
@@ -360,6 +362,20 @@ def scans(
     return request
 
 
+def get(
+    pair: Pair, table: str, schema: dict[str, Any], data: st.DataObject, written: list[dict]
+) -> None:
+    """GetItem of a written item or of a made-up key, whole or projected."""
+    if written and data.draw(st.booleans()):
+        key = key_of(data.draw(st.sampled_from(written)), schema)
+    else:
+        key = key_of(data.draw(items(schema, big=False)), schema)
+    request: dict[str, Any] = {"TableName": table, "Key": key}
+    if data.draw(st.booleans()):
+        request["ProjectionExpression"] = "pk, v"
+    both(pair, "get_item", **request)
+
+
 def read_pages(pair: Pair, operation: str, request: dict[str, Any]) -> None:
     """Follow LastEvaluatedKey for a few pages, comparing each page."""
     for _ in range(PAGES):
@@ -401,7 +417,10 @@ def test_query_and_scan_answer_exactly_as_stock_moto(
             write(servers, table, schema, data, big)
         written = written_items(servers, table)
         for _ in range(data.draw(st.integers(1, 6), label="reads")):
-            if data.draw(st.integers(0, 2), label="scan?") == 0:
+            kind = data.draw(st.integers(0, 5), label="read kind")
+            if kind == 0:
+                get(servers, table, schema, data, written)
+            elif kind <= 2:
                 read_pages(servers, "scan", data.draw(scans(table, schema, written)))
             else:
                 read_pages(servers, "query", data.draw(queries(table, schema, written)))

@@ -56,7 +56,7 @@ def test_post_page_panel_and_headers_match_what_the_engine_returned(
     header = capacity_header(page)
     assert int(header["calls"]) == len(engine_responses)
     assert header["reported-by"] == "local-engine"
-    assert "This engine is local (moto) and misreports" in page.text
+    assert "the project's engine reports capacity by the same rules" in page.text
 
 
 def test_a_like_click_shows_its_update_in_the_out_of_band_panel(

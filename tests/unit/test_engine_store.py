@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,26 @@ def test_a_snapshot_truncates_the_journal_and_reads_like_an_aws_export(tmp_path:
     assert set(first) == {"Item"} and first["Item"]["pk"] == {"S": "user#1"}
     nested = [json.loads(line)["Item"] for line in lines if "nested" in line][0]
     assert nested["nested"]["M"]["blob"] == {"B": "AAEC"}  # binary as base64, as AWS exports
+
+
+@pytest.mark.parametrize(
+    "limits", [{"compact_after": 3}, {"replay_budget": 1e-9}], ids=["records", "replay time"]
+)
+def test_a_snapshot_starts_by_itself_once_the_journal_is_long_enough(
+    tmp_path: Path, limits: dict[str, float]
+) -> None:
+    store = open_store(tmp_path, **limits)
+    create_table(store.gate)
+    put(store.gate, "user#1", "a")
+    put(store.gate, "user#1", "b")
+
+    deadline = time.monotonic() + 10
+    while read_manifest(tmp_path) is None:
+        assert time.monotonic() < deadline, "no snapshot was taken"
+        time.sleep(0.02)
+
+    assert store.compact().items == 2  # waits for the background one to finish first
+    assert generations(tmp_path) == [read_manifest(tmp_path)["engine"]["journal_generation"]]  # type: ignore[index]
 
 
 def test_a_crash_during_a_snapshot_switch_is_finished_at_the_next_start(
