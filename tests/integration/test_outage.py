@@ -1,10 +1,11 @@
 """DynamoDB stops under the running app, and comes back.
 
 The engine is an embedded one of this module's own (the session engine is shared with other
-tests): snapshotted, stopped, then started again on the same port and restored, as
-`manage.py run` restores it at start-up. While it is down, every page answers 200 with the
-outage notice or a styled 503 that names DynamoDB, the API answers JSON 503, and nothing
-answers 500. Once it is back, the same app (no restart) serves everything again.
+tests), with a data directory as `make run` gives it: stopped, then started again on the same
+port, where it brings its tables and items back from that directory. While it is down, every
+page answers 200 with the outage notice or a styled 503 that names DynamoDB, the API answers
+JSON 503, and nothing answers 500. Once it is back, the same app (no restart) serves everything
+again.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from engine.launcher import LocalEngine
-from engine.snapshots import export_tables, import_tables
-from shared.dynamo import boto3_client, create_tables, registered_models
 from shared.outage import NOTICE
 from tests.conftest import build_app_client, configure
 
@@ -34,7 +33,7 @@ SLOW_PAGE_SECONDS = 5.0
 class Site:
     app: TestClient
     engine: LocalEngine
-    snapshot_dir: Path
+    data_dir: Path
     settings: object
     reader: TestClient
     anonymous: TestClient
@@ -42,16 +41,16 @@ class Site:
     username: str
 
     def stop_engine(self) -> None:
-        tables = [model.Meta.table_name for model in registered_models()]
-        export_tables(self.engine.client(), tables, self.snapshot_dir)
         self.engine.stop()
 
     def start_engine(self) -> None:
         port = int(self.engine.endpoint.rsplit(":", 1)[1])
-        self.engine = LocalEngine(port=port, log_path=self.snapshot_dir / "engine.log")
+        self.engine = engine_at(self.data_dir, port)
         self.engine.start()
-        create_tables(self.settings)  # type: ignore[arg-type]
-        import_tables(boto3_client(self.settings), self.snapshot_dir)  # type: ignore[arg-type]
+
+
+def engine_at(data_dir: Path, port: int | None = None) -> LocalEngine:
+    return LocalEngine(data_dir / "engine.log", data_dir=data_dir / "dynamodb", port=port)
 
 
 def csrf(client: TestClient) -> str:
@@ -65,7 +64,7 @@ def new_client(app: TestClient) -> TestClient:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("outage")
-    engine = LocalEngine(log_path=tmp / "engine.log")
+    engine = engine_at(tmp)
     endpoint = engine.start()
     with pytest.MonkeyPatch.context() as monkeypatch:
         settings = configure(
