@@ -32,8 +32,13 @@ $(STAMP): pyproject.toml
 run: setup $(NODE_STAMP)
 	PORT=$(PORT) $(PY) manage.py run --port $(PORT)
 
+# The unit tier (moto in-process, no shared state) runs on every core; the tiers that share an
+# engine, PostgreSQL and ports run one test at a time.
+UNIT_WORKERS ?= auto
+
 test: setup $(NODE_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest tests/unit -n $(UNIT_WORKERS)
+	$(PY) -m pytest tests/integration tests/e2e
 
 test-unit: setup
 	$(PY) -m pytest tests/unit
