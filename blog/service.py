@@ -74,7 +74,18 @@ def _check_password(password: str) -> str:
     return check_text(password, field="password")
 
 
-def create_user(*, username: str, password: str, display_name: str = "") -> User:
+@dataclass(frozen=True)
+class NewUser:
+    """A checked sign-up whose password is already hashed: nothing left but the insert."""
+
+    username: str
+    display_name: str
+    password_hash: str
+
+
+def prepare_user(*, username: str, password: str, display_name: str = "") -> NewUser:
+    """Check the fields and hash the password (argon2, slow on purpose), touching no store, so a
+    caller can do this before it opens a transaction instead of holding the write lock for it."""
     username = _check_username(username)
     _check_password(password)
     display_name = check_text(display_name.strip(), field="display_name") or username
@@ -82,13 +93,26 @@ def create_user(*, username: str, password: str, display_name: str = "") -> User
         raise InvalidInput(
             f"A display name is at most {DISPLAY_NAME_MAX} characters.", field="display_name"
         )
+    return NewUser(username, display_name, _hasher.hash(password))
+
+
+def add_user(*, new_user: NewUser) -> User:
+    """Insert a prepared user; a taken username is a conflict."""
     try:
         with database.atomic():
             return User.create(  # type: ignore[no-any-return]
-                username=username, display_name=display_name, password_hash=_hasher.hash(password)
+                username=new_user.username,
+                display_name=new_user.display_name,
+                password_hash=new_user.password_hash,
             )
     except peewee.IntegrityError:
-        raise Conflict(f"The username {username!r} is taken.", field="username") from None
+        raise Conflict(f"The username {new_user.username!r} is taken.", field="username") from None
+
+
+def create_user(*, username: str, password: str, display_name: str = "") -> User:
+    return add_user(
+        new_user=prepare_user(username=username, password=password, display_name=display_name)
+    )
 
 
 @functools.cache

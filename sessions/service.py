@@ -125,10 +125,11 @@ def sign_up(
     counts against the client's address first.
     """
     count_attempt(limit=sign_up_per_address(), subject=client_address)
+    new_user = blog_service.prepare_user(
+        username=username, password=password, display_name=display_name
+    )
     with database.atomic():
-        user = blog_service.create_user(
-            username=username, password=password, display_name=display_name
-        )
+        user = blog_service.add_user(new_user=new_user)
         viewer = blog_service.viewer_of(user)
         return viewer, start_session(viewer=viewer, replacing=replacing)
 
