@@ -6,8 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
+CATALOGS := $(wildcard locale/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test test-unit test-integration test-e2e bench lint format clean setup
+.PHONY: run test test-unit test-integration test-e2e bench lint format clean setup i18n i18n-compile
 
 setup: $(STAMP)
 
@@ -17,19 +19,34 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: setup
+# The catalogs: `make i18n` after changing a string a learner reads (then translate what it
+# lists in locale/ja/LC_MESSAGES/messages.po); the .mo files are compiled, never committed.
+i18n: setup
+	$(VENV)/bin/pybabel extract -F babel.cfg -w 100 --sort-by-file \
+		--project "DynamoDB Lab" --copyright-holder "DynamoDB Lab" -o locale/messages.pot .
+	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale -w 100 --ignore-obsolete
+	$(PY) -m shared.catalogs fill-source
+	$(MAKE) i18n-compile
+	-$(PY) -m shared.catalogs gaps
+
+i18n-compile: setup $(COMPILED)
+
+locale/%/LC_MESSAGES/messages.mo: locale/%/LC_MESSAGES/messages.po
+	$(VENV)/bin/pybabel compile -l $* -i $< -o $@
+
+run: setup i18n-compile
 	PORT=$(PORT) $(PY) manage.py run --port $(PORT)
 
-test: setup
+test: setup i18n-compile
 	$(PY) -m pytest
 
-test-unit: setup
+test-unit: setup i18n-compile
 	$(PY) -m pytest tests/unit
 
-test-integration: setup
+test-integration: setup i18n-compile
 	$(PY) -m pytest tests/integration
 
-test-e2e: setup
+test-e2e: setup i18n-compile
 	$(PY) -m pytest tests/e2e
 
 bench: setup

@@ -26,6 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import ANON_COOKIE, optional_viewer
 from shared.csrf import anon_id, csrf_token
 from shared.errors import DomainError
+from shared.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    LanguageMiddleware,
+    current_language,
+    install_template_i18n,
+)
+from shared.i18n import gettext as _
 from shared.settings import PROJECT_ROOT, Settings, active_settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,7 @@ templates = Jinja2Templates(
         undefined=jinja2.StrictUndefined,
     )
 )
+install_template_i18n(templates.env)
 
 
 def _no_panel(oob: bool) -> Markup:
@@ -129,19 +138,38 @@ def htmx_redirect(request: Request, url: str) -> Response:
 
 
 def error_response(request: Request, status_code: int, title: str, detail: Any) -> Response:
+    """`title` is a msgid (a domain exception's class attribute): translated here, for the
+    request's language. `detail` was translated where it was raised."""
     if is_api(request):
         return JSONResponse({"detail": detail}, status_code=status_code)
     message = detail if isinstance(detail, str) else _validation_message(detail)
-    ctx = {"status_code": status_code, "title": title, "message": message}
+    ctx = {"status_code": status_code, "title": _(title), "message": message}
     return render(request, "shared/error.html", ctx, block="content", status_code=status_code)
+
+
+VALIDATION_MESSAGES = {
+    "missing": N_("this field is required"),
+    "int_parsing": N_("a whole number is expected"),
+    "int_type": N_("a whole number is expected"),
+    "greater_than_equal": N_("the value is too small"),
+    "less_than_equal": N_("the value is too large"),
+    "string_too_short": N_("the text is too short"),
+    "string_too_long": N_("the text is too long"),
+    "literal_error": N_("the value is not one of the allowed choices"),
+    "enum": N_("the value is not one of the allowed choices"),
+}
+"""pydantic's messages are English only: in another language the common kinds get one from the
+catalog (in English pydantic's own, more precise, message stays)."""
 
 
 def _validation_message(errors: Any) -> str:
     parts = []
     for err in errors if isinstance(errors, list) else []:
-        loc = ".".join(str(x) for x in err.get("loc", ())[1:]) or "request"
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts) or "The request was not valid."
+        loc = ".".join(str(x) for x in err.get("loc", ())[1:]) or _("request")
+        kind = VALIDATION_MESSAGES.get(err.get("type", ""))
+        own = kind is not None and current_language() != DEFAULT_LANGUAGE
+        parts.append(f"{loc}: {_(kind) if own else err.get('msg', _('invalid'))}")
+    return "; ".join(parts) or _("The request was not valid.")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -152,31 +180,36 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
-        return error_response(request, 422, "Please check your input", errors)
+        return error_response(request, 422, N_("Please check your input"), errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        title = "Not found" if exc.status_code == 404 else "Request refused"
-        return error_response(request, exc.status_code, title, exc.detail)
+        title = N_("Not found") if exc.status_code == 404 else N_("Request refused")
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = _("There is no page at this address.")
+        return error_response(request, exc.status_code, title, detail)
 
     @app.exception_handler(PynamoDBException)
     async def _dynamo(request: Request, exc: PynamoDBException) -> Response:
         log.exception("DynamoDB call failed")
         if isinstance(exc, PynamoDBConnectionError) or isinstance(exc.cause, BotoCoreError):
-            return error_response(
-                request, 503, "DynamoDB is unavailable", "DynamoDB did not answer. Try again."
-            )
-        return error_response(request, 500, "DynamoDB error", "DynamoDB refused the request.")
+            title, detail = N_("DynamoDB is unavailable"), _("DynamoDB did not answer. Try again.")
+            return error_response(request, 503, title, detail)
+        title, detail = N_("DynamoDB error"), _("DynamoDB refused the request.")
+        return error_response(request, 500, title, detail)
 
     @app.exception_handler(RdbOperationalError)
     async def _rdb(request: Request, exc: RdbOperationalError) -> Response:
         log.exception("database call failed")
-        return error_response(request, 503, "The database is unavailable", "Try again shortly.")
+        return error_response(
+            request, 503, N_("The database is unavailable"), _("Try again shortly.")
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
-        return error_response(request, 500, "Something went wrong", "An unexpected error.")
+        return error_response(request, 500, N_("Something went wrong"), _("An unexpected error."))
 
 
 class BodySizeLimit:
@@ -243,3 +276,4 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         return response
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(LanguageMiddleware)  # last added runs first: the language is set for all
