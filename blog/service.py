@@ -22,6 +22,8 @@ from shared import events
 from shared.auth import Viewer
 from shared.database import database
 from shared.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from shared.i18n import N_
+from shared.i18n import gettext as _
 from shared.seeding import Progress, SeedPlan
 
 AUTHOR_COLUMNS = (User.id, User.username, User.display_name)  # never the password hash
@@ -55,11 +57,24 @@ def viewer_of(user: User) -> Viewer:
     return Viewer(user_id=str(user.id), username=user.username, display_name=user.display_name)
 
 
+FIELD_NAMES = {
+    "username": N_("username"),
+    "display_name": N_("display name"),
+    "password": N_("password"),
+    "title": N_("title"),
+    "body": N_("body"),
+}
+"""How an error message names a form field."""
+
+
 def _check_printable(text: str, *, field: str, allowed: str = "") -> str:
     """Control characters (NUL above all, which PostgreSQL refuses in text) are a clear 422."""
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
         raise InvalidInput(
-            f"The {field.replace('_', ' ')} contains control characters.", field=field
+            _("The {field} contains control characters.").format(
+                field=_(FIELD_NAMES.get(field, field))
+            ),
+            field=field,
         )
     return text
 
@@ -68,7 +83,8 @@ def _check_username(username: str) -> str:
     username = username.strip().lower()
     if not USERNAME_RE.fullmatch(username):
         raise InvalidInput(
-            "A username is 3 to 30 characters: lowercase letters, digits and _.", field="username"
+            _("A username is 3 to 30 characters: lowercase letters, digits and _."),
+            field="username",
         )
     return username
 
@@ -76,7 +92,10 @@ def _check_username(username: str) -> str:
 def _check_password(password: str) -> str:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise InvalidInput(
-            f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters.", field="password"
+            _("A password is {min} to {max} characters.").format(
+                min=PASSWORD_MIN, max=PASSWORD_MAX
+            ),
+            field="password",
         )
     return password
 
@@ -87,7 +106,8 @@ def create_user(*, username: str, password: str, display_name: str = "") -> User
     display_name = _check_printable(display_name.strip(), field="display_name") or username
     if len(display_name) > DISPLAY_NAME_MAX:
         raise InvalidInput(
-            f"A display name is at most {DISPLAY_NAME_MAX} characters.", field="display_name"
+            _("A display name is at most {max} characters.").format(max=DISPLAY_NAME_MAX),
+            field="display_name",
         )
     try:
         with database.atomic():
@@ -95,7 +115,9 @@ def create_user(*, username: str, password: str, display_name: str = "") -> User
                 username=username, display_name=display_name, password_hash=_hasher.hash(password)
             )
     except peewee.IntegrityError:
-        raise Conflict(f"The username {username!r} is taken.", field="username") from None
+        raise Conflict(
+            _("The username {username!r} is taken.").format(username=username), field="username"
+        ) from None
 
 
 def authenticate(*, username: str, password: str) -> User:
@@ -106,14 +128,14 @@ def authenticate(*, username: str, password: str) -> User:
             raise VerifyMismatchError
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
-        raise NotAuthenticated("Wrong username or password.") from None
+        raise NotAuthenticated(_("Wrong username or password.")) from None
     return user  # type: ignore[no-any-return]
 
 
 def find_user(*, username: str) -> User:
     user = User.get_or_none(User.username == username.strip().lower())
     if user is None:
-        raise NotFound(f"There is no user {username!r}.")
+        raise NotFound(_("There is no user {username!r}.").format(username=username))
     return user  # type: ignore[no-any-return]
 
 
@@ -142,7 +164,7 @@ def list_posts(*, page: int = 1, per_page: int = PER_PAGE) -> PostPage:
 def get_post(*, post_id: int) -> Post:
     post = Post.select(Post, *AUTHOR_COLUMNS).join(User).where(Post.id == post_id).first()
     if post is None:
-        raise NotFound(f"There is no post {post_id}.")
+        raise NotFound(_("There is no post {post_id}.").format(post_id=post_id))
     return post  # type: ignore[no-any-return]
 
 
@@ -158,20 +180,24 @@ def _check_post(title: str, body: str) -> tuple[str, str]:
     title = _check_printable(title.strip(), field="title")
     body = _check_printable(body.strip(), field="body", allowed="\n\r\t")
     if not title:
-        raise InvalidInput("The title is empty.", field="title")
+        raise InvalidInput(_("The title is empty."), field="title")
     if len(title) > TITLE_MAX:
-        raise InvalidInput(f"The title is over {TITLE_MAX} characters.", field="title")
+        raise InvalidInput(
+            _("The title is over {max} characters.").format(max=TITLE_MAX), field="title"
+        )
     if not body:
-        raise InvalidInput("The body is empty.", field="body")
+        raise InvalidInput(_("The body is empty."), field="body")
     if len(body) > BODY_MAX:
-        raise InvalidInput(f"The body is over {BODY_MAX:,} characters.", field="body")
+        raise InvalidInput(
+            _("The body is over {max:,} characters.").format(max=BODY_MAX), field="body"
+        )
     return title, body
 
 
 def _own_post(viewer: Viewer, post_id: int) -> Post:
     post = get_post(post_id=post_id)
     if str(post.author_id) != viewer.user_id:
-        raise Forbidden("This post is not yours.")
+        raise Forbidden(_("This post is not yours."))
     return post
 
 

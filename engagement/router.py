@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from engagement import service
 from shared.auth import CurrentViewer, OptionalViewer, Viewer, optional_viewer
 from shared.errors import DomainError, InvalidInput
+from shared.i18n import gettext as _
 from shared.web import PostId, htmx_redirect, is_htmx, render, render_block
 
 router = APIRouter()
@@ -101,7 +102,7 @@ def like_form(
     action: Annotated[str, Form(max_length=10)] = "like",
 ) -> Response:
     if action not in ("like", "unlike"):
-        raise InvalidInput("The action is 'like' or 'unlike'.")
+        raise InvalidInput(_("The action is 'like' or 'unlike'."))
     change_state = service.like_post if action == "like" else service.unlike_post
     change = change_state(post_id=post_id, viewer=viewer)
     if not is_htmx(request):
@@ -332,7 +333,7 @@ def api_create_comment(
 ) -> dict[str, object]:
     """Post a comment or a reply. A retry with the same Idempotency-Key returns the same one."""
     if idempotency_key and body.idempotency_key and idempotency_key != body.idempotency_key:
-        raise InvalidInput("The Idempotency-Key header and the body's idempotency_key differ.")
+        raise InvalidInput(_("The Idempotency-Key header and the body's idempotency_key differ."))
     result = service.create_comment(
         post_id=post_id,
         viewer=viewer,

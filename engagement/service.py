@@ -43,6 +43,8 @@ from shared.dynamo import (
     bound_settings,
 )
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
+from shared.i18n import N_
+from shared.i18n import gettext as _
 from shared.seeding import Progress, SeedPlan
 
 AUTO_SHARD_AT = 1_000
@@ -60,7 +62,7 @@ REQUEST_TTL = timedelta(hours=24)
 CURSOR_MAX_AGE_SECONDS = 24 * 3600
 COMMENT_ID_RE = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{12}$")
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-STALE_EDIT = (
+STALE_EDIT = N_(
     "This comment was changed after you opened it (in another tab or window?). "
     "Reload to see the current text, then edit again."
 )
@@ -79,7 +81,7 @@ def _condition_failed(error: PynamoDBException) -> bool:
 
 def require_post(*, post_id: int) -> None:
     if not blog_service.post_exists(post_id=post_id):
-        raise NotFound(f"There is no post {post_id}.")
+        raise NotFound(_("There is no post {post_id}.").format(post_id=post_id))
 
 
 def _forget_if_post_vanished(post_id: int) -> None:
@@ -89,7 +91,7 @@ def _forget_if_post_vanished(post_id: int) -> None:
     the clean-up finds our item, or we find the post gone and clean up ourselves."""
     if not blog_service.post_exists(post_id=post_id):
         delete_engagement_of_post(post_id=post_id)
-        raise NotFound(f"There is no post {post_id}.")
+        raise NotFound(_("There is no post {post_id}.").format(post_id=post_id))
 
 
 def is_post_author(*, viewer: Viewer, post_id: int) -> bool:
@@ -179,7 +181,7 @@ def _batch_get_likes(keys: Iterable[tuple[str, str]], *, consistent: bool) -> li
             if not pending:
                 break
         else:
-            raise ServiceUnavailable("DynamoDB kept some like counters unprocessed. Try again.")
+            raise ServiceUnavailable(_("DynamoDB kept some like counters unprocessed. Try again."))
     return found
 
 
@@ -326,7 +328,7 @@ def _change_state(post_id: int, user_id: str, want: bool) -> bool:
             return False  # the same click, still being counted by a concurrent request
         if wait is not None:
             time.sleep(wait)
-    raise Conflict("Your previous click on this post is still being counted. Try again shortly.")
+    raise Conflict(_("Your previous click on this post is still being counted. Try again shortly."))
 
 
 def _user_like(post_id: int, user_id: str) -> UserLike | None:
@@ -495,7 +497,9 @@ def settle_pending_likes(*, post_id: int) -> int:
 def promote_hot_post(*, post_id: int, shards: int) -> int:
     """Spread the post's counter over `shards` partition keys. Returns the post's N."""
     if not 2 <= shards <= MAX_SHARDS:
-        raise InvalidInput(f"A counter is split into 2 to {MAX_SHARDS} shards.", field="shards")
+        raise InvalidInput(
+            _("A counter is split into 2 to {max} shards.").format(max=MAX_SHARDS), field="shards"
+        )
     try:
         home = LikeCounter.get(_shard_key(post_id, 0), COUNT_SK, consistent_read=True)
         current = int(home.shards or 1)
@@ -521,7 +525,7 @@ def promote_hot_post(*, post_id: int, shards: int) -> int:
 
 def promote_hot_post_as_author(*, viewer: Viewer, post_id: int, shards: int) -> int:
     if not is_post_author(viewer=viewer, post_id=post_id):
-        raise Forbidden("Only the post's author can shard its like counter.")
+        raise Forbidden(_("Only the post's author can shard its like counter."))
     return promote_hot_post(post_id=post_id, shards=shards)
 
 
@@ -563,19 +567,23 @@ def _new_comment_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(6)}"
 
 
-def _check_comment_id(comment_id: str, *, what: str = "comment") -> str:
+def _check_comment_id(comment_id: str, *, what: str = N_("comment")) -> str:
     if not COMMENT_ID_RE.fullmatch(comment_id):
-        raise NotFound(f"There is no {what} {comment_id!r}.")
+        raise NotFound(
+            _("There is no {what} {comment_id!r}.").format(what=_(what), comment_id=comment_id)
+        )
     return comment_id
 
 
 def _check_body(body: str) -> str:
     body = body.strip()
     if not body:
-        raise InvalidInput("The comment is empty.", field="body")
+        raise InvalidInput(_("The comment is empty."), field="body")
     if len(body) > COMMENT_MAX:
         raise InvalidInput(
-            f"A comment is at most {COMMENT_MAX:,} characters (this one has {len(body):,}).",
+            _("A comment is at most {max:,} characters (this one has {length:,}).").format(
+                max=COMMENT_MAX, length=len(body)
+            ),
             field="body",
         )
     return body
@@ -658,7 +666,9 @@ def list_comments(
     *, post_id: int, cursor: str | None = None, limit: int = COMMENTS_PER_PAGE
 ) -> CommentPage:
     if not 1 <= limit <= COMMENTS_PAGE_MAX:
-        raise InvalidInput(f"A page holds 1 to {COMMENTS_PAGE_MAX} comments.", field="limit")
+        raise InvalidInput(
+            _("A page holds 1 to {max} comments.").format(max=COMMENTS_PAGE_MAX), field="limit"
+        )
     after = _decode_cursor(post_id, cursor)
     require_post(post_id=post_id)
     start = None
@@ -691,7 +701,11 @@ def get_comment(*, post_id: int, comment_id: str, consistent: bool = False) -> C
     try:
         return Comment.get(post_id, comment_id, consistent_read=consistent)
     except Comment.DoesNotExist:
-        raise NotFound(f"There is no comment {comment_id!r} on post {post_id}.") from None
+        raise NotFound(
+            _("There is no comment {comment_id!r} on post {post_id}.").format(
+                comment_id=comment_id, post_id=post_id
+            )
+        ) from None
 
 
 @access_pattern(
@@ -713,7 +727,7 @@ def create_comment(
 ) -> CommentResult:
     body = _check_body(body)
     if parent_id is not None:
-        _check_comment_id(parent_id, what="comment to reply to")
+        _check_comment_id(parent_id, what=N_("comment to reply to"))
     require_post(post_id=post_id)
     now = _now()
     comment_id = _new_comment_id(now)
@@ -765,7 +779,7 @@ def _record_request(
     """The comment an earlier POST with this key made, or the id this POST must write."""
     if not IDEMPOTENCY_KEY_RE.fullmatch(key):
         raise InvalidInput(
-            "An idempotency key is 8 to 64 characters: letters, digits, '-' and '_'.",
+            _("An idempotency key is 8 to 64 characters: letters, digits, '-' and '_'."),
             field="idempotency_key",
         )
     request = CommentRequest(
@@ -807,7 +821,7 @@ def _add_reply_to(post_id: int, parent_id: str) -> None:
     except UpdateError as error:
         if _condition_failed(error):
             raise InvalidInput(
-                "The comment you are replying to was deleted.", field="parent_id"
+                _("The comment you are replying to was deleted."), field="parent_id"
             ) from None
         raise
 
@@ -815,14 +829,14 @@ def _add_reply_to(post_id: int, parent_id: str) -> None:
 def _own_comment(post_id: int, comment_id: str, viewer: Viewer) -> Comment:
     comment = get_comment(post_id=post_id, comment_id=comment_id, consistent=True)
     if comment.user_id != viewer.user_id:
-        raise Forbidden("This comment is not yours.")
+        raise Forbidden(_("This comment is not yours."))
     return comment
 
 
 def comment_to_edit(*, post_id: int, comment_id: str, viewer: Viewer) -> Comment:
     comment = _own_comment(post_id, comment_id, viewer)
     if comment.deleted:
-        raise Conflict("This comment was deleted; there is nothing to edit.")
+        raise Conflict(_("This comment was deleted; there is nothing to edit."))
     return comment
 
 
@@ -839,12 +853,12 @@ def edit_comment(
     body = _check_body(body)
     comment = comment_to_edit(post_id=post_id, comment_id=comment_id, viewer=viewer)
     if comment.version != version:
-        raise Conflict(STALE_EDIT)
+        raise Conflict(_(STALE_EDIT))
     try:
         comment.update(actions=[Comment.body.set(body), Comment.edited_at.set(_now())])
     except UpdateError as error:
         if _condition_failed(error):
-            raise Conflict(STALE_EDIT) from None
+            raise Conflict(_(STALE_EDIT)) from None
         raise
     return comment
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 from lens.access_patterns import access_patterns
 from lens.design import code_of_access_pattern, describe_design
 from shared.errors import NotFound
+from shared.i18n import gettext as _
 from shared.web import render
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,9 @@ def access_pattern_code(request: Request, function: str) -> Response:
     """The source of the service function behind an access pattern, to read beside its keys."""
     found = code_of_access_pattern(function)
     if found is None:
-        raise NotFound(f"No declared access pattern is served by {function!r}.")
+        raise NotFound(
+            _("No declared access pattern is served by {function!r}.").format(function=function)
+        )
     location, source = found
     patterns = [p for p in access_patterns() if p.function == function]
     ctx = {"function": function, "location": location, "source": source, "patterns": patterns}

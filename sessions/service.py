@@ -17,6 +17,7 @@ from lens.access_patterns import access_pattern
 from sessions.models import Session
 from shared.auth import SESSION_COOKIE, Viewer, token_hash
 from shared.errors import Conflict
+from shared.i18n import gettext as _
 from shared.settings import active_settings
 
 
@@ -57,7 +58,7 @@ def start_session(*, viewer: Viewer, replacing: str | None = None) -> str:
     try:
         session.save(condition=Session.session_id.does_not_exist())
     except PutError as exc:
-        raise Conflict("Could not start a session; please try again.") from exc
+        raise Conflict(_("Could not start a session; please try again.")) from exc
     return token
 
 

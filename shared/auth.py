@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shared.errors import NotAuthenticated
+from shared.i18n import gettext as _
 
 SESSION_COOKIE = "lab_session"
 ANON_COOKIE = "lab_anon"
@@ -45,7 +46,7 @@ def optional_viewer(request: Request) -> Viewer | None:
 def require_viewer(request: Request) -> Viewer:
     viewer = optional_viewer(request)
     if viewer is None:
-        raise NotAuthenticated("You need to sign in first.")
+        raise NotAuthenticated(_("You need to sign in first."))
     return viewer
 
 

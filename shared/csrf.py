@@ -15,6 +15,7 @@ from fastapi import Request
 
 from shared.auth import ANON_COOKIE, SESSION_COOKIE, token_hash
 from shared.errors import Forbidden
+from shared.i18n import gettext as _
 from shared.settings import active_settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -53,6 +54,6 @@ async def csrf_protect(request: Request) -> None:
     ):
         sent = str((await request.form()).get(FORM_FIELD) or "")
     if not sent:
-        raise Forbidden("The CSRF token is missing. Reload the page and try again.")
+        raise Forbidden(_("The CSRF token is missing. Reload the page and try again."))
     if not hmac.compare_digest(sent, csrf_token(request)):
-        raise Forbidden("The CSRF token is wrong or out of date. Reload the page and try again.")
+        raise Forbidden(_("The CSRF token is wrong or out of date. Reload the page and try again."))

@@ -24,11 +24,11 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from markupsafe import Markup
 from starlette.datastructures import URL, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
