@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 i18n: setup
 	$(VENV)/bin/pybabel extract -F babel.cfg -w 100 --sort-by-file \
 		--project "DynamoDB Lab" --copyright-holder "DynamoDB Lab" -o locale/messages.pot .
-	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale -w 100 --ignore-obsolete
+	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale -w 100 --ignore-obsolete --no-fuzzy-matching
 	$(PY) -m shared.catalogs fill-source
 	$(MAKE) i18n-compile
 	-$(PY) -m shared.catalogs gaps

@@ -1,7 +1,8 @@
 """The lens: what makes DynamoDB visible.
 
 The operation inspector (every DynamoDB call and SQL statement a request made, with its cost),
-capacity by AWS's rules, the access-pattern registry, the /design page and the exports. The
+capacity by AWS's rules, the access-pattern registry, the /design page, the exports and the
+guided tour (/tour), which walks the learner through all of them. The
 kernel (`shared/`) never imports this package; the composition root plugs it in with `install`.
 """
 
@@ -12,7 +13,7 @@ import logging
 from fastapi import FastAPI
 from markupsafe import Markup
 
-from lens import inspector
+from lens import inspector, tour_router
 from lens import router as design_router
 from lens.capacity import format_units
 from shared import web
@@ -35,9 +36,11 @@ def inspector_panel(oob: bool) -> Markup:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """The /design page and its JSON; the inspector's middleware and its panel on every page."""
+    """The /design page and its JSON, the guided tour; the inspector's middleware and its panel
+    on every page."""
     app.include_router(design_router.router)
     app.include_router(design_router.api)
+    app.include_router(tour_router.router)
     web.templates.env.filters["units"] = format_units
     web.set_instrument_panel(inspector_panel)
     inspector.install_inspector(app, settings)

@@ -358,11 +358,11 @@ def pattern_design(pattern: AccessPattern) -> PatternDesign:
 
 def source_of(function: str) -> str | None:
     """`engagement/service.py:42` for `engagement.service.like_post`, when it can be found."""
-    target = _resolve(function)
+    target = resolve(function)
     return None if target is None else _location(target)
 
 
-def _resolve(function: str) -> Any:
+def resolve(function: str) -> Any:
     """The object a dotted name (module path + qualified name) stands for, or None."""
     module_name, _, qualname = function.partition(".")
     while qualname:
@@ -383,7 +383,7 @@ def code_of_access_pattern(function: str) -> tuple[str, str] | None:
     other name, so the page can never be used to read arbitrary code."""
     if function not in {pattern.function for pattern in access_patterns()}:
         return None
-    target = _resolve(function)
+    target = resolve(function)
     try:
         source = inspect.getsource(target)
     except (TypeError, OSError):

@@ -45,7 +45,7 @@ def runnable_url(page: str | None, examples: Mapping[str, str | None]) -> str | 
     return _PLACEHOLDER.sub(lambda m: quote(str(examples[m.group(1)]), safe=""), page)
 
 
-def _current_examples() -> dict[str, str | None]:
+def current_examples() -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for name, provider in _examples.items():
         try:
@@ -59,7 +59,7 @@ def _current_examples() -> dict[str, str | None]:
 @router.get("/design")
 def design_page(request: Request) -> Response:
     """Every table, its keys and indexes, and the access patterns each serves."""
-    examples = _current_examples()
+    examples = current_examples()
     ctx = {"design": describe_design(), "runnable": lambda page: runnable_url(page, examples)}
     return render(request, "lens/design.html", ctx)
 
