@@ -21,10 +21,12 @@ from starlette.concurrency import run_in_threadpool
 import activity
 import blog
 import engagement
+import engine
 import lens
 import sessions
+import shared
 from blog import service as blog_service
-from lens.router import register_example
+from lens.router import register_example, show_layout
 from shared import events
 from shared.csrf import csrf_protect
 from shared.database import connect_database
@@ -50,6 +52,10 @@ def wire(settings: Settings, app: FastAPI | None = None) -> None:
         context.install(app)
     register_example("post_id", blog_service.newest_post_id)
     register_example("username", blog_service.newest_username)
+    show_layout("context", CONTEXTS)
+    show_layout("kernel", [shared])
+    show_layout("lens", [lens])
+    show_layout("engine", [engine])
 
 
 async def _relay_outbox_forever() -> None:

@@ -8,6 +8,16 @@ kernel (`shared/`) never imports this package; the composition root plugs it in 
 
 from __future__ import annotations
 
+__doc_ja__ = """レンズ: DynamoDB の動きを目に見えるようにするもの。
+
+オペレーションインスペクター（リクエストが行った DynamoDB の呼び出しと SQL
+文のすべてとそのコスト）、AWS のルールによるキャパシティ計算、
+アクセスパターンの登録簿、/design ページ、エクスポート、
+そしてそれらを順にたどるガイドツアー（/tour）。カーネル（`shared/`）
+はこのパッケージを import しません。コンポジションルートが `install`
+で組み込みます。
+"""
+
 import logging
 
 from fastapi import FastAPI

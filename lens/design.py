@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -199,7 +200,29 @@ def japanese_doc(owner: object) -> str:
     """The Japanese twin of a class's or module's docstring: `__doc_ja__`, set on the class or
     module itself (a subclass does not inherit its parent's)."""
     text = vars(owner).get("__doc_ja__") if hasattr(owner, "__dict__") else None
-    return inspect.cleandoc(text) if isinstance(text, str) else ""
+    return _unwrapped(inspect.cleandoc(text)) if isinstance(text, str) else ""
+
+
+_LIST_ITEM = re.compile(r"^(\s|[-*・]|\d+[.)])")
+
+
+def _unwrapped(text: str) -> str:
+    """Japanese sets no spaces between words, so the line breaks that keep the source under 100
+    columns are joined back without one (with a space only between two ASCII words); list items
+    and indented lines keep their own line."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        lines = paragraph.split("\n")
+        joined = lines[0]
+        for line in lines[1:]:
+            if _LIST_ITEM.match(line):
+                joined += "\n" + line
+            elif joined[-1:].isascii() and joined[-1:].isalnum() and line[:1].isascii():
+                joined += " " + line
+            else:
+                joined += line
+        paragraphs.append(joined)
+    return "\n\n".join(paragraphs)
 
 
 def _keys(key_schema: Iterable[Mapping[str, object]]) -> tuple[str, str | None]:

@@ -6,16 +6,19 @@ registered (`register_example`), and links to the source of the service function
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
 from lens.access_patterns import access_patterns
-from lens.design import code_of_access_pattern, describe_design
+from lens.design import code_of_access_pattern, describe_design, japanese_doc
 from shared.errors import NotFound
 from shared.i18n import gettext as _
 from shared.web import render
@@ -45,6 +48,30 @@ def runnable_url(page: str | None, examples: Mapping[str, str | None]) -> str | 
     return _PLACEHOLDER.sub(lambda m: quote(str(examples[m.group(1)]), safe=""), page)
 
 
+@dataclass(frozen=True)
+class Package:
+    """One top-level package of the house, as the /design page lists it."""
+
+    name: str
+    kind: str
+    summary: str
+    summary_ja: str
+
+
+_layout: list[Package] = []
+
+
+def show_layout(kind: str, packages: Iterable[ModuleType]) -> None:
+    """The composition root names the packages of each kind (context, kernel, lens, engine);
+    the page shows each with the first line of its docstring. Idempotent."""
+    for package in packages:
+        summary = (inspect.getdoc(package) or "").split("\n\n")[0].replace("\n", " ")
+        summary_ja = japanese_doc(package).split("\n\n")[0].replace("\n", "")
+        entry = Package(package.__name__, kind, summary, summary_ja)
+        if entry not in _layout:
+            _layout.append(entry)
+
+
 def current_examples() -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for name, provider in _examples.items():
@@ -60,7 +87,11 @@ def current_examples() -> dict[str, str | None]:
 def design_page(request: Request) -> Response:
     """Every table, its keys and indexes, and the access patterns each serves."""
     examples = current_examples()
-    ctx = {"design": describe_design(), "runnable": lambda page: runnable_url(page, examples)}
+    ctx = {
+        "design": describe_design(),
+        "runnable": lambda page: runnable_url(page, examples),
+        "layout": list(_layout),
+    }
     return render(request, "lens/design.html", ctx)
 
 

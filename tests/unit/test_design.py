@@ -220,3 +220,12 @@ def test_runnable_url_needs_every_placeholder_and_quotes_values() -> None:
     assert runnable_url("/posts/{post_id}/comments/{comment_id}", {"post_id": "7"}) is None
     assert runnable_url("//evil.example/{x}", {"x": "1"}) is None
     assert runnable_url("/feed", {}) == "/feed"
+
+
+def test_design_page_shows_the_house_contexts_kernel_lens_and_engine(unit_client) -> None:
+    html = unit_client.get("/design").text
+    section = html[html.index('id="layout"') :]
+    for name, kind in [("blog/", "context"), ("activity/", "context"), ("shared/", "kernel")]:
+        assert f"<code>{name}</code></td><td>{kind}" in section
+    assert "<code>lens/</code></td><td>lens" in section
+    assert "<code>engine/</code></td><td>engine" in section
