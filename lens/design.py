@@ -203,26 +203,42 @@ def japanese_doc(owner: object) -> str:
     return _unwrapped(inspect.cleandoc(text)) if isinstance(text, str) else ""
 
 
-_LIST_ITEM = re.compile(r"^(\s|[-*・]|\d+[.)])")
+_BULLET = re.compile(r"^\s*([-*・]|\d+[.)]) ")
 
 
 def _unwrapped(text: str) -> str:
     """Japanese sets no spaces between words, so the line breaks that keep the source under 100
-    columns are joined back without one (with a space only between two ASCII words); list items
-    and indented lines keep their own line."""
-    paragraphs = []
-    for paragraph in text.split("\n\n"):
-        lines = paragraph.split("\n")
-        joined = lines[0]
-        for line in lines[1:]:
-            if _LIST_ITEM.match(line):
-                joined += "\n" + line
-            elif joined[-1:].isascii() and joined[-1:].isalnum() and line[:1].isascii():
-                joined += " " + line
-            else:
-                joined += line
-        paragraphs.append(joined)
-    return "\n\n".join(paragraphs)
+    columns are joined back without one (with one where ASCII meets the break). A line
+    continues the one before when it is indented like that line's text; a heading, a list
+    item or a differently indented line starts a line of its own, as in the English docstring.
+    """
+    lines: list[str] = []
+    for line in text.split("\n"):
+        previous = lines[-1] if lines else ""
+        continues = previous.strip() and line.strip() and not _BULLET.match(line)
+        if continues and _indent(line) == _text_indent(previous):
+            glue = " " if _spaced(previous[-1], line.strip()[0]) else ""
+            lines[-1] = previous + glue + line.strip()
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+_CLOSE_UP = set("。、，．：）」』（「『")
+
+
+def _spaced(before: str, after: str) -> bool:
+    """A space where ASCII meets the break, as the Japanese text writes `GSI の` or `1 項目`."""
+    return (before.isascii() or after.isascii()) and not {before, after} & _CLOSE_UP
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _text_indent(line: str) -> int:
+    bullet = _BULLET.match(line)
+    return bullet.end() if bullet else _indent(line)
 
 
 def _keys(key_schema: Iterable[Mapping[str, object]]) -> tuple[str, str | None]:

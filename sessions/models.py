@@ -25,6 +25,37 @@ Sliding expiry without a write per request
 
 from __future__ import annotations
 
+__doc_ja__ = """`sessions` テーブル: サインイン状態を、DynamoDB
+が自分で削除する短命な項目として持つ。
+
+アクセスパターン
+    * リクエストのセッションを Cookie から探す: `session_id` に対する GetItem（1
+      項目、結果整合性なら 0.5 RCU）。ほかのパターンはないので、
+      ソートキーもインデックスも持たない。
+    * サインイン時に作成（ID が新しいことを条件にした PutItem）、
+      ときどき有効期限を延ばす（UpdateItem）、サインアウト時に削除（DeleteItem）。
+
+このキーにした理由
+    `session_id` は Cookie のランダムなトークンそのものではなく、その SHA-256
+    ハッシュ。テーブルのダンプやログが漏れても、使える認証情報は含まれない。256
+    ビットのランダム値なのでセッションはパーティションに均等に散らばり、
+    何人サインインしてもホットキーにはならない。
+
+TTL によるライフサイクル
+    `expires_at` がテーブルの TTL 属性（エポック秒。`create-tables` が有効にする）。
+    DynamoDB は期限切れの項目をすぐには削除せず、通常は数日以内に削除する。
+    ローカルエンジンは削除しない。そのためセッションを読むときはコードで
+    `expires_at` を確かめ、期限切れの項目は存在しないものとして扱う。TTL
+    はゴミ集めであって、アクセス制御ではない。
+
+リクエストごとに書き込まずに有効期限を延ばす
+    リクエストのたびに新しい有効期限を書き込むと、ページを 1 回表示するごとに 1
+    WCU かかる。有効期限を延ばすのはアイドル時間の残りが半分を切ったときだけなの
+    で、アクティブなユーザーでも、かかるのは半分の時間ごとに小さな UpdateItem 1
+    回。どれだけアクティブでも、`absolute_expiry`
+    がセッションの寿命に上限を設ける。
+"""
+
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
@@ -34,6 +65,10 @@ from shared.dynamo import register_model
 @register_model
 class Session(Model):
     """One signed-in browser. PK `session_id` = sha256(cookie token); TTL on `expires_at`."""
+
+    __doc_ja__ = """サインイン中のブラウザー 1 つ。PK `session_id` = sha256（Cookie のトークン）。
+    `expires_at` に TTL。
+    """
 
     class Meta:
         table_name = "sessions"
