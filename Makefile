@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 # The catalogs: `make i18n` after changing a string a learner reads (then translate what it
 # lists in locale/ja/LC_MESSAGES/messages.po); the .mo files are compiled, never committed.
 i18n: setup
-	$(VENV)/bin/pybabel extract -F babel.cfg -w 100 --sort-by-file \
+	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg -w 100 --sort-by-file \
 		--project "DynamoDB Lab" --copyright-holder "DynamoDB Lab" -o locale/messages.pot .
 	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale -w 100 --ignore-obsolete --no-fuzzy-matching
 	$(PY) -m shared.catalogs fill-source

@@ -235,5 +235,6 @@ def install_template_i18n(env: jinja2.Environment) -> None:
     env.globals["current_language"] = current_language
     env.globals["languages"] = LANGUAGE_NAMES
     env.globals["switch_language_url"] = switch_language_url
+    env.filters["translated"] = gettext  # text from code (an msgid marked elsewhere), escaped
     env.filters["datetime"] = format_datetime
     env.filters["time_tag"] = time_tag
