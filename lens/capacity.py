@@ -390,7 +390,8 @@ def _query_or_scan(
             precision = max(precision, Precision.ESTIMATE)
             notes.append(
                 _(
-                    "{unseen} item(s) read but filtered out: sized at the average of those read."
+                    "{unseen} item(s) read but filtered out: "
+                    "sized at the average of those returned."
                 ).format(unseen=unseen)
             )
         else:
