@@ -12,12 +12,14 @@ printing them, and a test fails while there is one.
 
 from __future__ import annotations
 
+import ast
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO, Any
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_python
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
@@ -50,6 +52,33 @@ def source_messages() -> dict[str, str]:
             if msgid:
                 found.setdefault(msgid, f"{path}:{line}")
     return found
+
+
+def extract_cli_help(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]
+) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """A Babel extractor for the typer CLI (see babel.cfg): its `_()` strings, plus what its help
+    shows: the module docstring, the docstring of every `@....command` function and every
+    `help="..."`. `shared.i18n.translate_command_help` looks them up when the CLI starts."""
+    source = fileobj.read()
+    fileobj.seek(0)
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    tree = ast.parse(source)
+    if module_doc := ast.get_docstring(tree):
+        yield 1, None, module_doc, []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and any(map(_is_command, node.decorator_list)):
+            if doc := ast.get_docstring(node):
+                yield node.lineno, None, doc, []
+        elif isinstance(node, ast.keyword) and node.arg == "help":
+            text = getattr(node.value, "value", None)
+            if isinstance(text, str) and text:
+                yield node.value.lineno, None, text, []
+
+
+def _is_command(decorator: ast.expr) -> bool:
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return isinstance(target, ast.Attribute) and target.attr in ("command", "callback")
 
 
 def load(language: str) -> Catalog:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gettext as stdlib_gettext
+import inspect
 import io
 import logging
 import os
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import click
 import jinja2
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
@@ -238,3 +240,16 @@ def install_template_i18n(env: jinja2.Environment) -> None:
     env.filters["translated"] = gettext  # text from code (an msgid marked elsewhere), escaped
     env.filters["datetime"] = format_datetime
     env.filters["time_tag"] = time_tag
+
+
+def translate_command_help(command: click.Command) -> None:
+    """The CLI's help in the current language: a command's help (its docstring) and each
+    option's help are msgids, extracted from manage.py by `shared.catalogs.extract_cli_help`."""
+    if command.help:
+        command.help = gettext(inspect.cleandoc(command.help))
+    for param in command.params:
+        text = getattr(param, "help", None)
+        if text:
+            param.help = gettext(text)  # type: ignore[attr-defined]
+    for sub in getattr(command, "commands", {}).values():
+        translate_command_help(sub)

@@ -92,12 +92,12 @@ def test_the_header_toggle_switches_language_and_remembers_it(
     open_page: Callable[..., Page],
 ) -> None:
     page = open_page("en")
-    page.goto("/feed")
-    expect(page.locator("h1")).to_have_text("What is happening on the site")
+    page.goto("/activity?type=comment")
+    expect(page.locator("h1")).to_have_text("Latest activity of one type")
     page.get_by_test_id("language-switch").get_by_role("link", name="日本語").click()
     expect(page.locator("html")).to_have_attribute("lang", "ja")
-    expect(page).to_have_url(re.compile(r"/feed\?lang=ja$"))
-    expect(page.locator("h1")).to_have_text("サイトで今起きていること")
+    expect(page).to_have_url(re.compile(r"/activity\?type=comment&lang=ja$"))
+    expect(page.locator("h1")).to_have_text("種類別の最新アクティビティ")
     page.goto("/design")  # no parameter: the cookie remembers the choice
     expect(page.locator("h1")).to_have_text("コードから読み取った設計")
     page.get_by_test_id("language-switch").get_by_role("link", name="English").click()

@@ -137,3 +137,22 @@ def test_dates_on_pages_follow_the_language(unit_client, make_user) -> None:
     assert re.search(
         r"<time datetime=\"[\d-]+T[\d:]+Z\">\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>", english
     )
+
+
+def test_the_cli_help_follows_lang(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    import manage
+    from shared.i18n import set_language
+
+    monkeypatch.setenv("COLUMNS", "200")
+    try:
+        monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+        japanese = CliRunner().invoke(manage.localized_cli(), ["--help"]).output
+        monkeypatch.setenv("LANG", "C.UTF-8")
+        english = CliRunner().invoke(manage.localized_cli(), ["seed", "--help"]).output
+    finally:
+        set_language("en")
+    assert "DynamoDB Lab のコマンドライン" in japanese
+    assert "デモデータを書き込みます" in japanese
+    assert "Write demo data" in english
