@@ -38,6 +38,15 @@ class Step:
     function: str
     guide_page: str
     guide_title: str
+    also: tuple[tuple[str, str], ...] = ()
+    """More places to try it: (URL, label msgid), the explorer's tables and the labs."""
+
+
+EXPLORER = ("/tables", N_("Open the table explorer"))
+
+
+def lab(name: str) -> tuple[str, str]:
+    return f"/labs/{name}", N_("Run the lab")
 
 
 STEPS: tuple[Step, ...] = (
@@ -64,6 +73,7 @@ STEPS: tuple[Step, ...] = (
         function="activity.service.latest_activities_of_user",
         guide_page="bp-modeling-nosql.html",
         guide_title=N_("NoSQL design for DynamoDB"),
+        also=(EXPLORER,),
     ),
     Step(
         slug="keys",
@@ -86,6 +96,7 @@ STEPS: tuple[Step, ...] = (
         function="activity.service.latest_activities_of_user",
         guide_page="HowItWorks.CoreComponents.html",
         guide_title=N_("Core components of Amazon DynamoDB"),
+        also=(EXPLORER,),
     ),
     Step(
         slug="indexes",
@@ -112,6 +123,7 @@ STEPS: tuple[Step, ...] = (
         function="activity.service.latest_activities_of_type",
         guide_page="GSI.html",
         guide_title=N_("Using global secondary indexes in DynamoDB"),
+        also=(lab("gsi-cost"),),
     ),
     Step(
         slug="updates",
@@ -137,6 +149,7 @@ STEPS: tuple[Step, ...] = (
         function="engagement.service.like_post",
         guide_page="WorkingWithItems.html#WorkingWithItems.ConditionalUpdate",
         guide_title=N_("Working with items: conditional writes and atomic counters"),
+        also=(lab("counter"),),
     ),
     Step(
         slug="hot-partitions",
@@ -151,7 +164,7 @@ STEPS: tuple[Step, ...] = (
             "As the author of a post, shard its like counter from the post page; then compare "
             "one counter with sharded counters in the labs."
         ),
-        do_page="/labs",
+        do_page="/posts/{post_id}",
         watch=N_(
             "After sharding, the like count is read with one BatchGetItem over N keys, and "
             "each like writes a single shard."
@@ -160,6 +173,7 @@ STEPS: tuple[Step, ...] = (
         function="engagement.service.promote_hot_post",
         guide_page="bp-partition-key-sharding.html",
         guide_title=N_("Using write sharding to distribute workloads evenly"),
+        also=(lab("hot-partition"),),
     ),
     Step(
         slug="ttl",
@@ -183,6 +197,7 @@ STEPS: tuple[Step, ...] = (
         function="sessions.service.start_session",
         guide_page="TTL.html",
         guide_title=N_("Using time to live (TTL) in DynamoDB"),
+        also=(lab("ttl"),),
     ),
     Step(
         slug="scan",
@@ -207,6 +222,7 @@ STEPS: tuple[Step, ...] = (
         function="activity.service.feed_by_index",
         guide_page="bp-query-scan.html",
         guide_title=N_("Best practices for querying and scanning data"),
+        also=(lab("query-vs-scan"),),
     ),
     Step(
         slug="rdb-and-dynamodb",
@@ -228,6 +244,7 @@ STEPS: tuple[Step, ...] = (
         function="blog.service.create_post",
         guide_page="bp-relational-modeling.html",
         guide_title=N_("Best practices for modeling relational data in DynamoDB"),
+        also=(EXPLORER,),
     ),
 )
 

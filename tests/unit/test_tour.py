@@ -111,3 +111,12 @@ def test_the_tour_is_linked_from_the_home_page_and_the_nav(unit_client) -> None:
     home = unit_client.get("/").text
     assert home.count('href="/tour"') >= 2
     assert 'href="/tour"' in unit_client.get("/design").text
+
+
+def test_the_tour_reaches_the_explorer_and_the_labs(unit_client) -> None:
+    links = {url for step in tour.STEPS for url, _label in step.also} | {
+        step.do_page for step in tour.STEPS
+    }
+    assert "/tables" in links
+    assert {"/labs/query-vs-scan", "/labs/counter", "/labs/hot-partition", "/labs/ttl"} <= links
+    assert 'href="/labs/query-vs-scan"' in unit_client.get("/tour/7").text
