@@ -169,12 +169,12 @@ def test_pages_fit_a_phone_screen(open_page: Callable[..., Page], language: str)
             shoot(page, f"ui-{language}-phone-{name}")
 
 
-def serious_violations(page: Page) -> list[dict[str, object]]:
+def violations(page: Page) -> list[dict[str, object]]:
+    """Every axe-core violation on the page (all impacts, for the report)."""
     results = Axe().run(page)
     return [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
         for v in results.response["violations"]
-        if v["impact"] in BLOCKING
     ]
 
 
@@ -186,13 +186,16 @@ def test_main_pages_have_no_serious_accessibility_violations(
     page.goto("/")
     page.locator("article.post-summary h2 a").first.click()
     pages = {**MAIN_PAGES, "post": page.url.removeprefix(page.url.split("/posts/")[0])}
-    report: dict[str, object] = {}
+    report: dict[str, list[dict[str, object]]] = {}
     for name, path in pages.items():
-        page.goto(path)
+        page.goto(path, timeout=60_000)  # the feed's Scan is slow on a busy machine, by design
         expect(page.locator("html")).to_have_attribute("lang", language)
-        report[name] = serious_violations(page)
+        report[name] = violations(page)
         shoot(page, f"ui-{language}-{name}")
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"axe-{language}.json").write_text(json.dumps(report, indent=2))
-    failing = {name: found for name, found in report.items() if found}
+    failing = {
+        name: [v for v in found if v["impact"] in BLOCKING] for name, found in report.items()
+    }
+    failing = {name: found for name, found in failing.items() if found}
     assert not failing, json.dumps(failing, indent=2)
