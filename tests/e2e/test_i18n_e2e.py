@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -199,3 +200,29 @@ def test_main_pages_have_no_serious_accessibility_violations(
     }
     failing = {name: found for name, found in failing.items() if found}
     assert not failing, json.dumps(failing, indent=2)
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_readme_screenshots_in_each_language(open_page: Callable[..., Page], language: str) -> None:
+    """The README's pictures (copied to docs/ by hand): a post after a like with its lesson,
+    the inspector open on it, and a step of the tour."""
+    page = open_page(language, width=1200, height=860)
+    page.goto("/signup")
+    page.fill("#username", f"shot_{language}_{uuid.uuid4().hex[:6]}")
+    page.fill("#password", "password-123")
+    page.locator("#signup-form button[type=submit]").click()
+    expect(page.locator("header .who")).to_be_visible()
+    page.goto("/")
+    page.locator("article.post-summary h2 a").first.click()
+    likes = page.get_by_test_id("likes")
+    likes.get_by_test_id("like-button").click()
+    expect(likes.get_by_test_id("like-button")).to_have_attribute("aria-pressed", "true")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"readme-{language}-post.png"))
+    panel = page.locator("#inspector-panel")
+    panel.locator("summary").click()
+    panel.scroll_into_view_if_needed()
+    expect(panel.locator('tr[data-operation="UpdateItem"]').first).to_be_visible()
+    panel.screenshot(path=str(ARTIFACTS / f"readme-{language}-inspector.png"))
+    page.goto("/tour/4")
+    page.screenshot(path=str(ARTIFACTS / f"readme-{language}-tour.png"))
