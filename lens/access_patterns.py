@@ -82,13 +82,13 @@ TRANSLATED_FIELDS = ("name", "notes")
 
 def extract_messages(
     fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]
-) -> Iterator[tuple[int, str | None, str, list[str]]]:
+) -> Iterator[Any]:
     """A Babel extractor for service modules (see babel.cfg): their `_()` strings, plus the
     `name` and `notes` of every `@access_pattern`, which the pages translate when they show them.
     The declarations stay plain strings in English, the registry's identity."""
     source = fileobj.read()
     fileobj.seek(0)
-    yield from extract_python(fileobj, keywords, comment_tags, options)
+    yield from extract_python(fileobj, keywords, comment_tags, options)  # type: ignore[arg-type]
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "access_pattern":
             for keyword in node.keywords:

@@ -355,7 +355,9 @@ def _refused(operation: str, params: Mapping[str, Any]) -> Units:
     )
 
 
-def _get_item(params: Mapping[str, Any], response: Mapping[str, Any], _: SchemaLookup) -> Units:
+def _get_item(
+    params: Mapping[str, Any], response: Mapping[str, Any], _schemas: SchemaLookup
+) -> Units:
     table = params["TableName"]
     item = response.get("Item")
     size = item_size(item) if item else 0
@@ -363,14 +365,14 @@ def _get_item(params: Mapping[str, Any], response: Mapping[str, Any], _: SchemaL
     precision, notes = Precision.EXACT, tuple[str, ...]()
     if item and "ProjectionExpression" in params:
         precision = Precision.AT_LEAST
-        notes = ("A projection returns part of the item, but the whole item is read.",)
+        notes = (_("A projection returns part of the item, but the whole item is read."),)
     if not item:
         notes = (_("A missing item still costs the minimum read."),)
     return Units(read=units, by_target={table: units}, precision=precision, notes=notes)
 
 
 def _query_or_scan(
-    params: Mapping[str, Any], response: Mapping[str, Any], _: SchemaLookup
+    params: Mapping[str, Any], response: Mapping[str, Any], _schemas: SchemaLookup
 ) -> Units:
     table = params["TableName"]
     target = index_target(table, params["IndexName"]) if "IndexName" in params else table
@@ -410,7 +412,9 @@ def _returns_less_than_read(params: Mapping[str, Any]) -> bool:
     return "ProjectionExpression" in params or "AttributesToGet" in params
 
 
-def _batch_get(params: Mapping[str, Any], response: Mapping[str, Any], _: SchemaLookup) -> Units:
+def _batch_get(
+    params: Mapping[str, Any], response: Mapping[str, Any], _schemas: SchemaLookup
+) -> Units:
     result = Units()
     unprocessed = response.get("UnprocessedKeys", {})
     for table, request in params.get("RequestItems", {}).items():
@@ -423,7 +427,9 @@ def _batch_get(params: Mapping[str, Any], response: Mapping[str, Any], _: Schema
     return result
 
 
-def _transact_get(params: Mapping[str, Any], response: Mapping[str, Any], _: SchemaLookup) -> Units:
+def _transact_get(
+    params: Mapping[str, Any], response: Mapping[str, Any], _schemas: SchemaLookup
+) -> Units:
     result = Units()
     answers = response.get("Responses", [])
     for position, entry in enumerate(params.get("TransactItems", [])):

@@ -56,13 +56,13 @@ def source_messages() -> dict[str, str]:
 
 def extract_cli_help(
     fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]
-) -> Iterator[tuple[int, str | None, str, list[str]]]:
+) -> Iterator[Any]:
     """A Babel extractor for the typer CLI (see babel.cfg): its `_()` strings, plus what its help
     shows: the module docstring, the docstring of every `@....command` function and every
     `help="..."`. `shared.i18n.translate_command_help` looks them up when the CLI starts."""
     source = fileobj.read()
     fileobj.seek(0)
-    yield from extract_python(fileobj, keywords, comment_tags, options)
+    yield from extract_python(fileobj, keywords, comment_tags, options)  # type: ignore[arg-type]
     tree = ast.parse(source)
     if module_doc := ast.get_docstring(tree):
         yield 1, None, module_doc, []

@@ -167,8 +167,10 @@ def _validation_message(errors: Any) -> str:
     for err in errors if isinstance(errors, list) else []:
         loc = ".".join(str(x) for x in err.get("loc", ())[1:]) or _("request")
         kind = VALIDATION_MESSAGES.get(err.get("type", ""))
-        own = kind is not None and current_language() != DEFAULT_LANGUAGE
-        parts.append(f"{loc}: {_(kind) if own else err.get('msg', _('invalid'))}")
+        if kind is not None and current_language() != DEFAULT_LANGUAGE:
+            parts.append(f"{loc}: {_(kind)}")
+        else:
+            parts.append(f"{loc}: {err.get('msg', _('invalid'))}")
     return "; ".join(parts) or _("The request was not valid.")
 
 
