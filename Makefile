@@ -55,7 +55,7 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared */service.py
+	$(VENV)/bin/mypy shared */service.py engagement
 
 format: setup
 	$(VENV)/bin/ruff format .

@@ -347,11 +347,11 @@ def shard_post(
 ) -> None:
     """Spread a popular post's like counter over several partition keys (write sharding)."""
     from blog import service as blog_service
-    from engagement import service as engagement_service
+    from engagement import likes
 
     _wire()
     blog_service.get_post(post_id=post_id)
-    now = engagement_service.promote_hot_post(post_id=post_id, shards=shards)
+    now = likes.promote_hot_post(post_id=post_id, shards=shards)
     console.print(f"post {post_id}: like counter spread over {now} shards")
 
 
@@ -360,10 +360,10 @@ def settle_likes(
     post_id: Annotated[int, typer.Argument(help="The post whose stale pending likes to finish.")],
 ) -> None:
     """Finish likes whose request died between its writes (each is counted exactly once)."""
-    from engagement import service as engagement_service
+    from engagement import cleanup
 
     _wire()
-    settled = engagement_service.settle_pending_likes(post_id=post_id)
+    settled = cleanup.settle_pending_likes(post_id=post_id)
     console.print(f"post {post_id}: {settled} pending like changes finished")
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.pagination import ResultIterator
 
 from activity.feed_cost import ReadStats, scan_cost
@@ -44,7 +44,7 @@ from lens.access_patterns import access_pattern
 from shared import events
 from shared.auth import Viewer
 from shared.cursors import Key, decode_cursor, dynamodb_key_check, encode_cursor
-from shared.dynamo import batch_write, bound_client
+from shared.dynamo import batch_write, bound_client, conditional_write, utc_now
 from shared.errors import InvalidInput, NotFound
 from shared.i18n import gettext as _
 from shared.seeding import Progress, SeedPlan
@@ -60,7 +60,6 @@ FEED_MODES = ("scan", "index")
 TABLE_KEY = ("user_id", "timestamp")
 TYPE_INDEX_KEY = ("activity_type", "timestamp", "user_id")
 POST_INDEX_KEY = ("post_id", "timestamp", "user_id")
-CONDITION_FAILED = "ConditionalCheckFailedException"
 
 QueryFn = Callable[[Key | None, int], ResultIterator[Activity]]
 
@@ -84,10 +83,6 @@ class Feed:
     stats: ReadStats
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _event_time(event: events.Event) -> datetime:
     return datetime.fromtimestamp(event.occurred_at, UTC)
 
@@ -105,13 +100,9 @@ _EVENT_TYPES: dict[type[events.Event], str] = {
 
 def _put_once(activity: Activity) -> bool:
     """PutItem unless the key exists. False means it was already there: the write is done."""
-    try:
+    with conditional_write() as write:
         activity.save(condition=Activity.user_id.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == CONDITION_FAILED:
-            return False
-        raise
-    return True
+    return not write.refused
 
 
 @access_pattern(
@@ -247,8 +238,9 @@ def _paged_read(
     start = decode_cursor(
         kind=kind, bound_to=bound_to, cursor=cursor, is_valid=dynamodb_key_check(key_names)
     )
+    limit = _check_limit(limit)
     items, resume = _read_newest(
-        query, start=start, limit=_check_limit(limit), stats=stats, key_names=key_names, now=_now()
+        query, start=start, limit=limit, stats=stats, key_names=key_names, now=utc_now()
     )
     next_cursor = encode_cursor(kind=kind, bound_to=bound_to, position=resume)
     return ActivityPage(items=items, next_cursor=next_cursor, stats=stats)
@@ -382,7 +374,7 @@ def feed_by_scan(*, limit: int = DEFAULT_LIMIT) -> Feed:
     1 MB page under load outlasts the 4 s timeout. The request count then grows with the table
     too, as it would with 1 MB pages on a bigger one.
     """
-    now = _now()
+    now = utc_now()
     cutoff_key = time_key(_feed_cutoff(now))
     stats = ReadStats("Scan", "activities")
 
@@ -410,7 +402,7 @@ def feed_by_scan(*, limit: int = DEFAULT_LIMIT) -> Feed:
 def feed_by_index(*, limit: int = DEFAULT_LIMIT) -> Feed:
     """Newest first through the day buckets, each bucket one Query per shard, merged."""
     limit = _check_limit(limit)
-    now = _now()
+    now = utc_now()
     cutoff = _feed_cutoff(now)
     stats = ReadStats("Query", f"activities / FeedIndex x {FEED_SHARDS} shards")
     items: list[Activity] = []

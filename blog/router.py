@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from pydantic import BaseModel
@@ -38,7 +38,7 @@ def post_list(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 
 
 @router.get("/posts/new")
 def new_post_page(request: Request, viewer: CurrentViewer) -> Response:
-    ctx = {"post": None, "values": {}, "error": None, "error_field": None}
+    ctx: dict[str, Any] = {"post": None, "values": {}, "error": None, "error_field": None}
     return render(request, "blog/post_form.html", ctx)
 
 

@@ -1,5 +1,15 @@
 """Engagement context: likes (atomic, idempotent, shardable counters) and threaded comments.
 
+    models.py           the likes and comments tables, and their key builders
+    likes.py            the like protocol, like counts, hot posts' sharded counters
+    comments.py         threads, idempotent posts, edits and deletes
+    posts.py            the blog's posts as seen from here; removing all of a deleted one
+    cleanup.py          outside requests: after PostDeleted, and likes left midway
+    seed.py             demo likes and comments
+    schemas.py          the JSON API's bodies
+    likes_router.py     like button, badges, pages and API
+    comments_router.py  comment thread, pages and API
+
 `install` is this context's whole wiring, called by the composition root (`app.py`).
 """
 
@@ -21,7 +31,7 @@ if TYPE_CHECKING:
 def install(app: FastAPI | None = None) -> None:
     """Add the like button and comment thread to the post page, like badges to post lists,
     clean-up when a post is deleted and the seeder; with an app, also the pages and API."""
-    from engagement import router, service
+    from engagement import cleanup, comments_router, likes_router, seed
     from shared import events
     from shared.panels import (
         ENGAGEMENT_ORDER,
@@ -32,10 +42,12 @@ def install(app: FastAPI | None = None) -> None:
     )
     from shared.seeding import Seeder, register_seeder
 
-    register_panel(POST_PAGE, router.post_panel, order=ENGAGEMENT_ORDER)
-    register_badges(POST_LIST, router.like_badges)
-    events.subscribe(events.PostDeleted, service.on_post_deleted)
-    register_seeder(Seeder(20, "likes and comments", service.seed_size, service.seed_engagement))
+    register_panel(POST_PAGE, likes_router.likes_panel, order=ENGAGEMENT_ORDER)
+    register_panel(POST_PAGE, comments_router.thread_panel, order=ENGAGEMENT_ORDER + 1)
+    register_badges(POST_LIST, likes_router.like_badges)
+    events.subscribe(events.PostDeleted, cleanup.on_post_deleted)
+    register_seeder(Seeder(20, "likes and comments", seed.seed_size, seed.seed_engagement))
     if app is not None:
-        app.include_router(router.router)
-        app.include_router(router.api)
+        for router in (likes_router, comments_router):
+            app.include_router(router.router)
+            app.include_router(router.api)

@@ -6,7 +6,7 @@ class below documents one item shape; both classes of a table share its key sche
 likes (PK `post_id` string, SK `sk`)
     Access patterns
         * Like count of one post: one BatchGetItem of its counter items (the home counter, and
-          the shards of a hot post) (`engagement.service.like_summary`).
+          the shards of a hot post) (`engagement.likes.like_summary`).
         * Like counts of a page of posts: one BatchGetItem of all their counter items
           (`like_counts`), not one read per post.
         * Has this user liked this post: GetItem `(post_id, "USER#<user_id>")`; fetched in the
@@ -14,12 +14,12 @@ likes (PK `post_id` string, SK `sk`)
         * Like / unlike: conditional UpdateItem of the user's item, then a conditional ADD on one
           counter shard (`like_post`, `unlike_post`).
         * Delete everything of a post: Query the home partition and each shard partition,
-          BatchWriteItem deletes (`delete_engagement_of_post`).
+          BatchWriteItem deletes (`engagement.posts.delete_engagement_of_post`).
 
 comments (PK `post_id` number, SK `comment_id` string)
     Access patterns
         * A page of a post's thread, oldest first: Query `post_id = :p AND comment_id < "~"`,
-          Limit, ExclusiveStartKey from a signed cursor (`list_comments`).
+          Limit, ExclusiveStartKey from a signed cursor (`engagement.comments.list_comments`).
         * One comment (permalink, edit, delete): GetItem.
         * Post / reply / edit / delete: PutItem, UpdateItem, DeleteItem with conditions.
         * A retried POST: GetItem/PutItem of the request marker `(post_id, "~request#...")`.
@@ -41,7 +41,7 @@ likes（PK `post_id` 文字列、SK `sk`）
     アクセスパターン
         * ある投稿のいいね数: その投稿のカウンター項目（ホームのカウンターと、
           人気の投稿ならシャード）を BatchGetItem 1
-          回で読む（`engagement.service.like_summary`）。
+          回で読む（`engagement.likes.like_summary`）。
         * 1 ページ分の投稿のいいね数: すべてのカウンター項目を BatchGetItem 1
           回で読む（`like_counts`）。投稿ごとに読むことはしない。
         * このユーザーはこの投稿にいいねしたか: GetItem `(post_id,
@@ -50,13 +50,13 @@ likes（PK `post_id` 文字列、SK `sk`）
           カウンターのシャード 1 つへの条件付き ADD（`like_post`、`unlike_post`）。
         * 投稿に関するものをすべて削除:
           ホームのパーティションと各シャードのパーティションをクエリし、
-          BatchWriteItem で削除する（`delete_engagement_of_post`）。
+          BatchWriteItem で削除する（`engagement.posts.delete_engagement_of_post`）。
 
 comments（PK `post_id` 数値、SK `comment_id` 文字列）
     アクセスパターン
         * 投稿のスレッドの 1 ページ分を古い順に: クエリ `post_id = :p AND
           comment_id < "~"`、Limit 付き、ExclusiveStartKey
-          は署名付きカーソルから（`list_comments`）。
+          は署名付きカーソルから（`engagement.comments.list_comments`）。
         * コメント 1 件（パーマリンク、編集、削除）: GetItem。
         * 投稿 / 返信 / 編集 / 削除: 条件付きの PutItem、UpdateItem、DeleteItem。
         * 再試行された POST: リクエストマーカー `(post_id, "~request#...")` の
@@ -66,6 +66,9 @@ comments（PK `post_id` 数値、SK `comment_id` 文字列）
 
 元のチュートリアルの素朴な設計とその欠点は、各クラスの docstring にある。
 """
+
+import re
+from datetime import UTC, datetime
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -83,6 +86,39 @@ from shared.dynamo import register_model
 COUNT_SK = "COUNT"
 USER_SK_PREFIX = "USER#"
 REQUEST_PREFIX = "~request#"
+MAX_SHARDS = 32
+"""A hot post's counter is spread over at most this many partition keys (see `LikeCounter`)."""
+COMMENT_ID_RE = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{12}$")
+
+
+# -- likes: keys ------------------------------------------------------------------------------
+
+
+def shard_key(post_id: int, shard: int) -> str:
+    """The partition key of counter shard `shard` of a post: shard 0 is the home counter ("42"),
+    shard s > 0 has a partition key of its own ("42#s"); see `LikeCounter`."""
+    return str(post_id) if shard == 0 else f"{post_id}#{shard}"
+
+
+def likes_key(partition: str, sk: str) -> dict[str, dict[str, str]]:
+    """An item's key in the likes table, in DynamoDB's JSON as the batch calls take it."""
+    return {"post_id": {"S": partition}, "sk": {"S": sk}}
+
+
+def home_key(post_id: int) -> str:
+    """The post's home partition: its home counter and every user's like item."""
+    return shard_key(post_id, 0)
+
+
+def user_sk(user_id: str) -> str:
+    """The sort key of one user's like item in the post's home partition ("USER#7")."""
+    return USER_SK_PREFIX + user_id
+
+
+def bump_token(user_id: str, version: int) -> str:
+    """Names one state change of one user's like: the idempotency key of its counter bump
+    ("7:3", the user and the version of their like item after the change)."""
+    return f"{user_id}:{version}"
 
 
 @register_model
@@ -273,6 +309,25 @@ class UserLike(Model):
     changed_at = UTCDateTimeAttribute()
     pending_shard = NumberAttribute(null=True)
     pending_since = UTCDateTimeAttribute(null=True)
+
+
+# -- comments: keys ---------------------------------------------------------------------------
+
+
+def comment_id_at(when: datetime, random_bits: int) -> str:
+    """A comment's sort key: its UTC time to the microsecond, then 48 random bits in hex
+    ("20261125T134501123456Z-9f2c4e1a7b3d"); see `Comment`."""
+    return f"{when.astimezone(UTC):%Y%m%dT%H%M%S%f}Z-{random_bits:012x}"
+
+
+def is_comment_id(text: str) -> bool:
+    """Whether `text` has the shape of a comment id (checked before it reaches a key)."""
+    return COMMENT_ID_RE.fullmatch(text) is not None
+
+
+def request_sk(user_id: str, idempotency_key: str) -> str:
+    """The sort key of a comment POST's record ("~request#7#<key>"); see `CommentRequest`."""
+    return f"{REQUEST_PREFIX}{user_id}#{idempotency_key}"
 
 
 @register_model

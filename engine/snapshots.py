@@ -24,7 +24,6 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,7 +31,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from shared.dynamo import UnprocessedWrites, batch_write
+from shared.dynamo import UnprocessedWrites, batch_write, chunks
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +248,7 @@ def _import_file(
 ) -> int:
     written = 0
     with path.open(encoding="utf-8") as lines:
-        for chunk in _chunks(_read_items(path, lines), BATCH_SIZE):
+        for chunk in chunks(_read_items(path, lines), BATCH_SIZE):
             try:
                 batch_write(client, table, puts=chunk, max_attempts=max_attempts)
             except UnprocessedWrites as error:
@@ -269,12 +268,6 @@ def _read_items(path: Path, lines: Iterable[str]) -> Iterator[Item]:
         except (ValueError, KeyError, TypeError) as error:
             raise SnapshotError(f"{path}:{number}: not a DynamoDB JSON item line") from error
         yield _convert_item(item, _decode_binary)
-
-
-def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 # -- DynamoDB JSON <-> file -------------------------------------------------------------------

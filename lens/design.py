@@ -396,7 +396,7 @@ def pattern_design(pattern: AccessPattern) -> PatternDesign:
 
 
 def source_of(function: str) -> str | None:
-    """`engagement/service.py:42` for `engagement.service.like_post`, when it can be found."""
+    """`engagement/likes.py:42` for `engagement.likes.like_post`, when it can be found."""
     target = resolve(function)
     return None if target is None else _location(target)
 

@@ -146,7 +146,7 @@ STEPS: tuple[Step, ...] = (
             "<code>ADD</code>."
         ),
         model="engagement.models.UserLike",
-        function="engagement.service.like_post",
+        function="engagement.likes.like_post",
         guide_page="WorkingWithItems.html#WorkingWithItems.ConditionalUpdate",
         guide_title=N_("Working with items: conditional writes and atomic counters"),
         also=(lab("counter"),),
@@ -170,7 +170,7 @@ STEPS: tuple[Step, ...] = (
             "each like writes a single shard."
         ),
         model="engagement.models.LikeCounter",
-        function="engagement.service.promote_hot_post",
+        function="engagement.likes.promote_hot_post",
         guide_page="bp-partition-key-sharding.html",
         guide_title=N_("Using write sharding to distribute workloads evenly"),
         also=(lab("hot-partition"),),

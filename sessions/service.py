@@ -7,22 +7,19 @@ check a user, and keeps only the sign-in state.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import Request
-from pynamodb.exceptions import PutError
 
 from blog import service as blog_service
 from lens.access_patterns import access_pattern
 from sessions.models import Session
 from shared.auth import SESSION_COOKIE, Viewer, token_hash
+from shared.database import database
+from shared.dynamo import conditional_write, utc_now
 from shared.errors import Conflict
 from shared.i18n import gettext as _
 from shared.settings import active_settings
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _idle() -> timedelta:
@@ -43,7 +40,7 @@ def start_session(*, viewer: Viewer, replacing: str | None = None) -> str:
     """
     if replacing:
         end_session(token=replacing)
-    now = _now()
+    now = utc_now()
     token = secrets.token_urlsafe(32)
     absolute = now + timedelta(hours=active_settings().session_absolute_hours)
     session = Session(
@@ -55,10 +52,11 @@ def start_session(*, viewer: Viewer, replacing: str | None = None) -> str:
         absolute_expiry=absolute,
         expires_at=min(now + _idle(), absolute),
     )
-    try:
+    with conditional_write() as write:
         session.save(condition=Session.session_id.does_not_exist())
-    except PutError as exc:
-        raise Conflict(_("Could not start a session; please try again.")) from exc
+    if write.refused:
+        # Two tokens of 256 random bits with one hash: never in practice, but never silently.
+        raise Conflict(_("Could not start a session; please try again."))
     return token
 
 
@@ -78,7 +76,7 @@ def viewer_for_token(*, token: str) -> Viewer | None:
         session = Session.get(token_hash(token))
     except Session.DoesNotExist:
         return None
-    now = _now()
+    now = utc_now()
     if session.expires_at <= now or session.absolute_expiry <= now:
         return None
     if session.expires_at - now < _idle() / 2:
@@ -110,9 +108,18 @@ def resolve_viewer(request: Request) -> Viewer | None:
 def sign_up(
     *, username: str, password: str, display_name: str = "", replacing: str | None = None
 ) -> tuple[Viewer, str]:
-    user = blog_service.create_user(username=username, password=password, display_name=display_name)
-    viewer = blog_service.viewer_of(user)
-    return viewer, start_session(viewer=viewer, replacing=replacing)
+    """Create the account and its first session, together or not at all.
+
+    The account's row commits only once its session is stored: when DynamoDB is down or
+    throttling, the sign-up fails as a whole (503) and the same sign-up succeeds later, instead
+    of leaving an account whose retry would be refused as a taken username.
+    """
+    with database.atomic():
+        user = blog_service.create_user(
+            username=username, password=password, display_name=display_name
+        )
+        viewer = blog_service.viewer_of(user)
+        return viewer, start_session(viewer=viewer, replacing=replacing)
 
 
 def sign_in(*, username: str, password: str, replacing: str | None = None) -> tuple[Viewer, str]:

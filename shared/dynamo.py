@@ -1,27 +1,43 @@
-"""DynamoDB wiring: the model registry and the one place where settings meet PynamoDB.
+"""DynamoDB wiring and idioms: the model registry, settings meeting PynamoDB, and the few ways
+every context writes and reads in batches or under a condition.
 
 Every context declares its PynamoDB models with a *base* table name (`Meta.table_name = "likes"`)
 and registers them with `@register_model`. At start-up `bind_models(settings)` gives every
 registered model its real table name (TABLE_PREFIX + base name), endpoint, region, credentials,
 timeouts and retries, and drops any cached connection. PynamoDB reads `Meta` when it first
 connects and caches the connection, so binding must happen once, before any call.
+
+The idioms: `conditional_write()` tells a refused condition (an expected answer: "already
+liked", "someone edited first") from every other error; `is_unavailable()` tells an error worth
+a retry later (no answer, throttled) from a refusal; `batch_write()` and `batch_get()` retry what
+DynamoDB left unprocessed, with backoff; `utc_now()` and `chunks()` are the clock and the
+batching every context uses.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException
 from pynamodb.models import Model
 
+from shared.errors import ServiceUnavailable
 from shared.settings import Settings
 
 ModelT = TypeVar("ModelT", bound=type[Model])
+T = TypeVar("T")
 
 _registry: list[type[Model]] = []
 _bound_settings: Settings | None = None
@@ -105,14 +121,100 @@ def boto3_client(settings: Settings):  # type: ignore[no-untyped-def]
     )
 
 
+def utc_now() -> datetime:
+    """Now, timezone-aware in UTC: PynamoDB's datetime and TTL attributes need aware times."""
+    return datetime.now(UTC)
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most `size` items, taken lazily from any iterable."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+# -- conditions, and errors worth a retry -----------------------------------------------------
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+RETRY_LATER = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+"""DynamoDB's answers that mean "not now": throttling, or trouble on its side."""
+
+
+def error_code(error: BaseException) -> str | None:
+    """DynamoDB's error code behind a PynamoDB or botocore exception; None when no answer came."""
+    if isinstance(error, PynamoDBException):
+        return error.cause_response_code
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code")
+    return None
+
+
+def is_condition_failure(error: BaseException) -> bool:
+    """DynamoDB refused a write because its condition was false: an answer, not a failure."""
+    return error_code(error) == CONDITION_FAILED
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The same request may well succeed later (a 503, not a 500): DynamoDB gave no answer
+    (connection refused, timeout) or asked to be called again (throttling, its own trouble).
+
+    Any other answer (a failed condition, a bad request, a missing table) is a refusal."""
+    code = error_code(error)
+    if code is not None:
+        return code in RETRY_LATER
+    cause = error.cause if isinstance(error, PynamoDBException) else error
+    return isinstance(error, PynamoDBConnectionError) or isinstance(cause, BotoCoreError)
+
+
+@dataclass
+class ConditionalWrite:
+    """What `conditional_write()` saw: `refused` when DynamoDB said the condition was false."""
+
+    refused: bool = False
+
+
+@contextmanager
+def conditional_write() -> Iterator[ConditionalWrite]:
+    """Run a conditional write; a failed condition is noted and swallowed, every other error
+    (throttling, no answer, a bad request) propagates.
+
+        with conditional_write() as write:
+            item.update(actions=[...], condition=UserLike.version == seen)
+        if write.refused:
+            ...  # someone else changed it first: the expected answer of a conditional write
+    """
+    outcome = ConditionalWrite()
+    try:
+        yield outcome
+    except (PynamoDBException, ClientError) as error:
+        if not is_condition_failure(error):
+            raise
+        outcome.refused = True
+
+
+# -- batches ----------------------------------------------------------------------------------
+
 BATCH_WRITE_MAX = 25
-BATCH_WRITE_ATTEMPTS = 8
+BATCH_GET_MAX = 100
+BATCH_ATTEMPTS = 8
 BASE_DELAY_SECONDS = 0.05
 MAX_DELAY_SECONDS = 2.0
 
 
-class UnprocessedWrites(RuntimeError):
-    """DynamoDB kept part of a batch unprocessed through every retry (throttling, overload)."""
+class UnprocessedWrites(ServiceUnavailable):
+    """DynamoDB kept part of a BatchWriteItem unprocessed through every retry (throttling)."""
+
+
+class UnprocessedReads(ServiceUnavailable):
+    """DynamoDB kept part of a BatchGetItem unprocessed through every retry (throttling)."""
 
 
 def backoff_delay(retry: int) -> float:
@@ -124,36 +226,80 @@ def backoff_delay(retry: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+def _until_processed(
+    send: Callable[[list[T]], list[T]], pending: list[T], max_attempts: int
+) -> list[T]:
+    """Call `send` with what is pending until nothing is, backing off between attempts;
+    returns what is still pending after the last attempt."""
+    for attempt in range(max_attempts):
+        if attempt:
+            time.sleep(backoff_delay(attempt))
+        pending = send(pending)
+        if not pending:
+            break
+    return pending
+
+
 def batch_write(
     client: Any,
     table: str,
     *,
     puts: Sequence[dict[str, Any]] = (),
     deletes: Sequence[dict[str, Any]] = (),
-    max_attempts: int = BATCH_WRITE_ATTEMPTS,
+    max_attempts: int = BATCH_ATTEMPTS,
 ) -> int:
     """BatchWriteItem in chunks of 25 (raw DynamoDB JSON items and keys); returns the count.
 
     A batch can come back with UnprocessedItems under load: those are retried with exponential
     backoff. PynamoDB's own batch write retries at once, without backoff, hence this function.
     """
+
+    def send(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        response = client.batch_write_item(RequestItems={table: batch})
+        return response.get("UnprocessedItems", {}).get(table, [])  # type: ignore[no-any-return]
+
     requests = [{"PutRequest": {"Item": item}} for item in puts]
     requests += [{"DeleteRequest": {"Key": key}} for key in deletes]
-    for start in range(0, len(requests), BATCH_WRITE_MAX):
-        pending = requests[start : start + BATCH_WRITE_MAX]
-        for attempt in range(max_attempts):
-            if attempt:
-                time.sleep(backoff_delay(attempt))
-            response = client.batch_write_item(RequestItems={table: pending})
-            pending = response.get("UnprocessedItems", {}).get(table, [])
-            if not pending:
-                break
-        else:
+    for chunk in chunks(requests, BATCH_WRITE_MAX):
+        if left := _until_processed(send, chunk, max_attempts):
             raise UnprocessedWrites(
-                f"{len(pending)} writes to table {table} were still unprocessed after "
+                f"{len(left)} writes to table {table} were still unprocessed after "
                 f"{max_attempts} BatchWriteItem attempts"
             )
     return len(requests)
+
+
+def batch_get(
+    client: Any,
+    table: str,
+    keys: Iterable[dict[str, Any]],
+    *,
+    consistent: bool = False,
+    max_attempts: int = BATCH_ATTEMPTS,
+) -> list[dict[str, Any]]:
+    """BatchGetItem in chunks of 100 raw keys; returns the raw items found, in no set order.
+
+    Keys come back in UnprocessedKeys under load: they are asked again with the same backoff
+    as `batch_write`. A key named twice in one request is refused by DynamoDB, so repeats are
+    dropped first; a key with no item simply finds nothing.
+    """
+    found: list[dict[str, Any]] = []
+
+    def send(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        response = client.batch_get_item(
+            RequestItems={table: {"Keys": batch, "ConsistentRead": consistent}}
+        )
+        found.extend(response.get("Responses", {}).get(table, []))
+        return response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])  # type: ignore[no-any-return]
+
+    unique = {json.dumps(key, sort_keys=True): key for key in keys}
+    for chunk in chunks(unique.values(), BATCH_GET_MAX):
+        if left := _until_processed(send, chunk, max_attempts):
+            raise UnprocessedReads(
+                f"{len(left)} keys of table {table} were still unprocessed after "
+                f"{max_attempts} BatchGetItem attempts"
+            )
+    return found
 
 
 def ttl_attribute_name(model: type[Model]) -> str | None:

@@ -12,19 +12,20 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import jinja2
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from peewee import OperationalError as RdbOperationalError
-from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException
+from pynamodb.exceptions import PynamoDBException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import ANON_COOKIE, optional_viewer
 from shared.csrf import anon_id, csrf_token
+from shared.dynamo import is_unavailable
 from shared.errors import DomainError
 from shared.i18n import (
     DEFAULT_LANGUAGE,
@@ -193,10 +194,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, exc.status_code, title, detail)
 
     @app.exception_handler(PynamoDBException)
-    async def _dynamo(request: Request, exc: PynamoDBException) -> Response:
+    @app.exception_handler(BotoCoreError)
+    @app.exception_handler(ClientError)
+    async def _dynamo(request: Request, exc: Exception) -> Response:
+        """PynamoDB's errors, and botocore's from the batch calls made with a plain client."""
         log.exception("DynamoDB call failed")
-        if isinstance(exc, PynamoDBConnectionError) or isinstance(exc.cause, BotoCoreError):
-            title, detail = N_("DynamoDB is unavailable"), _("DynamoDB did not answer. Try again.")
+        if is_unavailable(exc):
+            title = N_("DynamoDB is unavailable")
+            detail = _("DynamoDB did not answer, or asked to slow down. Try again shortly.")
             return error_response(request, 503, title, detail)
         title, detail = N_("DynamoDB error"), _("DynamoDB refused the request.")
         return error_response(request, 500, title, detail)

@@ -68,6 +68,13 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def dead_endpoint() -> str:
+    """A local port nobody listens on: every call to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 def configure(monkeypatch: pytest.MonkeyPatch, **env: str | None):  # type: ignore[no-untyped-def]
     """Set settings through the environment, as a user would, and rebuild them."""
     from shared.settings import get_settings

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-
-from engagement import service
-from engagement.models import Comment, CommentRequest, LikeCounter, UserLike
+from engagement.models import MAX_SHARDS, Comment, CommentRequest, LikeCounter, UserLike, shard_key
 from tests.conftest import ApiUser
 
 ENGAGEMENT_MODELS = [LikeCounter, UserLike, Comment, CommentRequest]
@@ -17,17 +14,9 @@ def new_post(author: ApiUser, title: str = "Live engagement") -> int:
     return int(response.json()["id"])
 
 
-def dead_endpoint() -> str:
-    """A local port nobody listens on: every call is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 def engagement_items(post_id: int) -> list[object]:
     """Every likes and comments item that belongs to the post, read straight from the tables."""
-    shard_keys = [(service._shard_key(post_id, s), "COUNT") for s in range(1, service.MAX_SHARDS)]
+    shard_keys = [(shard_key(post_id, s), "COUNT") for s in range(1, MAX_SHARDS)]
     return [
         *UserLike.query(str(post_id)),
         *LikeCounter.batch_get(shard_keys),

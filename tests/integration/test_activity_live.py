@@ -4,7 +4,6 @@ on SQLite and PostgreSQL, and an event that survives DynamoDB being down."""
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
@@ -14,6 +13,7 @@ from blog import service as blog_service
 from shared import events
 from shared.auth import Viewer
 from shared.dynamo import bind_models
+from tests.conftest import dead_endpoint
 from tests.unit.activity_fixtures import ago, happened, keys, person, read_all, viewed
 
 
@@ -45,20 +45,12 @@ def test_paging_every_list_to_the_end_returns_every_item_once(live_client, make_
     assert page.text.count('class="activity"') == 5
 
 
-def _dead_endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 def test_a_post_written_while_dynamodb_is_down_reaches_the_log_once_relayed(
     live_client, live_settings, make_user
 ) -> None:
     alice = person(live_client, make_user)
     viewer = Viewer(user_id=alice.user_id, username=alice.username, display_name="")
-    bind_models(
-        live_settings.model_copy(update={"dynamodb_endpoint": _dead_endpoint()}), [Activity]
-    )
+    bind_models(live_settings.model_copy(update={"dynamodb_endpoint": dead_endpoint()}), [Activity])
     try:
         post = blog_service.create_post(viewer=viewer, title="while down", body="kept")
     finally:

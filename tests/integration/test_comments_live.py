@@ -6,12 +6,8 @@ import pytest
 
 from shared import events
 from shared.dynamo import bind_models
-from tests.integration.engagement_fixtures import (
-    ENGAGEMENT_MODELS,
-    dead_endpoint,
-    engagement_items,
-    new_post,
-)
+from tests.conftest import dead_endpoint
+from tests.integration.engagement_fixtures import ENGAGEMENT_MODELS, engagement_items, new_post
 
 BOTH_DATABASES = pytest.mark.parametrize("live_settings", ["sqlite", "postgresql"], indirect=True)
 

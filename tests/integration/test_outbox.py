@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 from shared import events
 from shared.dynamo import bind_models
+from tests.conftest import dead_endpoint
 
 received: list[events.Event] = []
-
-
-def dead_endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_events_wait_in_the_outbox_while_dynamodb_is_down(live_client, live_settings, make_user):  # type: ignore[no-untyped-def]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
-from pynamodb.connection.base import Connection
+from botocore.client import BaseClient
 
 from tests.conftest import ApiUser
 
@@ -23,15 +24,16 @@ def htmx(user: ApiUser) -> dict[str, str]:
 
 @contextmanager
 def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
-    """Records (operation, table) of every DynamoDB call PynamoDB makes inside the block."""
+    """Records (operation, table) of every DynamoDB call made inside the block, through PynamoDB
+    or a plain boto3 client alike (both end in botocore's `_make_api_call`)."""
     calls: list[tuple[str, str]] = []
-    real_dispatch = Connection.dispatch
+    real_call = BaseClient._make_api_call
 
-    def recording(self: Connection, operation_name: str, operation_kwargs: dict) -> dict:  # type: ignore[type-arg]
-        tables = operation_kwargs.get("RequestItems") or {operation_kwargs.get("TableName"): 0}
+    def recording(self: BaseClient, operation_name: str, params: dict[str, Any]) -> Any:
+        tables = params.get("RequestItems") or {params.get("TableName"): 0}
         calls.extend((operation_name, str(table)) for table in tables)
-        return real_dispatch(self, operation_name, operation_kwargs)  # type: ignore[no-any-return]
+        return real_call(self, operation_name, params)
 
     with monkeypatch.context() as patch:
-        patch.setattr(Connection, "dispatch", recording)
+        patch.setattr(BaseClient, "_make_api_call", recording)
         yield calls

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from pynamodb.exceptions import PutError
 
-from engagement import service
+from engagement import comments, posts
 from engagement.models import Comment, CommentRequest
 from tests.unit.engagement_fixtures import htmx, new_post
 
@@ -61,7 +61,7 @@ def _fake(comment_id: str, parent_id: str | None = None) -> Comment:
 
 
 def test_thread_is_assembled_in_one_pass_from_sort_key_order() -> None:
-    comments = [
+    flat = [
         _fake("a"),
         _fake("b", "a"),
         _fake("c"),
@@ -71,13 +71,13 @@ def test_thread_is_assembled_in_one_pass_from_sort_key_order() -> None:
         _fake("g", "h"),  # clock skew: sorts before its parent
         _fake("h", "c"),
     ]
-    roots, detached = service.assemble_thread(comments)
+    roots, detached = comments.assemble_thread(flat)
     shape = {n.comment.comment_id: [r.comment.comment_id for r in n.replies] for n in roots}
     assert shape == {"a": ["b", "e"], "c": ["h"]}
     assert [r.comment.comment_id for r in roots[0].replies[0].replies] == ["d"]
     assert [r.comment.comment_id for r in roots[1].replies[0].replies] == ["g"]
     assert list(detached) == ["z"]
-    steps = service.thread_steps(roots)
+    steps = comments.thread_steps(roots)
     opened = [(s.node.comment.comment_id, s.depth) for s in steps if s.node]
     assert opened == [("a", 0), ("b", 1), ("d", 2), ("e", 1), ("c", 0), ("h", 1), ("g", 2)]
     assert len(steps) == 2 * len(opened)
@@ -119,7 +119,7 @@ def test_load_more_appends_in_place_and_attaches_replies_to_earlier_parents(
     unit_client, post
 ) -> None:
     first = comment(post.author, post.id, "parent on page one").json()["comment_id"]
-    for i in range(service.COMMENTS_PER_PAGE - 1):
+    for i in range(comments.COMMENTS_PER_PAGE - 1):
         comment(post.author, post.id, f"filler {i}")
     late = comment(post.author, post.id, "late reply", parent_id=first).json()["comment_id"]
     comment(post.author, post.id, "new top-level")
@@ -400,6 +400,45 @@ def test_a_comment_landing_while_its_post_is_deleted_leaves_no_orphan(
 ) -> None:
     """Same race as for likes: the comment is written after the post's clean-up ran."""
     assert post.author.call("DELETE", f"/api/v1/posts/{post.id}").status_code == 204
-    monkeypatch.setattr(service, "require_post", lambda *, post_id: None)
+    monkeypatch.setattr(posts, "require_post", lambda *, post_id: None)
     assert comment(post.author, post.id, "too late").status_code == 404
     assert list(Comment.query(post.id)) == []
+
+
+def test_a_comment_in_json_keeps_its_field_names_and_iso_times(unit_client, post) -> None:
+    created = comment(post.author, post.id, "shape").json()
+    assert set(created) == {
+        "comment_id",
+        "post_id",
+        "parent_id",
+        "body",
+        "deleted",
+        "author",
+        "created_at",
+        "edited_at",
+        "reply_count",
+        "version",
+    }
+    assert set(created["author"]) == {"user_id", "username", "display_name"}
+    assert created["post_id"] == post.id and created["edited_at"] is None
+    assert created["created_at"].endswith("+00:00")
+    assert datetime.fromisoformat(created["created_at"]).tzinfo is not None
+    page = thread(unit_client, post.id)
+    assert set(page) == {"items", "next_cursor"} and page["items"] == [created]
+
+
+def test_openapi_describes_every_engagement_response_body(unit_client) -> None:
+    spec = unit_client.get("/openapi.json").json()
+    described = {}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if "engagement" not in operation.get("tags", []):
+                continue
+            for status, response in operation["responses"].items():
+                if status.startswith("2") and status != "204":
+                    schema = response["content"]["application/json"]["schema"]
+                    described[f"{method.upper()} {path} {status}"] = schema
+    assert len(described) == 8
+    assert all(schema.get("$ref") for schema in described.values()), described
+    created_at = spec["components"]["schemas"]["CommentOut"]["properties"]["created_at"]
+    assert created_at["type"] == "string" and created_at["format"] == "date-time"

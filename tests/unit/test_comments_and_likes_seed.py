@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from blog import service as blog_service
-from engagement import service
+from engagement import comments, likes, seed
 from engagement.models import Comment, UserLike
 from shared.seeding import SeedPlan
 
@@ -14,17 +14,17 @@ def test_seeding_twice_writes_exact_likes_and_threads_once(unit_client) -> None:
     progress: list[int] = []
     plan = SeedPlan(users=3, posts=4, likes_per_post=2, comments_per_post=3)
     blog_service.seed_demo(plan, lambda n: None)
-    assert service.seed_size(plan) == 4 * (2 + 3)
-    written = service.seed_engagement(plan, progress.append)
-    assert written == 4 * (2 + 1 + 3) and sum(progress) == service.seed_size(plan)
+    assert seed.seed_size(plan) == 4 * (2 + 3)
+    written = seed.seed_engagement(plan, progress.append)
+    assert written == 4 * (2 + 1 + 3) and sum(progress) == seed.seed_size(plan)
 
-    counts = service.like_counts(post_ids=plan.post_ids)
+    counts = likes.like_counts(post_ids=plan.post_ids)
     for post_id in plan.post_ids:
         likers = [
             u for u in UserLike.query(str(post_id), UserLike.sk.startswith("USER#")) if u.liked
         ]
         assert counts[post_id] == len(likers) == 2
-        page = service.list_comments(post_id=post_id)
+        page = comments.list_comments(post_id=post_id)
         assert len(page.comments) == 3
         for comment in page.comments:
             replies = [c for c in page.comments if c.parent_id == comment.comment_id]
@@ -32,6 +32,6 @@ def test_seeding_twice_writes_exact_likes_and_threads_once(unit_client) -> None:
 
     again = SeedPlan(users=3, posts=4, likes_per_post=2, comments_per_post=3, rng=random.Random(1))
     blog_service.seed_demo(again, lambda n: None)
-    assert service.seed_engagement(again, lambda n: None) == 0
-    assert service.like_counts(post_ids=plan.post_ids) == counts
+    assert seed.seed_engagement(again, lambda n: None) == 0
+    assert likes.like_counts(post_ids=plan.post_ids) == counts
     assert sum(1 for p in plan.post_ids for _ in Comment.query(p)) == 12

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from pynamodb.exceptions import UpdateError
 
-from engagement import service
-from engagement.models import LikeCounter, UserLike
+from engagement import cleanup, likes, posts
+from engagement.models import MAX_SHARDS, LikeCounter, UserLike, shard_key
 from shared import dynamo, events
 from shared.dynamo import bound_client
 from tests.unit.engagement_fixtures import dynamodb_calls, htmx, new_post
@@ -30,7 +30,7 @@ def likes_of(client, post_id: int) -> dict:  # type: ignore[no-untyped-def,type-
 
 
 def counter_items(post_id: int) -> dict[str, int]:
-    keys = [(service._shard_key(post_id, s), "COUNT") for s in range(service.MAX_SHARDS)]
+    keys = [(shard_key(post_id, s), "COUNT") for s in range(MAX_SHARDS)]
     return {c.post_id: int(c.like_count) for c in LikeCounter.batch_get(keys)}
 
 
@@ -129,7 +129,7 @@ def test_a_bump_whose_response_was_lost_is_not_counted_again(
     assert pending.liked and pending.pending_shard == 0
 
     assert like(fan, post_id).json()["changed"] is False  # still in flight: not replayed yet
-    monkeypatch.setattr(service, "_in_flight_limit", lambda: timedelta(0))
+    monkeypatch.setattr(likes, "in_flight_limit", lambda: timedelta(0))
     assert like(fan, post_id).json() == {
         "count": 1,
         "liked_by_me": True,
@@ -157,10 +157,10 @@ def test_a_change_whose_bump_never_happened_is_counted_by_settle_pending_likes(
     assert likes_of(unit_client, post_id)["count"] == 1
     assert likes_of(fan.client, post_id)["liked_by_me"] is True
 
-    assert service.settle_pending_likes(post_id=post_id) == 0  # too recent to be dead
-    monkeypatch.setattr(service, "_in_flight_limit", lambda: timedelta(0))
-    assert service.settle_pending_likes(post_id=post_id) == 1
-    assert service.settle_pending_likes(post_id=post_id) == 0
+    assert cleanup.settle_pending_likes(post_id=post_id) == 0  # too recent to be dead
+    monkeypatch.setattr(likes, "in_flight_limit", lambda: timedelta(0))
+    assert cleanup.settle_pending_likes(post_id=post_id) == 1
+    assert cleanup.settle_pending_likes(post_id=post_id) == 0
     assert likes_of(unit_client, post_id)["count"] == 2
 
 
@@ -216,7 +216,7 @@ def test_shards_only_grow_and_only_the_author_may_shard(unit_client, make_user) 
 def test_a_post_is_promoted_automatically_when_its_count_passes_the_threshold(
     unit_client, make_user, monkeypatch
 ) -> None:
-    monkeypatch.setattr(service, "AUTO_SHARD_AT", 3)
+    monkeypatch.setattr(likes, "AUTO_SHARD_AT", 3)
     author = make_user(unit_client)
     post_id = new_post(author)
     users = [make_user(unit_client) for _ in range(5)]
@@ -224,7 +224,7 @@ def test_a_post_is_promoted_automatically_when_its_count_passes_the_threshold(
     like(users[1], post_id)
     assert likes_of(unit_client, post_id)["shards"] == 1
     like(users[2], post_id)
-    assert likes_of(unit_client, post_id)["shards"] == service.AUTO_SHARDS
+    assert likes_of(unit_client, post_id)["shards"] == likes.AUTO_SHARDS
     like(users[3], post_id)
     like(users[4], post_id)
     assert likes_of(unit_client, post_id)["count"] == 5
@@ -307,7 +307,7 @@ def test_batch_deletes_retry_unprocessed_items_with_backoff(
 
     monkeypatch.setattr(client, "batch_write_item", throttled)
     monkeypatch.setattr(dynamo.time, "sleep", waits.append)
-    assert service.delete_engagement_of_post(post_id=post_id) == 5
+    assert posts.delete_engagement_of_post(post_id=post_id) == 5
     assert sent == [5, 3] and len(waits) == 1 and waits[0] > 0
     assert list(UserLike.query(str(post_id))) == []
 
@@ -320,7 +320,7 @@ def test_a_like_landing_while_its_post_is_deleted_leaves_no_orphan(
     author, fan = make_user(unit_client), make_user(unit_client)
     post_id = new_post(author)
     assert author.call("DELETE", f"/api/v1/posts/{post_id}").status_code == 204
-    monkeypatch.setattr(service, "require_post", lambda *, post_id: None)
+    monkeypatch.setattr(posts, "require_post", lambda *, post_id: None)
     response = like(fan, post_id)
     assert response.status_code == 404
     assert list(UserLike.query(str(post_id))) == []

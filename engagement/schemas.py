@@ -1,0 +1,117 @@
+"""The JSON API's bodies for likes and comments: what a request sends, what a response holds.
+
+Used as the routes' response models, so `/openapi.json` documents every body. Times are
+ISO 8601 with the UTC offset ("2026-11-25T13:45:01.123456+00:00").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, PlainSerializer, WithJsonSchema
+
+from engagement.comments import CommentPage
+from engagement.likes import LikeChange, LikeSummary
+from engagement.models import Comment
+
+IsoTime = Annotated[
+    datetime,
+    PlainSerializer(lambda when: when.isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+# -- likes ------------------------------------------------------------------------------------
+
+
+class ShardsIn(BaseModel):
+    shards: int
+
+
+class LikesOut(BaseModel):
+    """A post's like count (summed over its counter shards) and the caller's own like."""
+
+    count: int
+    liked_by_me: bool
+    shards: int
+
+    @classmethod
+    def of(cls, summary: LikeSummary) -> LikesOut:
+        return cls(**asdict(summary))
+
+
+class LikeChangeOut(LikesOut):
+    """After a like or unlike: `changed` is false when the state already was so."""
+
+    changed: bool
+
+    @classmethod
+    def of_change(cls, change: LikeChange) -> LikeChangeOut:
+        return cls(**asdict(change.summary), changed=change.changed)
+
+
+# -- comments ---------------------------------------------------------------------------------
+
+
+class CommentIn(BaseModel):
+    body: str
+    parent_id: str | None = None
+    idempotency_key: str | None = None
+
+
+class CommentPatch(BaseModel):
+    body: str
+    version: int
+
+
+class AuthorOut(BaseModel):
+    user_id: str
+    username: str
+    display_name: str
+
+
+class CommentOut(BaseModel):
+    """One comment or reply; a deleted one that still has replies keeps its place, empty."""
+
+    comment_id: str
+    post_id: int
+    parent_id: str | None
+    body: str
+    deleted: bool
+    author: AuthorOut
+    created_at: IsoTime
+    edited_at: IsoTime | None
+    reply_count: int
+    version: int
+
+    @classmethod
+    def of(cls, comment: Comment) -> CommentOut:
+        return cls(
+            comment_id=comment.comment_id,
+            post_id=int(comment.post_id),
+            parent_id=comment.parent_id,
+            body=comment.body,
+            deleted=bool(comment.deleted),
+            author=AuthorOut(
+                user_id=comment.user_id,
+                username=comment.username,
+                display_name=comment.display_name,
+            ),
+            created_at=comment.created_at,
+            edited_at=comment.edited_at,
+            reply_count=int(comment.reply_count),
+            version=int(comment.version),
+        )
+
+
+class CommentPageOut(BaseModel):
+    """One page of a thread, oldest first and flat; `next_cursor` is null on the last page."""
+
+    items: list[CommentOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: CommentPage) -> CommentPageOut:
+        return cls(items=[CommentOut.of(c) for c in page.comments], next_cursor=page.next_cursor)
