@@ -156,3 +156,51 @@ def test_the_cli_help_follows_lang(monkeypatch) -> None:
     assert "DynamoDB Lab のコマンドライン" in japanese
     assert "デモデータを書き込みます" in japanese
     assert "Write demo data" in english
+
+
+ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]+(?:[ ,:]+[A-Za-z][A-Za-z'’-]+){2,}")
+NAMES_KEPT_IN_ENGLISH = {"DynamoDB Lab", "Time to Live"}
+"""AWS's Japanese guide keeps these in English too; table names are identifiers."""
+
+
+def english_sentences(html: str) -> set[str]:
+    """Runs of three or more English words in what a reader sees (code and identifiers aside)."""
+    body = html.split("<body", 1)[-1]
+    body = re.sub(r"<(code|pre|script|style)\b.*?</\1>", " ", body, flags=re.S)
+    body = re.sub(r"<nav class=\"design-toc\".*?</nav>", " ", body, flags=re.S)
+    text = re.sub(r"&\w+;", " ", re.sub(r"<[^>]+>", " ", body))
+    return set(ENGLISH_RUN.findall(text)) - NAMES_KEPT_IN_ENGLISH
+
+
+def test_japanese_pages_show_no_english_sentences(unit_client, make_user) -> None:
+    author = make_user(unit_client, "kana")
+    post_id = author.call("POST", "/api/v1/posts", json={"title": "投稿", "body": "本文"}).json()[
+        "id"
+    ]
+    author.call("POST", f"/api/v1/posts/{post_id}/like")
+    author.call("POST", f"/api/v1/posts/{post_id}/comments", json={"body": "コメント"})
+    pages = [
+        "/",
+        "/login",
+        "/signup",
+        "/posts/new",
+        "/tour",
+        *(f"/tour/{n}" for n in range(1, 9)),
+        "/design",
+        "/design/code/activity.service.feed_by_scan",
+        "/activity?type=like",
+        "/feed",
+        "/users/kana",
+        f"/posts/{post_id}",
+        f"/posts/{post_id}/comments",
+        f"/posts/{post_id}/activity",
+        "/posts/9999",
+        "/no/such/page",
+    ]
+    found = {}
+    for path in pages:
+        page = author.client.get(path, headers=JA)
+        assert '<html lang="ja">' in page.text, path
+        if left := english_sentences(page.text):
+            found[path] = sorted(left)
+    assert not found, f"English left on Japanese pages: {found}"
