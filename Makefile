@@ -1,10 +1,12 @@
 # DynamoDB Lab: two commands on a fresh machine.
 #   make run   set up, start the embedded DynamoDB engine, create tables, seed if empty, serve :8000
+#              (and dynamodb-admin on :4567 where Node.js is installed)
 #   make test  set up and run every test tier (unit, integration, e2e)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
 PORT ?= 8000
 CATALOGS := $(wildcard locale/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
@@ -12,6 +14,14 @@ COMPILED := $(CATALOGS:.po=.mo)
 .PHONY: run test test-unit test-integration test-e2e bench lint format clean setup i18n i18n-compile
 
 setup: $(STAMP)
+
+# dynamodb-admin, pinned in package.json; optional: without npm (or if it fails) the app runs
+# without it, and `manage.py run` says so in one line.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@ \
+	  || echo "npm ci failed: dynamodb-admin is skipped, the app runs without it"; \
+	fi
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,16 +44,16 @@ i18n-compile: setup $(COMPILED)
 locale/%/LC_MESSAGES/messages.mo: locale/%/LC_MESSAGES/messages.po
 	$(VENV)/bin/pybabel compile -l $* -i $< -o $@
 
-run: setup i18n-compile
+run: setup i18n-compile $(NODE_STAMP)
 	PORT=$(PORT) $(PY) manage.py run --port $(PORT)
 
-test: setup i18n-compile
+test: setup i18n-compile $(NODE_STAMP)
 	$(PY) -m pytest
 
 test-unit: setup i18n-compile
 	$(PY) -m pytest tests/unit
 
-test-integration: setup i18n-compile
+test-integration: setup i18n-compile $(NODE_STAMP)
 	$(PY) -m pytest tests/integration
 
 test-e2e: setup i18n-compile
@@ -62,4 +72,4 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

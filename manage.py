@@ -372,14 +372,18 @@ def run(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
     seed_if_empty: Annotated[bool, typer.Option(help="Seed when there are no users.")] = True,
+    admin_gui_port: Annotated[
+        int, typer.Option(help="dynamodb-admin's port beside the embedded engine; 0: none.")
+    ] = 4567,
 ) -> None:
-    """Serve the app. Without DYNAMODB_ENDPOINT, start the embedded engine with data on disk."""
+    """Serve the app. Without DYNAMODB_ENDPOINT, start the embedded engine with data on disk
+    (and, where Node.js is installed, dynamodb-admin on :4567 to look inside it)."""
     import uvicorn
 
     from shared.settings import get_settings
 
     settings = get_settings()
-    engine = keeper = watchdog = None
+    engine = keeper = watchdog = gui = None
     snapshot_dir = settings.data_dir / "dynamodb"
     if not settings.dynamodb_endpoint:
         from engine.launcher import LocalEngine
@@ -399,6 +403,7 @@ def run(
             watchdog = _watch_engine(engine, engine_log)
             _restore(settings, snapshot_dir)
             keeper = _start_snapshots(settings, snapshot_dir)
+            gui = _start_admin_gui(settings, admin_gui_port) if admin_gui_port else None
         if seed_if_empty:
             from blog.service import user_count
 
@@ -416,6 +421,8 @@ def run(
         with contextlib.suppress(KeyboardInterrupt):
             uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     finally:
+        if gui is not None:
+            gui.stop()
         if watchdog is not None:
             watchdog.set()
         if keeper is not None:
@@ -473,6 +480,19 @@ def _watch_engine(engine, log_path: Path, interval: float = 5.0) -> threading.Ev
 
     threading.Thread(target=watch, name="engine-watchdog", daemon=True).start()
     return stopping
+
+
+def _start_admin_gui(settings, port: int):  # type: ignore[no-untyped-def]
+    from engine.admin_gui import start_admin_gui
+
+    gui = start_admin_gui(
+        settings.dynamodb_endpoint,
+        settings.aws_region,
+        port=port,
+        log_path=settings.data_dir / "dynamodb-admin.log",
+    )
+    console.print(gui.message)
+    return gui
 
 
 def _start_snapshots(settings, directory: Path):  # type: ignore[no-untyped-def]

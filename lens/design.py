@@ -75,6 +75,7 @@ class ItemTypeDesign:
     summary: str
     summary_ja: str
     attributes: tuple[str, ...]
+    required_attributes: tuple[str, ...]
     version_attribute: str | None
 
 
@@ -192,6 +193,9 @@ def _item_type(model: type[Model]) -> ItemTypeDesign:
         summary=inspect.getdoc(model) or "",
         summary_ja=japanese_doc(model),
         attributes=tuple(a.attr_name or n for n, a in model.get_attributes().items()),
+        required_attributes=tuple(
+            a.attr_name or n for n, a in model.get_attributes().items() if not a.null
+        ),
         version_attribute=_attribute_name_of(model, VersionAttribute),
     )
 
@@ -239,6 +243,26 @@ def _indent(line: str) -> int:
 def _text_indent(line: str) -> int:
     bullet = _BULLET.match(line)
     return bullet.end() if bullet else _indent(line)
+
+
+def item_type_of(table: TableDesign, attribute_names: Iterable[str]) -> tuple[ItemTypeDesign, bool]:
+    """The item type (model class) an item belongs to, told apart by its attributes as the
+    design lists them; and whether it fits exactly.
+
+    An item fits a class that declares every attribute it has and whose required (non-null)
+    attributes it carries. When none fits, the class sharing the most attributes with it is
+    named, so a stray or half-written item still shows where it probably came from.
+    """
+    names = frozenset(attribute_names)
+
+    def fit(item_type: ItemTypeDesign) -> tuple[bool, bool, int, int]:
+        declared = frozenset(item_type.attributes)
+        required = frozenset(item_type.required_attributes)
+        return names <= declared, required <= names, len(names & declared), -len(declared)
+
+    best = max(table.item_types, key=fit)
+    exact, complete, _, _ = fit(best)
+    return best, exact and complete
 
 
 def _keys(key_schema: Iterable[Mapping[str, object]]) -> tuple[str, str | None]:

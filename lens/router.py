@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request, Response
 
 from lens.access_patterns import access_patterns
 from lens.design import code_of_access_pattern, describe_design, japanese_doc
+from lens.explorer_router import builder_url
 from shared.errors import NotFound
 from shared.i18n import gettext as _
 from shared.web import render
@@ -90,6 +91,7 @@ def design_page(request: Request) -> Response:
     ctx = {
         "design": describe_design(),
         "runnable": lambda page: runnable_url(page, examples),
+        "builder": lambda table, pattern: builder_url(table, pattern, examples),
         "layout": list(_layout),
     }
     return render(request, "lens/design.html", ctx)

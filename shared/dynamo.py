@@ -105,9 +105,15 @@ def bound_client() -> Any:
 
 
 def boto3_client(settings: Settings):  # type: ignore[no-untyped-def]
-    """A plain boto3 client for admin work (table creation, TTL, snapshots)."""
+    """A plain boto3 client for admin work (table creation, TTL, snapshots).
+
+    Each client gets a session of its own: botocore copies its list of built-in event handlers
+    into a session when the session is created, so a client of boto3's shared default session
+    (made by whichever call came first, perhaps before the app hooked botocore) could miss
+    handlers registered since; the default session is not thread-safe either.
+    """
     key_id, secret = _credentials(settings)
-    return boto3.client(
+    return boto3.session.Session().client(
         "dynamodb",
         endpoint_url=settings.dynamodb_endpoint,
         region_name=settings.aws_region,

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         default=True,
         description="Record every request's DynamoDB calls and SQL (panel and response headers).",
     )
+
+    @field_validator("dynamodb_endpoint", mode="before")
+    @classmethod
+    def _empty_endpoint_is_aws(cls, value: object) -> object:
+        """`DYNAMODB_ENDPOINT=` (empty, as a shell or an env file easily leaves it) means AWS
+        itself, like an unset one, not an endpoint URL that boto3 would refuse."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def is_dev(self) -> bool:

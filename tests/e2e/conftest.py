@@ -67,7 +67,15 @@ class AppServer:
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("DYNAMODB_ENDPOINT", None)
-        command = [sys.executable, "manage.py", "run", "--port", str(self.port)]
+        command = [
+            sys.executable,
+            "manage.py",
+            "run",
+            "--port",
+            str(self.port),
+            "--admin-gui-port",
+            "0",
+        ]
         if not self.seed:
             command.append("--no-seed-if-empty")
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,375 @@
+"""The explorer's pages (/tables ...) and its JSON API (/api/v1/tables ...). HTTP only.
+
+The pages read with GET, the builder too (it only reads, so a builder URL can be bookmarked and
+/design can link to a pre-filled one); the API's builder is a POST of a JSON body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import ValidationError
+
+from lens import codegen, operations
+from lens.capacity import Units
+from lens.design import PatternDesign, TableDesign
+from lens.explorer import (
+    Collection,
+    CollectionsPage,
+    ExplorerTable,
+    PartitionPage,
+    collections_page,
+    explorer_tables,
+    find_table,
+    live_figures,
+    partition_page,
+    pynamodb_object,
+)
+from lens.operations import OperationResult
+from lens.schemas import (
+    CapacityOut,
+    CollectionOut,
+    CollectionsResponse,
+    GeneratedCode,
+    IndexSummary,
+    OperationRequest,
+    OperationResponse,
+    TablesResponse,
+    TableSummary,
+)
+from shared.errors import DomainError, InvalidInput
+from shared.i18n import gettext as _
+from shared.web import is_htmx, render
+
+router = APIRouter()
+api = APIRouter(prefix="/api/v1/tables", tags=["explorer"])
+IndexParam = Annotated[str | None, Query(description="A secondary index of the table.")]
+CursorParam = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+CountParam = Annotated[
+    bool,
+    Query(
+        description="Count the index's items with a Scan (Select=COUNT) where DescribeTable "
+        "does not report them; reads the whole index. Done by itself for small tables."
+    ),
+]
+
+
+# -- the builder's form ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuilderForm:
+    """The builder's fields as typed (query parameters), before they are checked."""
+
+    op: str = ""
+    on: str = ""
+    pk: str = ""
+    sk_op: str = "="
+    sk: str = ""
+    sk2: str = ""
+    limit: str = "20"
+    order: str = "forward"
+    consistent: str = ""
+    filter_attr: str = ""
+    filter_op: str = "="
+    filter_value: str = ""
+
+    @classmethod
+    def from_query(cls, request: Request) -> BuilderForm:
+        given = request.query_params
+        return cls(**{f.name: given[f.name] for f in fields(cls) if f.name in given})
+
+    def to_request(self) -> OperationRequest:
+        try:
+            limit = int(self.limit)
+        except ValueError:
+            raise InvalidInput(
+                _("Limit must be a whole number, not {limit!r}.").format(limit=self.limit)
+            ) from None
+        sort_key = None
+        if self.sk:
+            sort_key = {"op": self.sk_op, "value": self.sk, "value2": self.sk2 or None}
+        filter_ = None
+        if self.filter_attr:
+            value = self.filter_value or None
+            filter_ = {"attribute": self.filter_attr, "op": self.filter_op, "value": value}
+        try:
+            return OperationRequest.model_validate(
+                {
+                    "operation": self.op,
+                    "index": self.on or None,
+                    "partition_key": self.pk or None,
+                    "sort_key": sort_key,
+                    "limit": limit,
+                    "forward": self.order != "backward",
+                    "consistent_read": self.consistent in ("on", "true", "1"),
+                    "filter": filter_,
+                }
+            )
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise InvalidInput(problems) from None
+
+    def with_values(self, **changes: str) -> BuilderForm:
+        return BuilderForm(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
+
+
+@dataclass(frozen=True)
+class BuilderRun:
+    result: OperationResult
+    code: GeneratedCode
+
+
+def run_builder(table: ExplorerTable, request: OperationRequest) -> BuilderRun:
+    operation = operations.check(table, request)
+    result = operations.run(operation)
+    model, others = codegen.code_model(table, result.items)
+    code = GeneratedCode(
+        boto3=codegen.boto3_code(operation.name, result.request),
+        pynamodb=codegen.pynamodb_code(operation, model, others),
+    )
+    return BuilderRun(result=result, code=code)
+
+
+def builder_url(table: TableDesign, pattern: PatternDesign, examples: dict[str, str | None]) -> str:
+    """The table page with the builder filled with an access pattern's key condition."""
+    fields = {"index": pattern.index or "", **operations.prefill(table, pattern, examples)}
+    query = urlencode({name: value for name, value in fields.items() if value})
+    return f"/tables/{quote(table.table_name, safe='')}?{query}#builder"
+
+
+def partition_url(table: str, partition_key: str, index: str | None = None) -> str:
+    """The page of one item collection (a key may hold `#`, `/` or spaces: quoted whole)."""
+    url = f"/tables/{quote(table, safe='')}/partitions/{quote(partition_key, safe='')}"
+    return f"{url}?{urlencode({'index': index})}" if index else url
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+@router.get("/tables")
+def tables_page(request: Request) -> Response:
+    """Every DynamoDB table of the app, from the model classes and DescribeTable."""
+    rows = [(table, live_figures(table)) for table in explorer_tables()]
+    return render(request, "lens/tables.html", {"rows": rows})
+
+
+@router.get("/tables/{table}")
+def table_page(
+    request: Request,
+    table: str,
+    index: IndexParam = None,
+    cursor: CursorParam = None,
+    count: CountParam = False,
+) -> Response:
+    """The table's item collections (one Scan page) and the operation builder."""
+    found = find_table(table)
+    form = BuilderForm.from_query(request)
+    wants_run = request.query_params.get("run") == "1"
+    if is_htmx(request) and wants_run:
+        ctx = {
+            "table": found,
+            "form": form,
+            **_builder_outcome(found, form),
+        }
+        return render(request, "lens/table.html", ctx, block="builder", status_code=_status(ctx))
+    page = collections_page(found, index, cursor, count=count)
+    form = _prefilled(form, page, index)
+    outcome = _builder_outcome(found, form) if wants_run else {"run": None, "error": None}
+    ctx = {"table": found, "page": page, "form": form, **outcome}
+    return render(request, "lens/table.html", ctx, status_code=_status(ctx))
+
+
+def _prefilled(form: BuilderForm, page: CollectionsPage, index: str | None) -> BuilderForm:
+    """A builder opened from /design without a partition key value gets the first one of the
+    collections shown, when they are read through the same index the builder will use."""
+    if not form.op or form.pk or (form.on or None) != index or not page.collections:
+        return form
+    first = page.collections[0]
+    changes = {"pk": first.partition_key}
+    if form.op == "GetItem" and not form.sk and first.items[0].sort_key is not None:
+        changes.update(sk_op="=", sk=first.items[0].sort_key)
+    return form.with_values(**changes)
+
+
+def _builder_outcome(table: ExplorerTable, form: BuilderForm) -> dict[str, Any]:
+    try:
+        return {"run": run_builder(table, form.to_request()), "error": None}
+    except DomainError as error:
+        return {"run": None, "error": error}
+
+
+def _status(ctx: dict[str, Any]) -> int:
+    error = ctx.get("error")
+    return error.status_code if isinstance(error, DomainError) else 200
+
+
+@router.get("/tables/{table}/partitions/{pk:path}")
+def partition_view(
+    request: Request, table: str, pk: str, index: IndexParam = None, cursor: CursorParam = None
+) -> Response:
+    """One item collection, read with a Query; each item opens as DynamoDB JSON and as the
+    PynamoDB object."""
+    found = find_table(table)
+    page = partition_page(found, pk, index, cursor)
+    ctx = {
+        "table": found,
+        "page": page,
+        "as_object": lambda item: pynamodb_object(found, item),
+    }
+    return render(request, "lens/partition.html", ctx)
+
+
+# -- JSON API ---------------------------------------------------------------------------------
+
+
+@api.get("", response_model=TablesResponse)
+def tables_json() -> TablesResponse:
+    """Every DynamoDB table of the app: keys, indexes, TTL, and DescribeTable's figures."""
+    return TablesResponse(tables=[_summary(table) for table in explorer_tables()])
+
+
+@api.get("/{table}/collections", response_model=CollectionsResponse)
+def collections_json(
+    table: str, index: IndexParam = None, cursor: CursorParam = None, count: CountParam = False
+) -> CollectionsResponse:
+    """One page of item collections, read with Scan (follow `next_cursor` for the next)."""
+    page = collections_page(find_table(table), index, cursor, count=count)
+    coverage = page.coverage
+    return _collections_out(
+        page.table,
+        page.index.name if page.index else None,
+        "Scan",
+        [_collection_out(c) for c in page.collections],
+        page.request,
+        page.computed,
+        page.reported,
+        page.next_cursor,
+        index_item_count=coverage.index_items if coverage else None,
+        table_item_count=page.table_items,
+    )
+
+
+@api.get("/{table}/partitions/{pk:path}", response_model=CollectionsResponse)
+def partition_json(
+    table: str, pk: str, index: IndexParam = None, cursor: CursorParam = None
+) -> CollectionsResponse:
+    """One item collection, read with a Query."""
+    page: PartitionPage = partition_page(find_table(table), pk, index, cursor)
+    return _collections_out(
+        page.table,
+        page.index.name if page.index else None,
+        "Query",
+        [_collection_out(page.collection)],
+        page.request,
+        page.computed,
+        page.reported,
+        page.next_cursor,
+    )
+
+
+@api.post("/{table}/operations", response_model=OperationResponse)
+def operation_json(table: str, body: OperationRequest) -> OperationResponse:
+    """Run one GetItem, Query or Scan (never a write) and get it back as code."""
+    found = find_table(table)
+    done = run_builder(found, body)
+    result = done.result
+    return OperationResponse(
+        operation=result.operation.name,
+        table=found.name,
+        index=result.operation.index.name if result.operation.index else None,
+        items=[item.raw for item in result.items],
+        item_types=[item.item_type.model for item in result.items],
+        item_sizes=[item.size_bytes for item in result.items],
+        count=result.count,
+        scanned_count=result.scanned_count,
+        last_evaluated_key=result.last_evaluated_key,
+        capacity=_capacity(result.computed, result.reported),
+        latency_ms=round(result.latency_ms, 2),
+        request=result.request,
+        code=done.code,
+    )
+
+
+def _summary(table: ExplorerTable) -> TableSummary:
+    design = table.design
+    live = live_figures(table)
+    return TableSummary(
+        name=table.name,
+        base_name=design.base_name,
+        model=design.item_types[0].model,
+        models=[item_type.model for item_type in design.item_types],
+        partition_key=design.hash_key,
+        sort_key=design.range_key,
+        indexes=[index.name for index in design.indexes],
+        index_details=[
+            IndexSummary(
+                name=index.name,
+                kind=index.kind,
+                partition_key=index.hash_key,
+                sort_key=index.range_key,
+                projection=index.projection,
+                item_count=live.index_item_counts.get(index.name),
+            )
+            for index in design.indexes
+        ],
+        ttl_attribute=design.ttl_attribute,
+        item_count=live.item_count,
+        size_bytes=live.size_bytes,
+        status=live.status,
+    )
+
+
+def _collection_out(collection: Collection) -> CollectionOut:
+    return CollectionOut(
+        partition_key=collection.partition_key,
+        items=[item.raw for item in collection.items],
+        item_types=[item.item_type.model for item in collection.items],
+        item_sizes=[item.size_bytes for item in collection.items],
+        continued=collection.continued,
+        continues=collection.continues,
+    )
+
+
+def _collections_out(
+    table: ExplorerTable,
+    index: str | None,
+    read_with: str,
+    collections: list[CollectionOut],
+    request: dict[str, Any],
+    computed: Units,
+    reported: Units | None,
+    next_cursor: str | None,
+    *,
+    index_item_count: int | None = None,
+    table_item_count: int | None = None,
+) -> CollectionsResponse:
+    pk, sk = table.keys_of(table.index(index))
+    return CollectionsResponse(
+        table=table.name,
+        index=index,
+        partition_key_attribute=pk,
+        sort_key_attribute=sk,
+        read_with=read_with,
+        collections=collections,
+        index_item_count=index_item_count,
+        table_item_count=table_item_count,
+        next_cursor=next_cursor,
+        request=request,
+        capacity=_capacity(computed, reported),
+    )
+
+
+def _capacity(computed: Units, reported: Units | None) -> CapacityOut:
+    return CapacityOut(
+        computed_rcu=computed.read,
+        reported_rcu=reported.read if reported is not None else None,
+        precision=computed.precision.label,
+        notes=list(computed.notes),
+    )
