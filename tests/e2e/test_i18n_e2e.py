@@ -26,6 +26,8 @@ MAIN_PAGES = {
     "login": "/login",
     "signup": "/signup",
     "not-found": "/no/such/page",
+    "tables": "/tables",
+    "table": "/tables/lab-activities",
 }
 BLOCKING = {"serious", "critical"}
 HEADINGS = {
