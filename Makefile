@@ -2,6 +2,7 @@
 #   make run   set up, start the embedded DynamoDB engine, create tables, seed if empty, serve :8000
 #              (and dynamodb-admin on :4567 where Node.js is installed)
 #   make test  set up and run every test tier (unit, integration, e2e)
+#   make fuzz  fuzz the JSON API from its /openapi.json with many more requests than `make test`
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,8 +11,9 @@ NODE_STAMP := node_modules/.installed-stamp
 PORT ?= 8000
 CATALOGS := $(wildcard locale/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
+FUZZ_EXAMPLES ?= 100
 
-.PHONY: run test test-unit test-integration test-e2e bench lint format clean setup i18n i18n-compile
+.PHONY: run test test-unit test-integration test-e2e fuzz bench lint format clean setup i18n i18n-compile
 
 setup: $(STAMP)
 
@@ -58,6 +60,9 @@ test-integration: setup i18n-compile $(NODE_STAMP)
 
 test-e2e: setup i18n-compile
 	$(PY) -m pytest tests/e2e
+
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -s tests/unit/test_api_fuzz.py
 
 bench: setup
 	$(PY) -m benchmarks

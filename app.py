@@ -31,6 +31,7 @@ from shared import events
 from shared.csrf import csrf_protect
 from shared.database import connect_database
 from shared.dynamo import bind_models
+from shared.openapi import API_ERRORS, install_api_docs
 from shared.settings import PROJECT_ROOT, Settings, configure, get_settings
 from shared.web import install_error_handlers, install_middleware
 
@@ -83,9 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="DynamoDB Lab",
         summary="A blog + activity app that teaches DynamoDB design.",
         dependencies=[Depends(csrf_protect)],
+        responses=API_ERRORS,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "shared" / "static"), name="static")
+    install_api_docs(app)
     wire(settings, app)
     install_middleware(app, settings)
     lens.install(app, settings)

@@ -55,16 +55,3 @@ class ReadStats:
     @property
     def average_item_bytes(self) -> float:
         return self.bytes_read / self.scanned if self.scanned else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "operation": self.operation,
-            "target": self.target,
-            "calls": self.calls,
-            "items_returned": self.returned,
-            "items_scanned": self.scanned,
-            "hidden_expired": self.hidden_expired,
-            "bytes_read": self.bytes_read,
-            "computed_rcu": self.computed_rcu,
-            "reported_rcu": self.reported_rcu,
-        }

@@ -8,7 +8,7 @@ link) when htmx asks for the older items.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,11 +16,12 @@ from markupsafe import Markup
 from pynamodb.exceptions import PynamoDBException
 
 from activity import service
+from activity.schemas import ActivityPageOut, FeedOut
 from shared.web import PostId, render, render_block
 
 log = logging.getLogger(__name__)
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["activity"])
 
 PANEL_LIMIT = 10
@@ -120,46 +121,33 @@ def _key(activity: Any) -> tuple[str, str]:
     return activity.user_id, activity.timestamp
 
 
-def _api_list(page: service.ActivityPage) -> dict[str, Any]:
-    return {
-        "items": [service.activity_as_dict(a) for a in page.items],
-        "next_cursor": page.next_cursor,
-    }
-
-
 @api.get("/users/{username}/activities")
-def api_user_activities(username: str, limit: Limit = 20, cursor: Cursor = None) -> dict[str, Any]:
+def api_user_activities(username: str, limit: Limit = 20, cursor: Cursor = None) -> ActivityPageOut:
     """A user's latest activities, newest first (Query on the table)."""
     page = service.latest_activities_of_user(username=username, limit=limit, cursor=cursor)
-    return _api_list(page)
+    return ActivityPageOut.of(page)
 
 
 @api.get("/activities")
 def api_activities_of_type(
     activity_type: TypeParam, limit: Limit = 20, cursor: Cursor = None
-) -> dict[str, Any]:
+) -> ActivityPageOut:
     """The latest activities of one type across the site (Query on ActivityTypeIndex)."""
     page = service.latest_activities_of_type(
         activity_type=activity_type, limit=limit, cursor=cursor
     )
-    return _api_list(page)
+    return ActivityPageOut.of(page)
 
 
 @api.get("/posts/{post_id}/activities")
 def api_post_activities(
     post_id: PostId, limit: Limit = 20, cursor: Cursor = None
-) -> dict[str, Any]:
+) -> ActivityPageOut:
     """The timeline of one post, newest first (Query on PostActivityIndex)."""
-    return _api_list(service.post_timeline(post_id=post_id, limit=limit, cursor=cursor))
+    return ActivityPageOut.of(service.post_timeline(post_id=post_id, limit=limit, cursor=cursor))
 
 
 @api.get("/feed")
-def api_feed(mode: Literal["scan", "index"] = "index", limit: Limit = 20) -> dict[str, Any]:
+def api_feed(mode: service.FeedMode = "index", limit: Limit = 20) -> FeedOut:
     """What is happening on the site: `scan` (the anti-pattern) or `index` (FeedIndex)."""
-    feed = service.global_feed(mode=mode, limit=limit)
-    return {
-        "mode": feed.mode,
-        "items": [service.activity_as_dict(a) for a in feed.items],
-        "next_cursor": None,
-        "stats": feed.stats.as_dict(),
-    }
+    return FeedOut.of(service.global_feed(mode=mode, limit=limit))

@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.pagination import ResultIterator
@@ -57,6 +57,7 @@ MAX_CALLS_PER_READ = 10
 FEED_LOOKBACK_DAYS = 7
 SCAN_PAGE_ITEMS = 1_000
 FEED_MODES = ("scan", "index")
+FeedMode = Literal["scan", "index"]
 TABLE_KEY = ("user_id", "timestamp")
 TYPE_INDEX_KEY = ("activity_type", "timestamp", "user_id")
 POST_INDEX_KEY = ("post_id", "timestamp", "user_id")
@@ -78,7 +79,7 @@ class ActivityPage:
 
 @dataclass(frozen=True)
 class Feed:
-    mode: str
+    mode: FeedMode
     items: list[Activity]
     stats: ReadStats
 
@@ -443,22 +444,6 @@ def global_feed(*, mode: str, limit: int = DEFAULT_LIMIT) -> Feed:
     raise InvalidInput(
         _("mode must be one of: {modes}.").format(modes=", ".join(FEED_MODES)), field="mode"
     )
-
-
-# -- presenting ---------------------------------------------------------------------------------
-
-
-def activity_as_dict(activity: Activity) -> dict[str, Any]:
-    return {
-        "user_id": activity.user_id,
-        "username": activity.username,
-        "timestamp": activity.timestamp,
-        "occurred_at": time_key(activity.occurred_at),
-        "activity_type": activity.activity_type,
-        "post_id": int(activity.post_id) if activity.post_id is not None else None,
-        "comment_id": activity.comment_id,
-        "expires_at": time_key(activity.expires_at) if activity.expires_at else None,
-    }
 
 
 def scan_cost_at(*, items: int, measured: ReadStats) -> tuple[float, int] | None:

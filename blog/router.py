@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
-from pydantic import BaseModel
 
 from blog import service
+from blog.schemas import PostIn, PostOut, PostPatch, PostsPageOut
 from shared import events
 from shared.auth import CurrentViewer, OptionalViewer
 from shared.errors import DomainError
@@ -15,18 +15,8 @@ from shared.i18n import gettext as _
 from shared.panels import POST_LIST, POST_PAGE, render_badges, render_slot
 from shared.web import PostId, htmx_redirect, render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/posts", tags=["posts"])
-
-
-class PostIn(BaseModel):
-    title: str
-    body: str
-
-
-class PostPatch(BaseModel):
-    title: str | None = None
-    body: str | None = None
 
 
 @router.get("/")
@@ -121,29 +111,22 @@ def _form_error(request: Request, post, error: DomainError, title: str, body: st
 
 
 @api.get("")
-def api_list_posts(page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> dict[str, object]:
-    posts = service.list_posts(page=page)
-    return {
-        "items": [service.post_as_dict(p) for p in posts.items],
-        "page": posts.page,
-        "pages": posts.pages,
-        "total": posts.total,
-    }
+def api_list_posts(page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> PostsPageOut:
+    return PostsPageOut.of(service.list_posts(page=page))
 
 
 @api.post("", status_code=201)
-def api_create_post(body: PostIn, viewer: CurrentViewer) -> dict[str, object]:
-    post = service.create_post(viewer=viewer, title=body.title, body=body.body)
-    return service.post_as_dict(post)
+def api_create_post(body: PostIn, viewer: CurrentViewer) -> PostOut:
+    return PostOut.of(service.create_post(viewer=viewer, title=body.title, body=body.body))
 
 
 @api.get("/{post_id}")
-def api_get_post(post_id: PostId) -> dict[str, object]:
-    return service.post_as_dict(service.get_post(post_id=post_id))
+def api_get_post(post_id: PostId) -> PostOut:
+    return PostOut.of(service.get_post(post_id=post_id))
 
 
 @api.patch("/{post_id}")
-def api_update_post(post_id: PostId, body: PostPatch, viewer: CurrentViewer) -> dict[str, object]:
+def api_update_post(post_id: PostId, body: PostPatch, viewer: CurrentViewer) -> PostOut:
     current = service.get_post(post_id=post_id)
     post = service.update_post(
         viewer=viewer,
@@ -151,7 +134,7 @@ def api_update_post(post_id: PostId, body: PostPatch, viewer: CurrentViewer) -> 
         title=current.title if body.title is None else body.title,
         body=current.body if body.body is None else body.body,
     )
-    return service.post_as_dict(post)
+    return PostOut.of(post)
 
 
 @api.delete("/{post_id}", status_code=204)

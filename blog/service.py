@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,9 +21,9 @@ from shared import events
 from shared.auth import Viewer
 from shared.database import database
 from shared.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from shared.i18n import N_
 from shared.i18n import gettext as _
 from shared.seeding import Progress, SeedPlan
+from shared.text import check_text
 
 AUTHOR_COLUMNS = (User.id, User.username, User.display_name)  # never the password hash
 USERNAME_RE = re.compile(r"^[a-z0-9_]{3,30}$")
@@ -57,28 +56,6 @@ def viewer_of(user: User) -> Viewer:
     return Viewer(user_id=str(user.id), username=user.username, display_name=user.display_name)
 
 
-FIELD_NAMES = {
-    "username": N_("username"),
-    "display_name": N_("display name"),
-    "password": N_("password"),
-    "title": N_("title"),
-    "body": N_("body"),
-}
-"""How an error message names a form field."""
-
-
-def _check_printable(text: str, *, field: str, allowed: str = "") -> str:
-    """Control characters (NUL above all, which PostgreSQL refuses in text) are a clear 422."""
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
-        raise InvalidInput(
-            _("The {field} contains control characters.").format(
-                field=_(FIELD_NAMES.get(field, field))
-            ),
-            field=field,
-        )
-    return text
-
-
 def _check_username(username: str) -> str:
     username = username.strip().lower()
     if not USERNAME_RE.fullmatch(username):
@@ -97,13 +74,13 @@ def _check_password(password: str) -> str:
             ),
             field="password",
         )
-    return password
+    return check_text(password, field="password")
 
 
 def create_user(*, username: str, password: str, display_name: str = "") -> User:
     username = _check_username(username)
     _check_password(password)
-    display_name = _check_printable(display_name.strip(), field="display_name") or username
+    display_name = check_text(display_name.strip(), field="display_name") or username
     if len(display_name) > DISPLAY_NAME_MAX:
         raise InvalidInput(
             _("A display name is at most {max} characters.").format(max=DISPLAY_NAME_MAX),
@@ -177,8 +154,8 @@ def post_titles(*, post_ids: list[int]) -> dict[int, str]:
 
 
 def _check_post(title: str, body: str) -> tuple[str, str]:
-    title = _check_printable(title.strip(), field="title")
-    body = _check_printable(body.strip(), field="body", allowed="\n\r\t")
+    title = check_text(title.strip(), field="title")
+    body = check_text(body.strip(), field="body", multiline=True)
     if not title:
         raise InvalidInput(_("The title is empty."), field="title")
     if len(title) > TITLE_MAX:
@@ -251,17 +228,6 @@ def newest_post_id() -> str | None:
 def newest_username() -> str | None:
     user = User.select(User.username).order_by(User.id.desc()).first()
     return None if user is None else str(user.username)
-
-
-def post_as_dict(post: Post) -> dict[str, object]:
-    return {
-        "id": post.id,
-        "title": post.title,
-        "body": post.body,
-        "author": {"username": post.author.username, "display_name": post.author.display_name},
-        "created_at": post.created_at.isoformat(),
-        "updated_at": post.updated_at.isoformat(),
-    }
 
 
 DEMO_PASSWORD = "demo-password"

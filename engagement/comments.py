@@ -33,6 +33,7 @@ from shared.dynamo import conditional_write, utc_now
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.i18n import N_
 from shared.i18n import gettext as _
+from shared.text import check_text
 
 COMMENT_MAX = 4_000
 COMMENTS_PER_PAGE = 20
@@ -89,7 +90,7 @@ def _check_comment_id(comment_id: str, *, what: str = N_("comment")) -> str:
 
 
 def _check_body(body: str) -> str:
-    body = body.strip()
+    body = check_text(body.strip(), field="body", multiline=True)
     if not body:
         raise InvalidInput(_("The comment is empty."), field="body")
     if len(body) > COMMENT_MAX:

@@ -19,7 +19,7 @@ from shared.errors import InvalidInput
 from shared.i18n import gettext as _
 from shared.web import PostId, htmx_redirect, is_htmx, render, render_block
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["engagement"])
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, PlainSerializer, WithJsonSchema
 from engagement.comments import CommentPage
 from engagement.likes import LikeChange, LikeSummary
 from engagement.models import Comment
+from shared.text import CleanLine, CleanText
 
 IsoTime = Annotated[
     datetime,
@@ -56,13 +57,13 @@ class LikeChangeOut(LikesOut):
 
 
 class CommentIn(BaseModel):
-    body: str
-    parent_id: str | None = None
-    idempotency_key: str | None = None
+    body: CleanText
+    parent_id: CleanLine | None = None
+    idempotency_key: CleanLine | None = None
 
 
 class CommentPatch(BaseModel):
-    body: str
+    body: CleanText
     version: int
 
 

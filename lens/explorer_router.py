@@ -44,7 +44,7 @@ from shared.errors import DomainError, InvalidInput
 from shared.i18n import gettext as _
 from shared.web import is_htmx, render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/tables", tags=["explorer"])
 IndexParam = Annotated[str | None, Query(description="A secondary index of the table.")]
 CursorParam = Annotated[str | None, Query(description="next_cursor of the previous page.")]

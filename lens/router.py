@@ -12,20 +12,19 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
 from lens.access_patterns import access_patterns
-from lens.design import code_of_access_pattern, describe_design, japanese_doc
+from lens.design import Design, code_of_access_pattern, describe_design, japanese_doc
 from lens.explorer_router import builder_url
 from shared.errors import NotFound
 from shared.i18n import gettext as _
 from shared.web import render
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["design"])
 
 
@@ -112,6 +111,6 @@ def access_pattern_code(request: Request, function: str) -> Response:
 
 
 @api.get("/design")
-def design_json() -> dict[str, Any]:
+def design_json() -> Design:
     """The same design as `manage.py describe --format json`."""
-    return describe_design().to_dict()
+    return describe_design()

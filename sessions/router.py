@@ -4,35 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Form, Request, Response
 
 from sessions import service
-from shared.auth import SESSION_COOKIE, Viewer, optional_viewer
+from sessions.schemas import Credentials, SessionOut, ViewerOut
+from shared.auth import SESSION_COOKIE, OptionalViewer
 from shared.csrf import csrf_token
 from shared.errors import DomainError
 from shared.settings import active_settings
 from shared.web import htmx_redirect, render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-
-
-class Credentials(BaseModel):
-    username: str
-    password: str
-    display_name: str = ""
-
-
-class ViewerOut(BaseModel):
-    user_id: str
-    username: str
-    display_name: str
-
-
-class SessionOut(BaseModel):
-    user: ViewerOut | None
-    csrf_token: str
 
 
 def _set_session_cookie(response: Response, token: str) -> None:
@@ -113,12 +96,6 @@ def logout(request: Request) -> Response:
     return response
 
 
-def _viewer_out(viewer: Viewer) -> ViewerOut:
-    return ViewerOut(
-        user_id=viewer.user_id, username=viewer.username, display_name=viewer.display_name
-    )
-
-
 @api.post("/signup", status_code=201)
 def api_signup(request: Request, response: Response, body: Credentials) -> ViewerOut:
     """Create an account and sign in (sets the session cookie)."""
@@ -129,7 +106,7 @@ def api_signup(request: Request, response: Response, body: Credentials) -> Viewe
         replacing=request.cookies.get(SESSION_COOKIE),
     )
     _set_session_cookie(response, token)
-    return _viewer_out(viewer)
+    return ViewerOut.of(viewer)
 
 
 @api.post("/login")
@@ -141,7 +118,7 @@ def api_login(request: Request, response: Response, body: Credentials) -> Viewer
         replacing=request.cookies.get(SESSION_COOKIE),
     )
     _set_session_cookie(response, token)
-    return _viewer_out(viewer)
+    return ViewerOut.of(viewer)
 
 
 @api.post("/logout", status_code=204)
@@ -153,8 +130,6 @@ def api_logout(request: Request) -> Response:
 
 
 @api.get("/session")
-def api_session(
-    request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
-) -> SessionOut:
+def api_session(request: Request, viewer: OptionalViewer) -> SessionOut:
     """Who is signed in, and the CSRF token to send as X-CSRF-Token on state-changing calls."""
-    return SessionOut(user=_viewer_out(viewer) if viewer else None, csrf_token=csrf_token(request))
+    return SessionOut(user=ViewerOut.of(viewer) if viewer else None, csrf_token=csrf_token(request))

@@ -49,8 +49,6 @@ def test_post_list_is_newest_first_and_paginated(unit_client, make_user) -> None
         ({"title": "t" * 201, "body": "b"}, "title is over"),
         ({"title": "t", "body": ""}, "body is empty"),
         ({"title": "t", "body": "b" * 20_001}, "body is over"),
-        ({"title": "nul\x00", "body": "b"}, "title contains control characters"),
-        ({"title": "t", "body": "bell\x07"}, "body contains control characters"),
     ],
 )
 def test_bad_post_input_is_422_and_writes_nothing(unit_client, make_user, payload, message) -> None:
