@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 # lists in locale/ja/LC_MESSAGES/messages.po); the .mo files are compiled, never committed.
 i18n: setup
 	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg -w 100 --sort-by-file \
-		--project "DynamoDB Lab" --copyright-holder "DynamoDB Lab" -o locale/messages.pot .
+		--project "DynamoDB Lab" --version 0.1.0 --copyright-holder "DynamoDB Lab" -o locale/messages.pot .
 	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale -w 100 --ignore-obsolete --no-fuzzy-matching
 	$(PY) -m shared.catalogs fill-source
 	$(MAKE) i18n-compile
