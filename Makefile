@@ -66,6 +66,7 @@ fuzz: setup
 
 bench: setup
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.scale
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -48,9 +48,11 @@ def wire(settings: Settings, app: FastAPI | None = None) -> None:
     """
     configure(settings)
     connect_database(settings)
-    bind_models(settings)
     for context in CONTEXTS:
         context.install(app)
+    # After the installs: a context's models are imported, and so registered, by its install;
+    # bound before, a fresh process (`uvicorn app:app`) would leave them pointing nowhere.
+    bind_models(settings)
     register_example("post_id", blog_service.newest_post_id)
     register_example("username", blog_service.newest_username)
     show_layout("context", CONTEXTS)

@@ -6,6 +6,7 @@ python manage.py create-tables  # every registered table, its GSIs and TTL; the 
 python manage.py seed           # demo users, posts, likes, comments, activities
 python manage.py describe       # the table design, read from the model classes (--format json)
 python manage.py export cloudformation|workbench  # the tables for CloudFormation / NoSQL Workbench
+python manage.py lab NAME       # run a lab (query-vs-scan, counter, hot-partition, ttl, gsi-cost)
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from rich.text import Text
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console()
 err_console = Console(stderr=True)
-SNAPSHOT_INTERVAL_SECONDS = 30.0
+LEGACY_MANIFEST_NAME = ".manifest.imported.json"  # hidden: importers skip it
+RESTARTS_PER_MINUTE = 3  # an engine that dies more often than this is not restarted again
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -273,6 +275,15 @@ def _workbench_samples(settings, design, limit: int) -> dict[str, list[dict]]:  
         raise typer.Exit(1) from error
 
 
+def _lab_cli() -> typer.Typer:
+    from lens.labs.cli import build_lab_cli
+
+    return build_lab_cli(_wire)
+
+
+cli.add_typer(_lab_cli(), name="lab")
+
+
 def _table_names() -> list[str]:
     from shared.dynamo import registered_models
 
@@ -281,14 +292,20 @@ def _table_names() -> list[str]:
 
 @cli.command("export-data")
 def export_data(
-    directory: Annotated[Path, typer.Option(help="Where to write the snapshot.")] = Path(
-        "data/dynamodb"
+    directory: Annotated[Path, typer.Option(help="Where to write the export.")] = Path(
+        "data/export"
     ),
 ) -> None:
-    """Snapshot every table to DynamoDB JSON files (the format of AWS's table export)."""
+    """Export every table to DynamoDB JSON files (the format of AWS's table export)."""
+    from engine.export_format import read_manifest
     from engine.snapshots import export_tables
     from shared.dynamo import boto3_client
 
+    if "engine" in (read_manifest(directory) or {}):
+        err_console.print(
+            f"[red]{directory} is the embedded engine's own data:[/] export elsewhere."
+        )
+        raise typer.Exit(2)
     settings = _wire()
     counts = export_tables(boto3_client(settings), _table_names(), directory)
     for name, count in counts.items():
@@ -308,10 +325,10 @@ def import_data(
 
 
 def _restore(settings, directory: Path) -> None:  # type: ignore[no-untyped-def]
-    from engine.snapshots import import_tables
+    from engine.snapshots import MANIFEST_NAME, import_tables
     from shared.dynamo import boto3_client
 
-    if not (directory / "manifest.json").exists():
+    if not (directory / MANIFEST_NAME).exists():
         return
     with _progress() as progress:
         tasks: dict[str, int] = {}
@@ -325,19 +342,41 @@ def _restore(settings, directory: Path) -> None:  # type: ignore[no-untyped-def]
     console.print(f"  restored {sum(c for c in counts.values() if c > 0)} items from {directory}")
 
 
+def _import_legacy_snapshot(settings, directory: Path) -> None:  # type: ignore[no-untyped-def]
+    """A snapshot that `make run` wrote before the engine kept its own data has no table
+    definitions, so the engine left it alone: import it into the tables just created, once.
+    The engine journals the import; its manifest is then set aside so it is not imported again
+    (the engine's first snapshot replaces the table files)."""
+    from engine.export_format import MANIFEST_NAME, read_manifest
+
+    manifest = read_manifest(directory)
+    if manifest is None or "engine" in manifest:
+        return
+    console.print(f"Importing the snapshot in {directory} (written before the engine's journal)")
+    _restore(settings, directory)
+    (directory / MANIFEST_NAME).rename(directory / LEGACY_MANIFEST_NAME)
+
+
 @cli.command("relay-outbox")
 def relay_outbox() -> None:
     """Deliver events still pending in the outbox (their DynamoDB side failed earlier)."""
     from shared import events
 
     _wire()
+    total = _deliver_pending_events()
+    console.print(f"delivered {total}; still pending {events.pending_count()}")
+
+
+def _deliver_pending_events() -> int:
+    """Deliver pending events, oldest first, until none is left or one fails again."""
+    from shared import events
+
     total = 0
     while True:
         delivered, failed = events.deliver_pending()
         total += delivered
         if failed or delivered == 0:
-            break
-    console.print(f"delivered {total}; still pending {events.pending_count()}")
+            return total
 
 
 @cli.command("shard-post")
@@ -372,6 +411,13 @@ def run(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
     seed_if_empty: Annotated[bool, typer.Option(help="Seed when there are no users.")] = True,
+    ttl_interval: Annotated[
+        float | None, typer.Option(min=0.1, help="Seconds between the engine's TTL sweeps.")
+    ] = None,
+    partition_limit: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Write units per second per partition key (default: none)."),
+    ] = None,
     admin_gui_port: Annotated[
         int, typer.Option(help="dynamodb-admin's port beside the embedded engine; 0: none.")
     ] = 4567,
@@ -383,26 +429,18 @@ def run(
     from shared.settings import get_settings
 
     settings = get_settings()
-    engine = keeper = watchdog = gui = None
-    snapshot_dir = settings.data_dir / "dynamodb"
+    engine = watchdog = gui = None
+    data_dir = settings.data_dir / "dynamodb"
     if not settings.dynamodb_endpoint:
-        from engine.launcher import LocalEngine
-
-        engine_log = settings.data_dir / "engine.log"
-        engine = LocalEngine(log_path=engine_log)
-        endpoint = engine.start()
-        os.environ["DYNAMODB_ENDPOINT"] = endpoint
-        get_settings.cache_clear()
-        console.print(f"Embedded DynamoDB engine (moto server) at [cyan]{endpoint}[/]")
+        engine = _start_engine(settings, data_dir, ttl_interval, partition_limit)
     else:
         _wait_for_dynamodb(settings)
     try:
         settings = _wire()
         _create_all(settings)
         if engine is not None:
-            watchdog = _watch_engine(engine, engine_log)
-            _restore(settings, snapshot_dir)
-            keeper = _start_snapshots(settings, snapshot_dir)
+            _import_legacy_snapshot(settings, data_dir)
+            watchdog = _watch_engine(engine)
             gui = _start_admin_gui(settings, admin_gui_port) if admin_gui_port else None
         if seed_if_empty:
             from blog.service import user_count
@@ -410,6 +448,7 @@ def run(
             if user_count() == 0:
                 console.print("Empty database: seeding demo data")
                 _run_seed()
+        _finish_interrupted_work()
         console.print(f"Serving on [bold]http://{host}:{port}[/]  (Ctrl-C stops everything)")
         from app import create_app
 
@@ -425,14 +464,56 @@ def run(
             gui.stop()
         if watchdog is not None:
             watchdog.set()
-        if keeper is not None:
-            saved = keeper.stop(final_snapshot=True)
-            if saved is None:
-                console.print("[red]No final snapshot: the engine did not answer.[/]")
-            else:
-                console.print(f"Snapshot of {sum(saved.values())} items saved to {snapshot_dir}")
         if engine is not None:
             engine.stop()
+            console.print(f"Engine stopped; its data is in {data_dir}")
+
+
+def _start_engine(settings, data_dir: Path, ttl_interval, partition_limit):  # type: ignore[no-untyped-def]
+    from engine.launcher import LocalEngine
+    from shared.settings import get_settings
+
+    engine = LocalEngine(
+        settings.data_dir / "engine.log",
+        data_dir=data_dir,
+        ttl_interval=ttl_interval,
+        partition_limit=partition_limit,
+        region=settings.aws_region,
+    )
+    endpoint = engine.start()
+    os.environ["DYNAMODB_ENDPOINT"] = endpoint
+    get_settings.cache_clear()
+    console.print(f"Embedded DynamoDB engine at [cyan]{endpoint}[/] (data in {data_dir})")
+    return engine
+
+
+def _finish_interrupted_work() -> None:
+    """After a restart: deliver the events the last run left pending, and finish like changes
+    whose request died midway, now and again once such changes are old enough to be settled
+    (until then their request could, in principle, still be running elsewhere)."""
+    from engagement import likes
+
+    delivered = _deliver_pending_events()
+    if delivered:
+        console.print(f"Delivered {delivered} events left pending by the last run")
+    wait = likes.in_flight_limit().total_seconds()
+    threading.Thread(
+        target=_settle_pending_likes, args=((0.0, wait + 1.0),), name="settle-likes", daemon=True
+    ).start()
+
+
+def _settle_pending_likes(delays: tuple[float, ...]) -> None:
+    from engagement import cleanup
+
+    for delay in delays:
+        time.sleep(delay)
+        try:
+            settled = cleanup.settle_all_pending_likes()
+        except Exception as error:  # noqa: BLE001 - a repair must never stop the app
+            console.print(f"[yellow]Settling pending likes failed:[/] {error}")
+            continue
+        if settled:
+            console.print(f"Finished {settled} like changes left midway by the last run")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -461,20 +542,48 @@ def _wait_for_dynamodb(settings, timeout: float = 60.0) -> None:  # type: ignore
             time.sleep(2)
 
 
-def _watch_engine(engine, log_path: Path, interval: float = 5.0) -> threading.Event:  # type: ignore[no-untyped-def]
-    """If the embedded engine dies, say so plainly and stop, rather than serve 503s silently.
+def _watch_engine(engine, interval: float = 2.0) -> threading.Event:  # type: ignore[no-untyped-def]
+    """Tell a busy engine from a dead one. Busy (running, but no answer within three tries of
+    5 s): say so and wait. Dead: restart it on the same port, where its journal brings back
+    every acknowledged write, and finish what the app left midway; if it keeps dying, stop.
 
-    Returns the event to set before stopping the engine on purpose.
+    Returns the event to set before stopping the engine on purpose. The restarted engine is a
+    child of this thread, and Linux sends it SIGTERM when the thread ends, so the thread lives
+    as long as the app.
     """
+    from engine.launcher import EngineError, EngineState
+
     stopping = threading.Event()
+    restarts: list[float] = []
+
+    def restart() -> bool:
+        now = time.monotonic()
+        restarts[:] = [t for t in restarts if now - t < 60.0] + [now]
+        if len(restarts) > RESTARTS_PER_MINUTE:
+            console.print("[red bold]The engine keeps dying.[/] Stopping the app.")
+            return False
+        console.print(
+            "[red bold]The embedded DynamoDB engine died.[/] Restarting it; its journal "
+            f"brings back every acknowledged write. Log: {engine.log_path}"
+        )
+        try:
+            engine.restart()
+        except EngineError as error:
+            console.print(f"[red]The engine did not restart:[/] {error}\nStopping the app.")
+            return False
+        _finish_interrupted_work()
+        return True
 
     def watch() -> None:
+        busy = False
         while not stopping.wait(interval):
-            if not engine.alive() and not stopping.is_set():
-                console.print(
-                    "[red bold]The embedded DynamoDB engine stopped answering.[/] "
-                    f"Its log: {log_path}. Stopping the app; run `make run` again."
-                )
+            state = engine.state()
+            if stopping.is_set():
+                return
+            if state is EngineState.BUSY and not busy:
+                console.print("[yellow]The engine is busy: no answer for 15 s. Waiting.[/]")
+            busy = state is EngineState.BUSY
+            if state is EngineState.DEAD and not restart():
                 os.kill(os.getpid(), signal.SIGINT)
                 return
 
@@ -495,15 +604,29 @@ def _start_admin_gui(settings, port: int):  # type: ignore[no-untyped-def]
     return gui
 
 
-def _start_snapshots(settings, directory: Path):  # type: ignore[no-untyped-def]
-    from engine.snapshots import PeriodicSnapshot
-    from shared.dynamo import boto3_client
+@cli.command("engine")
+def engine_command(
+    port: Annotated[int, typer.Option()] = 8001,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option(help="Journal and snapshots.")] = Path("data/dynamodb"),
+    ttl_interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between TTL sweeps.")
+    ] = 60.0,
+    partition_limit: Annotated[
+        float | None, typer.Option(min=0.1, help="Write units per second per partition key.")
+    ] = None,
+    in_memory: Annotated[bool, typer.Option(help="Keep nothing on disk.")] = False,
+) -> None:
+    """Serve only the DynamoDB engine, like DynamoDB Local: for the AWS CLI, NoSQL Workbench or
+    dynamodb-admin (`--endpoint-url http://127.0.0.1:8001`). Do not share a data directory with
+    a running `make run`."""
+    from engine.server import main as serve
 
-    keeper = PeriodicSnapshot(
-        lambda: boto3_client(settings), _table_names(), directory, SNAPSHOT_INTERVAL_SECONDS
-    )
-    keeper.start()
-    return keeper
+    argv = ["--host", host, "--port", str(port), "--ttl-interval", str(ttl_interval)]
+    argv += ["--in-memory"] if in_memory else ["--data-dir", str(data_dir)]
+    if partition_limit is not None:
+        argv += ["--partition-limit", str(partition_limit)]
+    raise typer.Exit(serve(argv))
 
 
 def localized_cli():  # type: ignore[no-untyped-def]

@@ -1,174 +1,101 @@
-"""The operation inspector's overhead on the post page, measured in one run: `make bench`.
+"""`make bench`: every figure of the suite beside its target, in one process and one run.
 
-Starts the project's own embedded engine (moto's server, as `make run` does), seeds a little,
-and serves the app twice in this process, with the inspector on and off (INSPECTOR_ENABLED),
-each by uvicorn with one worker on its own port. Requests to the two alternate, so drift of
-the machine or the engine (moto slows down as tables grow) touches both alike. Prints median
-and p95 latency of each and the overhead; the target is under 10%.
+python -m benchmarks            # the full sizes (a few minutes)
+python -m benchmarks --quick    # tiny sizes: checks that every figure runs (seconds)
+python -m benchmarks --only like_throughput --only post_page
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import statistics
+import json
+import platform
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import httpx
-import uvicorn
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-TARGET_OVERHEAD = 0.10
+from benchmarks.figures import Figure, figure_modules
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(app: object) -> Iterator[str]:
-    """uvicorn, one worker, in a daemon thread; yields the base URL."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
-    )
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"uvicorn on port {port} did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
+console = Console()
 
 
-def _configure(data_dir: Path, endpoint: str) -> None:
-    """Settings come from the environment, as for a user; everything lives in `data_dir`."""
-    os.environ.update(
-        DYNAMODB_ENDPOINT=endpoint,
-        DATABASE_URL=f"sqlite:///{data_dir / 'bench.sqlite3'}",
-        DATA_DIR=str(data_dir),
-        TABLE_PREFIX="bench-",
-        APP_ENV="dev",
-        SECRET_KEY="benchmark-secret",
-    )
-    os.environ.pop("AWS_ACCESS_KEY_ID", None)
+def _run_all(bench: Any, only: list[str]) -> list[Figure]:
+    figures: list[Figure] = []
+    for module in figure_modules():
+        name = module.__name__.rsplit(".", 1)[-1]
+        if only and name not in only:
+            continue
+        console.print(f"[bold]{name}[/] ...")
+        started = time.monotonic()
+        try:
+            found = module.measure(bench)
+        except Exception as error:  # noqa: BLE001 - one broken figure must not hide the others
+            console.print(Text(traceback.format_exc(), style="red"))
+            found = [Figure(name, f"error: {error}", "-", False)]
+        figures += found
+        for figure in found:
+            console.print(f"  {figure.name}: {figure.measured} ({figure.verdict})")
+        console.print(f"  [dim]{time.monotonic() - started:.1f}s[/]")
+    return figures
 
 
-def _prepare() -> tuple[object, object, str, int]:
-    """Two apps over the same wiring (inspector on, off), seeded data, a user and a post."""
-    from app import create_app
-    from shared.database import create_rdb_tables
-    from shared.dynamo import create_tables
-    from shared.seeding import SeedPlan, seeders
-    from shared.settings import get_settings
-
-    get_settings.cache_clear()
-    settings = get_settings()
-    app_on = create_app(settings.model_copy(update={"inspector_enabled": True}))
-    app_off = create_app(settings.model_copy(update={"inspector_enabled": False}))
-    create_tables(settings)
-    create_rdb_tables()
-    plan = SeedPlan(users=3, posts=5, likes_per_post=2, comments_per_post=3, activities=100)
-    for seeder in seeders():
-        seeder.run(plan, lambda _done: None)
-    return app_on, app_off, plan.viewers[0].username, plan.post_ids[0]
+def _print(figures: list[Figure]) -> None:
+    table = Table("figure", "measured", "target", "verdict", "detail", title="Benchmarks")
+    for figure in figures:
+        style = {"PASS": "green", "FAIL": "red"}.get(figure.verdict, "")
+        table.add_row(
+            Text(figure.name),
+            Text(figure.measured),
+            Text(figure.target),
+            Text(figure.verdict, style=style),
+            Text(figure.detail, style="dim"),
+        )
+    console.print(table)
 
 
-def _signed_in_client(base_url: str, username: str) -> httpx.Client:
-    from blog.service import DEMO_PASSWORD
-
-    client = httpx.Client(base_url=base_url, timeout=30)
-    token = client.get("/api/v1/auth/session").json()["csrf_token"]
-    response = client.post(
-        "/api/v1/auth/login",
-        json={"username": username, "password": DEMO_PASSWORD},
-        headers={"X-CSRF-Token": token},
-    )
-    response.raise_for_status()
-    return client
-
-
-def _measure(clients: dict[str, httpx.Client], path: str, rounds: int) -> dict[str, list[float]]:
-    """Alternate the two servers, swapping which goes first every round."""
-    times: dict[str, list[float]] = {name: [] for name in clients}
-    names = list(clients)
-    for number in range(rounds):
-        for name in names if number % 2 == 0 else reversed(names):
-            started = time.perf_counter()
-            response = clients[name].get(path)
-            elapsed = time.perf_counter() - started
-            if response.status_code != 200:
-                raise RuntimeError(f"{name}: GET {path} answered {response.status_code}")
-            times[name].append(elapsed * 1000)
-    return times
-
-
-def _inspector_summary(client: httpx.Client, path: str) -> None:
-    """What the page costs, as the inspector itself reports it."""
-    headers = client.get(path).headers
-    print(f"Server-Timing: {headers.get('server-timing')}")
-    print(f"X-DynamoDB-Capacity: {headers.get('x-dynamodb-capacity')}")
-
-
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1]
-
-
-def _report(times: dict[str, list[float]], path: str) -> float:
-    print(f"GET {path}, {len(times['off'])} requests each (ms)")
-    print(f"{'inspector':<10} {'median':>8} {'p95':>8} {'mean':>8}")
-    for name in ("off", "on"):
-        values = times[name]
-        median, p95, mean = statistics.median(values), _p95(values), statistics.fmean(values)
-        print(f"{name:<10} {median:8.2f} {p95:8.2f} {mean:8.2f}")
-    overhead = statistics.median(times["on"]) / statistics.median(times["off"]) - 1
-    p95_overhead = _p95(times["on"]) / _p95(times["off"]) - 1
-    difference = statistics.median(times["on"]) - statistics.median(times["off"])
-    verdict = "within" if overhead < TARGET_OVERHEAD else "OVER"
-    print(
-        f"overhead: median {overhead:+.1%} ({difference:+.2f} ms), p95 {p95_overhead:+.1%} "
-        f"({verdict} the {TARGET_OVERHEAD:.0%} target, on the median)"
-    )
-    return overhead
+def _write(figures: list[Figure], quick: bool, seconds: float, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC)
+    path = directory / f"{stamp:%Y%m%dT%H%M%SZ}.json"
+    document = {
+        "at": stamp.isoformat(),
+        "quick": quick,
+        "seconds": round(seconds, 1),
+        "python": platform.python_version(),
+        "machine": platform.platform(),
+        "figures": [figure.as_dict() for figure in figures],
+    }
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--requests", type=int, default=300, help="measured requests per server")
-    parser.add_argument("--warmup", type=int, default=30, help="unmeasured requests per server")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
+    parser.add_argument("--only", action="append", default=[], help="run only this figure module")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args(argv)
 
+    from benchmarks.environment import Bench
     from engine.launcher import LocalEngine
 
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dynamodb-lab-bench-") as tmp, LocalEngine() as engine:
-        _configure(Path(tmp), engine.endpoint)
-        app_on, app_off, username, post_id = _prepare()
-        path = f"/posts/{post_id}"
-        with serving(app_on) as url_on, serving(app_off) as url_off:
-            clients = {
-                "off": _signed_in_client(url_off, username),
-                "on": _signed_in_client(url_on, username),
-            }
-            _measure(clients, path, args.warmup)
-            times = _measure(clients, path, args.requests)
-            _inspector_summary(clients["on"], path)
-            for client in clients.values():
-                client.close()
-    _report(times, path)
-    return 0
+        bench = Bench(quick=args.quick, data_dir=Path(tmp), endpoint=engine.endpoint)
+        figures = _run_all(bench, args.only)
+    _print(figures)
+    path = _write(figures, args.quick, time.monotonic() - started, args.results)
+    console.print(f"written to {path}")
+    return 0 if all(figure.passed is not False for figure in figures) else 1
 
 
 if __name__ == "__main__":

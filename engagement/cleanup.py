@@ -3,7 +3,7 @@
 `on_post_deleted` handles the PostDeleted event, delivered through the outbox (retried until
 DynamoDB answers). `settle_pending_likes` is the operators' repair (`manage.py settle-likes`) of
 like changes whose request died between its writes; the same user's next click also finishes
-their own.
+their own. `settle_all_pending_likes` does it for every post, as `make run` does after a restart.
 """
 
 from __future__ import annotations
@@ -35,6 +35,23 @@ def settle_pending_likes(*, post_id: int) -> int:
         filter_condition=UserLike.pending_shard.exists(),
         consistent_read=True,
     )
+    limit = likes.in_flight_limit()
+    return sum(
+        likes.settle_stale(item) for item in pending if utc_now() - item.pending_since > limit
+    )
+
+
+@access_pattern(
+    name="Finish every post's like changes whose request died midway",
+    model=UserLike,
+    operation="Scan",
+    key="filter attribute_exists(pending_shard)",
+    notes="Run by `make run` after a restart, when any request of the last run may have died "
+    "midway. A Scan reads the whole table: fine for a start-up repair, never per request.",
+)
+def settle_all_pending_likes() -> int:
+    """Replays every stale pending change of every post; returns how many it finished."""
+    pending = UserLike.scan(filter_condition=UserLike.pending_shard.exists(), consistent_read=True)
     limit = likes.in_flight_limit()
     return sum(
         likes.settle_stale(item) for item in pending if utc_now() - item.pending_since > limit

@@ -1,5 +1,11 @@
-"""The embedded DynamoDB engine: moto's server run by a project-owned launcher, with on-disk
-snapshots in the DynamoDB JSON format of AWS's table export.
+"""The lab's DynamoDB engine: moto's server, made durable, faithful and flat-cost.
+
+`python -m engine` (`engine.server`) serves moto's DynamoDB with the project's additions: one
+lock and a synced journal (`gate`, `journal`), snapshots of its own state (`compaction`,
+`store`, in the format of `export_format`), a TTL sweeper (`ttl`), per-partition throttling
+(`throttle`) and the patches that make reads flat-cost and capacity real (`patches`).
+`launcher` starts it as a child process for `make run`, the tests and the benchmarks;
+`snapshots` exports and imports tables over the API, against any endpoint.
 
 The app never imports this package: `manage.py` (the CLI) starts the engine and points
 `DYNAMODB_ENDPOINT` at it, exactly as it would point it at DynamoDB Local or real AWS.

@@ -1,16 +1,25 @@
-"""The embedded local DynamoDB: moto's server in a child process, started and stopped by us.
+"""Start and stop the lab's DynamoDB engine (`python -m engine`) as a child process.
 
-Why a subprocess and not moto's in-process `ThreadedMotoServer`: stock moto's server keeps
-every item it ever copies alive (a TransactWriteItems on a 2,000-item table grew it by about
-4 MB, never given back), and a separate process keeps that growth, and moto's CPU work, out of
-the app's memory and GIL. The launcher waits until the engine answers before
-handing out its URL, and `alive()` checks both the process and an HTTP round trip, so a dead
-engine is reported clearly instead of leaving the app hanging.
+`make run`, the integration tests and the benchmarks all start the engine through this one
+launcher. `LocalEngine(data_dir=...)` keeps its data there (journal and snapshots, see
+`engine.server`); without a data directory it keeps nothing on disk. `stock_moto=True` runs
+moto's own server instead, unchanged, for comparing the two (`LAB_ENGINE=moto` in the tests).
+
+Why a subprocess and not an in-process server: a separate process keeps the engine's CPU work
+and memory out of the app's GIL and heap, and a crash of either side can be shown for what it
+is. The launcher waits until the engine answers before handing out its URL.
+
+Liveness, telling busy from dead: `state()` first asks the operating system whether the
+process still runs (a dead engine is known at once), then asks the engine's health URL, which
+answers without waiting for the engine's lock, with a few seconds' timeout and retries; an
+engine that runs but does not answer is BUSY, never taken for DEAD. (Stock moto has no health
+URL; a ListTables stands in.)
 
 Shutdown: the child runs in a session of its own, so a terminal's Ctrl-C reaches only the app,
-which takes its final snapshot and then stops the engine itself (an `atexit` hook does the same
-on a normal interpreter exit). On Linux the child also asks the kernel for SIGTERM when its
-parent dies (`PR_SET_PDEATHSIG`), so even a `kill -9` of the app leaves no engine behind.
+which then stops the engine itself (an `atexit` hook does the same on a normal interpreter
+exit); the engine takes its last snapshot before it exits. On Linux the child also asks the
+kernel for SIGTERM when the thread that started it ends (`PR_SET_PDEATHSIG`), so even a
+`kill -9` of the app leaves no engine behind, and that engine still shuts down cleanly.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import ctypes.util
+import enum
 import errno
 import os
 import re
@@ -27,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import TracebackType
 
@@ -38,6 +50,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 DEFAULT_REGION = "ap-northeast-1"
 LOCAL_CREDENTIALS = ("local", "local")
 STOP_GRACE_SECONDS = 5.0
+DURABLE_STOP_GRACE_SECONDS = 120.0  # the last snapshot of a large table takes a few seconds
+START_TIMEOUT_SECONDS = 20.0
+DURABLE_START_TIMEOUT_SECONDS = 120.0
+HEALTH_PATH = "/_engine/health"
+CLIENT_POOL_CONNECTIONS = 64  # one client may serve many threads (boto3 clients are thread-safe)
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 POLL_INTERVAL_SECONDS = 0.1
 AUTO_PORT_RETRIES = 2
 LOG_TAIL_BYTES = 4000
@@ -54,19 +72,37 @@ class PortInUseError(EngineError):
     """The requested port is taken by another program."""
 
 
+class EngineState(enum.Enum):
+    RUNNING = "running"  # the process runs and answers
+    BUSY = "busy"  # the process runs but did not answer in time
+    DEAD = "dead"  # the process is gone
+
+
 class LocalEngine:
-    """One moto server process on `host:port`; `port=None` picks a free port at start."""
+    """One engine process on `host:port`; `port=None` picks a free port at start."""
 
     def __init__(
         self,
+        log_path: Path | None = None,
+        *,
+        data_dir: Path | None = None,
+        ttl_interval: float | None = None,
+        partition_limit: float | None = None,
+        stock_moto: bool = False,
         host: str = "127.0.0.1",
         port: int | None = None,
-        *,
-        log_path: Path | None = None,
         region: str = DEFAULT_REGION,
+        fsync: bool = True,
     ) -> None:
+        if stock_moto and (data_dir or ttl_interval or partition_limit):
+            raise ValueError("stock moto keeps no data, sweeps no TTL and never throttles")
         self.host = host
         self.region = region
+        self.data_dir = data_dir.resolve() if data_dir is not None else None
+        self.ttl_interval = ttl_interval
+        self.partition_limit = partition_limit
+        self.stock_moto = stock_moto
+        self.fsync = fsync
         self._requested_port = port
         self._log_path = log_path
         self._port: int | None = None
@@ -74,8 +110,6 @@ class LocalEngine:
         self._active_log: Path | None = None
         self._log_offset = 0
         self._health_client: BaseClient | None = None
-
-    # -- public API -------------------------------------------------------------------------
 
     @property
     def endpoint(self) -> str:
@@ -91,12 +125,20 @@ class LocalEngine:
         return process.pid if process is not None and process.poll() is None else None
 
     @property
+    def log_path(self) -> Path | None:
+        """Where the engine's output goes (a temp file when no log was given)."""
+        return self._active_log or self._log_path
+
+    @property
     def running(self) -> bool:
         """The child process exists and has not exited (it may still not answer)."""
         return self.pid is not None
 
-    def start(self, timeout: float = 20.0) -> str:
+    def start(self, timeout: float | None = None) -> str:
         """Start the engine and wait until it answers; return its endpoint URL.
+
+        The default wait is longer with a data directory, whose journal may take a while to
+        replay (and whose previous engine may still be taking its last snapshot).
 
         Starting a running engine just returns its URL. With an automatic port, another program
         can grab the port between our choice and the child's bind, so that case is retried on a
@@ -105,6 +147,7 @@ class LocalEngine:
         if self.running:
             return self.endpoint
         self.stop()  # a crashed run's log and atexit hook go before a new run starts
+        timeout = self._start_timeout(timeout)
         retries = 0 if self._requested_port else AUTO_PORT_RETRIES
         for _ in range(retries):
             try:
@@ -115,6 +158,20 @@ class LocalEngine:
         self._start_on(self._requested_port or _free_port(self.host), timeout)
         return self.endpoint
 
+    def restart(self, timeout: float | None = None) -> str:
+        """Start a stopped or crashed engine again on the same port; return its URL."""
+        port = self._port
+        self.stop()
+        if port is None:
+            return self.start(timeout)
+        self._start_on(port, self._start_timeout(timeout))
+        return self.endpoint
+
+    def _start_timeout(self, timeout: float | None) -> float:
+        if timeout is not None:
+            return timeout
+        return START_TIMEOUT_SECONDS if self.data_dir is None else DURABLE_START_TIMEOUT_SECONDS
+
     def stop(self) -> None:
         """Terminate the engine, killing it if it ignores SIGTERM. Safe to call repeatedly."""
         process, self._process = self._process, None
@@ -122,16 +179,27 @@ class LocalEngine:
         atexit.unregister(self.stop)
         if process is not None and process.poll() is None:
             process.terminate()
+            grace = STOP_GRACE_SECONDS if self.data_dir is None else DURABLE_STOP_GRACE_SECONDS
             try:
-                process.wait(timeout=STOP_GRACE_SECONDS)
+                process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
         self._discard_temp_log()
 
     def alive(self) -> bool:
-        """The process is running and answers a ListTables call."""
-        return self.running and self._answers()
+        """The process is running and answers its health check."""
+        return self.running and self._answers(timeout=2.0)
+
+    def state(self, *, timeout: float = 5.0, attempts: int = 3) -> EngineState:
+        """DEAD at once if the process is gone; else RUNNING if it answers within `attempts`
+        tries of `timeout` seconds each, BUSY if it does not."""
+        for _ in range(attempts):
+            if not self.running:
+                return EngineState.DEAD
+            if self._answers(timeout):
+                return EngineState.RUNNING
+        return EngineState.DEAD if not self.running else EngineState.BUSY
 
     def client(self, *, timeout: float = 5.0, max_attempts: int = 3) -> BaseClient:
         """A boto3 DynamoDB client for this engine, with local credentials."""
@@ -176,21 +244,38 @@ class LocalEngine:
         log_path = self._open_log()
         with log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                _server_command(self.host, port),
+                self._command(port),
                 stdin=subprocess.DEVNULL,
+                cwd=PROJECT_ROOT,  # where `python -m engine` finds the package
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                # Ctrl-C in a terminal reaches the whole foreground process group, and moto's
-                # server exits on it at once: in a session of its own the engine outlives the
-                # app's final snapshot, and stop() ends it. If the app dies without stopping it,
-                # the kernel sends it SIGTERM (Linux), so no engine is left behind.
+                # Ctrl-C in a terminal reaches the whole foreground process group: in a session
+                # of its own the engine outlives the app's shutdown, and stop() ends it. If the
+                # app dies without stopping it, the kernel sends it SIGTERM (Linux).
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
         atexit.register(self.stop)
-        self._health_client = _dynamodb_client(
-            self.endpoint, self.region, timeout=1.0, max_attempts=1
-        )
+        if self.stock_moto:
+            self._health_client = _dynamodb_client(
+                self.endpoint, self.region, timeout=1.0, max_attempts=1
+            )
+
+    def _command(self, port: int) -> list[str]:
+        if self.stock_moto:
+            return _server_command(self.host, port)
+        options = ["--region", self.region]
+        if self.data_dir is None:
+            options.append("--in-memory")
+        else:
+            options += ["--data-dir", str(self.data_dir)]
+        if self.ttl_interval is not None:
+            options += ["--ttl-interval", f"{self.ttl_interval:g}"]
+        if self.partition_limit is not None:
+            options += ["--partition-limit", f"{self.partition_limit:g}"]
+        if not self.fsync:
+            options.append("--no-fsync")
+        return [*_engine_command(self.host, port), *options]
 
     def _open_log(self) -> Path:
         """Use the caller's log (appending, tail from this run only) or a temp file."""
@@ -214,7 +299,7 @@ class LocalEngine:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._raise_if_exited()
-            if self._answers():
+            if self._answers(timeout=1.0):
                 self._raise_if_exited()
                 return
             time.sleep(POLL_INTERVAL_SECONDS)
@@ -235,7 +320,18 @@ class LocalEngine:
             f"{_tail_suffix(tail)}"
         )
 
-    def _answers(self) -> bool:
+    def _answers(self, timeout: float) -> bool:
+        if self._port is None:
+            return False
+        if self.stock_moto:
+            return self._lists_tables()
+        try:
+            with urllib.request.urlopen(self.endpoint + HEALTH_PATH, timeout=timeout) as reply:
+                return bool(reply.status == 200)
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def _lists_tables(self) -> bool:
         if self._health_client is None:
             return False
         try:
@@ -258,6 +354,7 @@ def _dynamodb_client(endpoint: str, region: str, timeout: float, max_attempts: i
             connect_timeout=timeout,
             read_timeout=timeout,
             retries={"total_max_attempts": max_attempts, "mode": "standard"},
+            max_pool_connections=CLIENT_POOL_CONNECTIONS,
         ),
     )
 
@@ -301,8 +398,13 @@ def _check_port(host: str, port: int) -> None:
 
 
 def _server_command(host: str, port: int) -> list[str]:
-    """moto 5's CLI (moto/server.py); the same interpreter, so the venv's moto is the one run."""
+    """Stock moto 5's server (moto/server.py), from the same interpreter as the app."""
     return [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+
+
+def _engine_command(host: str, port: int) -> list[str]:
+    """The lab's engine (`engine/server.py`), from the same interpreter and project."""
+    return [sys.executable, "-m", "engine", "-H", host, "-p", str(port)]
 
 
 def _url_host(host: str) -> str:

@@ -1,54 +1,61 @@
-"""Snapshot DynamoDB tables to files and restore them, in the format of AWS's export to S3.
+"""Export DynamoDB tables to files over the API, and import them back, in AWS's export format.
 
-Why: the embedded engine (moto's server) keeps nothing on disk, so `make run` snapshots the
-tables to `data/` periodically and on shutdown, and restores them on start. The files use
-the DynamoDB JSON of AWS's "export to S3" (one `{"Item": {...}}` object per line, Binary as
-base64), so a learner can read them, and they resemble what a real export produces.
+These work against any endpoint (the embedded engine, DynamoDB Local, real AWS) through plain
+Scan and BatchWriteItem calls: `manage.py export-data` and `import-data`, and the one-time
+import of a snapshot that `make run` wrote before the engine took its own (such a snapshot has
+no table definitions, so the app creates the tables first). The embedded engine itself no
+longer needs them: it journals every write and snapshots its own state (`engine.compaction`).
 
-Layout of a snapshot directory:
-- `<table_name>.json`: the table's items, one per line;
-- `manifest.json`: the tables of the latest export, their item counts and its time.
-
-A snapshot is a full Scan, not a point-in-time copy: writes made while it runs may or may not
-be in it. That is fine for a dev engine that survives a restart, not for a backup of prod.
+An export is a full Scan, not a point-in-time copy: writes made while it runs may or may not be
+in it.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import os
-import re
-import tempfile
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from botocore.client import BaseClient
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import ClientError
 
+from engine.export_format import (
+    EXPORT_FORMAT,
+    MANIFEST_NAME,
+    Item,
+    SnapshotError,
+    check_table_name,
+    flush_to_disk,
+    item_line,
+    now_iso,
+    read_items,
+    read_manifest,
+    sync_directory,
+    table_file,
+    temp_file,
+    write_json_atomically,
+)
 from shared.dynamo import UnprocessedWrites, batch_write, chunks
+
+__all__ = [
+    "MANIFEST_NAME",
+    "MISSING_TABLE",
+    "SnapshotError",
+    "export_tables",
+    "import_tables",
+    "read_manifest",
+    "table_file",
+]
 
 logger = logging.getLogger(__name__)
 
-Item = dict[str, Any]
 Progress = Callable[[str, int], None]
 
-MANIFEST_NAME = "manifest.json"
-EXPORT_FORMAT = "DYNAMODB_JSON"
 BATCH_SIZE = 25  # items read per chunk; batch_write splits at BatchWriteItem's limit of 25
 DEFAULT_MAX_ATTEMPTS = 8
 MISSING_TABLE = -1
-# DynamoDB's own rule; checked here because moto does not, and the name becomes a file name.
-_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
-
-
-class SnapshotError(RuntimeError):
-    """A snapshot could not be written or restored."""
 
 
 # -- export ---------------------------------------------------------------------------------
@@ -69,9 +76,9 @@ def export_tables(
     """
     names = list(dict.fromkeys(table_names))
     for name in names:
-        _check_table_name(name)
+        check_table_name(name)
     directory.mkdir(parents=True, exist_ok=True)
-    started_at = _now()
+    started_at = now_iso()
     staged: dict[str, Path] = {}
     counts: dict[str, int] = {}
     try:
@@ -83,37 +90,20 @@ def export_tables(
         for temp in staged.values():
             temp.unlink(missing_ok=True)
     _write_manifest(directory, counts, started_at)
-    _fsync_directory(directory)
+    sync_directory(directory)
     return counts
-
-
-def table_file(directory: Path, table_name: str) -> Path:
-    return directory / f"{table_name}.json"
-
-
-def read_manifest(directory: Path) -> dict[str, Any] | None:
-    """The latest export's manifest, or None when the directory holds no snapshot."""
-    path = directory / MANIFEST_NAME
-    if not path.exists():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-
-
-def _check_table_name(name: str) -> None:
-    if not _TABLE_NAME.fullmatch(name) or f"{name}.json" == MANIFEST_NAME:
-        raise ValueError(f"not a table name that can be snapshotted: {name!r}")
 
 
 def _scan_to_temp(
     client: BaseClient, table: str, directory: Path, progress: Progress | None
 ) -> tuple[Path, int]:
     """Write the table's items to a hidden temp file (ignored by import); return it and count."""
-    handle = _temp_file(directory, table)
+    handle = temp_file(directory, table)
     path = Path(handle.name)
     try:
         with handle:
             count = _write_items(client, table, handle, progress)
-            _flush_to_disk(handle)
+            flush_to_disk(handle)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -124,8 +114,7 @@ def _write_items(client: BaseClient, table: str, out: IO[str], progress: Progres
     count = 0
     for page in _scan_pages(client, table):
         for item in page:
-            record = {"Item": _convert_item(item, _encode_binary)}
-            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            out.write(item_line(item))
         count += len(page)
         if progress is not None:
             progress(table, count)
@@ -147,48 +136,13 @@ def _write_manifest(directory: Path, counts: dict[str, int], started_at: str) ->
     manifest = {
         "format": EXPORT_FORMAT,
         "started_at": started_at,
-        "exported_at": _now(),
+        "exported_at": now_iso(),
         "tables": {
             name: {"file": table_file(directory, name).name, "item_count": count}
             for name, count in counts.items()
         },
     }
-    handle = _temp_file(directory, "manifest")
-    path = Path(handle.name)
-    try:
-        with handle:
-            json.dump(manifest, handle, indent=2)
-            _flush_to_disk(handle)
-        os.replace(path, directory / MANIFEST_NAME)
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def _temp_file(directory: Path, stem: str) -> IO[str]:
-    """A temp file in the target directory, so os.replace stays on one file system."""
-    return tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=directory, prefix=f".{stem}.", suffix=".tmp", delete=False
-    )
-
-
-def _flush_to_disk(handle: IO[str]) -> None:
-    handle.flush()
-    os.fsync(handle.fileno())
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the renames themselves durable (POSIX only; Windows cannot open a directory)."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    write_json_atomically(directory / MANIFEST_NAME, manifest)
 
 
 # -- import ---------------------------------------------------------------------------------
@@ -248,7 +202,7 @@ def _import_file(
 ) -> int:
     written = 0
     with path.open(encoding="utf-8") as lines:
-        for chunk in chunks(_read_items(path, lines), BATCH_SIZE):
+        for chunk in chunks(read_items(path, lines), BATCH_SIZE):
             try:
                 batch_write(client, table, puts=chunk, max_attempts=max_attempts)
             except UnprocessedWrites as error:
@@ -257,121 +211,3 @@ def _import_file(
             if progress is not None:
                 progress(table, written)
     return written
-
-
-def _read_items(path: Path, lines: Iterable[str]) -> Iterator[Item]:
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)["Item"]
-        except (ValueError, KeyError, TypeError) as error:
-            raise SnapshotError(f"{path}:{number}: not a DynamoDB JSON item line") from error
-        yield _convert_item(item, _decode_binary)
-
-
-# -- DynamoDB JSON <-> file -------------------------------------------------------------------
-
-
-def _convert_item(item: Item, binary: Callable[[Any], Any]) -> Item:
-    return {name: _convert_value(value, binary) for name, value in item.items()}
-
-
-def _convert_value(value: dict[str, Any], binary: Callable[[Any], Any]) -> dict[str, Any]:
-    """Apply `binary` to every B and BS value, however deeply nested in L and M."""
-    ((kind, inner),) = value.items()
-    if kind == "B":
-        return {"B": binary(inner)}
-    if kind == "BS":
-        return {"BS": [binary(element) for element in inner]}
-    if kind == "L":
-        return {"L": [_convert_value(element, binary) for element in inner]}
-    if kind == "M":
-        return {"M": _convert_item(inner, binary)}
-    return value
-
-
-def _encode_binary(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _decode_binary(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)
-
-
-# -- periodic snapshots ---------------------------------------------------------------------
-
-_UNREACHABLE = (BotoConnectionError, HTTPClientError)
-
-
-class PeriodicSnapshot:
-    """Snapshot some tables every `interval_seconds` from a daemon thread, and once at stop.
-
-    A round in which the engine cannot be reached is skipped with a warning (the engine may
-    be restarting, and the previous snapshot stays intact); any other error is logged with
-    its traceback and the thread carries on, so one bad round never ends the snapshots.
-    """
-
-    def __init__(
-        self,
-        client_factory: Callable[[], BaseClient],
-        table_names: list[str],
-        directory: Path,
-        interval_seconds: float = 30.0,
-    ) -> None:
-        if interval_seconds <= 0:
-            raise ValueError("interval_seconds must be positive")
-        self.table_names = list(table_names)
-        self.directory = directory
-        self.interval_seconds = interval_seconds
-        self._client_factory = client_factory
-        self._client: BaseClient | None = None
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start the thread. The client is made here, in the caller's thread, because creating
-        boto3 clients from a shared session is not thread-safe."""
-        if self._thread is not None:
-            raise RuntimeError("PeriodicSnapshot is already running")
-        self._get_client()
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="periodic-snapshot", daemon=True)
-        self._thread.start()
-
-    def stop(self, final_snapshot: bool = True) -> dict[str, int] | None:
-        """Stop the thread (waiting for a round in progress), then take a final snapshot.
-
-        Returns the final snapshot's counts, or None when none was taken (not asked for, or
-        engine unreachable). Errors other than an unreachable engine propagate: at shutdown
-        the caller must learn that what was written has not been saved.
-        """
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stopping.set()
-            thread.join()
-        return self.snapshot_now() if final_snapshot else None
-
-    def snapshot_now(self) -> dict[str, int] | None:
-        """One snapshot; None (and a warning) when the engine cannot be reached."""
-        with self._lock:
-            try:
-                return export_tables(self._get_client(), self.table_names, self.directory)
-            except _UNREACHABLE as error:
-                logger.warning(
-                    "snapshot to %s skipped: engine unreachable (%s)", self.directory, error
-                )
-                return None
-
-    def _get_client(self) -> BaseClient:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self.interval_seconds):
-            try:
-                self.snapshot_now()
-            except Exception:
-                logger.exception("periodic snapshot to %s failed", self.directory)

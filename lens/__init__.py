@@ -2,8 +2,9 @@
 
 The operation inspector (every DynamoDB call and SQL statement a request made, with its cost),
 capacity by AWS's rules, the access-pattern registry, the /design page, the exports and the
-explorer (/tables: the items themselves, and an operation builder that writes the code), and
-the guided tour (/tour), which walks the learner through all of them. The
+explorer (/tables: the items themselves, and an operation builder that writes the code), the
+labs (`lens.labs`: experiments the learner runs at /labs or with `manage.py lab`) and the guided
+tour (/tour), which walks the learner through all of them. The
 kernel (`shared/`) never imports this package; the composition root plugs it in with `install`.
 """
 
@@ -24,7 +25,7 @@ import logging
 from fastapi import FastAPI
 from markupsafe import Markup
 
-from lens import explorer_router, inspector, tour_router
+from lens import explorer_router, inspector, labs, tour_router
 from lens import router as design_router
 from lens.attribute_values import pretty_json
 from lens.capacity import format_units
@@ -48,13 +49,14 @@ def inspector_panel(oob: bool) -> Markup:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """/design and /tables with their JSON, the guided tour; the inspector's middleware and its
-    panel on every page."""
+    """/design and /tables with their JSON, the /labs pages, the guided tour; the inspector's
+    middleware and its panel on every page."""
     app.include_router(design_router.router)
     app.include_router(design_router.api)
     app.include_router(explorer_router.router)
     app.include_router(explorer_router.api)
     app.include_router(tour_router.router)
+    labs.install(app)
     web.templates.env.filters["units"] = format_units
     web.templates.env.globals["partition_url"] = explorer_router.partition_url
     web.templates.env.filters["pretty_json"] = pretty_json

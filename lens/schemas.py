@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
+from shared.text import CleanLine
+
 ScalarValue = Annotated[
     StrictStr | StrictInt | StrictFloat,
     Field(description="A key or attribute value: text, or a number for a number attribute."),
@@ -79,7 +81,7 @@ class CollectionsResponse(BaseModel):
 class SortKeyCondition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    op: str = Field(
+    op: CleanLine = Field(
         default="=",
         description="=, <, <=, >, >=, between or begins_with (strings and binary only).",
     )
@@ -90,8 +92,8 @@ class SortKeyCondition(BaseModel):
 class FilterCondition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    attribute: str
-    op: str = Field(
+    attribute: CleanLine
+    op: CleanLine = Field(
         default="=",
         description="=, <>, <, <=, >, >=, begins_with, contains, attribute_exists or "
         "attribute_not_exists.",
@@ -118,8 +120,10 @@ class OperationRequest(BaseModel):
         },
     )
 
-    operation: str = Field(description="GetItem, Query or Scan. Write operations are refused.")
-    index: str | None = Field(default=None, description="A secondary index (Query and Scan).")
+    operation: CleanLine = Field(
+        description="GetItem, Query or Scan. Write operations are refused."
+    )
+    index: CleanLine | None = Field(default=None, description="A secondary index (Query and Scan).")
     partition_key: ScalarValue | None = None
     sort_key: SortKeyCondition | None = None
     limit: int = Field(default=20, ge=1, le=1000, description="Limit (Query and Scan).")

@@ -3,6 +3,9 @@
 The blog renders a post page; engagement (likes, comments) and activity (the post's timeline)
 add their panels to it by registering a renderer for a named slot. The blog never imports
 them, and a context can be removed without touching the page that hosts it.
+
+Lesson links work the same way: a page's lesson panel calls `lesson_links("<page>")`, and the
+lens registers the labs that prove that lesson, so a page names no lab and works without one.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+from shared.i18n import gettext as _
 
 POST_PAGE = "post_page"
 """The post page's panels, below the post: `renderer(request, post_id=..., author_id=...)`."""
@@ -56,3 +61,39 @@ def render_badges(slot: str, request: Request, *, ids: list[int]) -> dict[int, l
         for item_id, markup in renderer(request, ids=ids).items():
             result.setdefault(item_id, []).append(markup)
     return result
+
+
+_lesson_links: dict[str, list[tuple[str, str, tuple[tuple[str, str], ...]]]] = defaultdict(list)
+LESSON_PAGES = ("feed", "user_activity", "activity_by_type", "likes", "sign_in")
+"""Pages whose lesson panel offers links to experiments that prove it (the labs)."""
+
+
+def register_lesson_link(
+    page: str, *, href: str, label: str, values: dict[str, str] | None = None
+) -> None:
+    """Offer a link in a page's lesson panel; the page draws it with `lesson_links(page)`.
+
+    `label` is a msgid (mark it with `N_`), translated when the page is drawn, and `values`
+    fill its `{placeholders}` (`N_("the {name} lab")`, `{"name": "counter"}`)."""
+    if page not in LESSON_PAGES:
+        raise ValueError(f"no lesson panel is named {page!r}; known: {', '.join(LESSON_PAGES)}")
+    link = (href, label, tuple(sorted((values or {}).items())))
+    if link not in _lesson_links[page]:
+        _lesson_links[page].append(link)
+
+
+def lesson_links(page: str) -> Markup:
+    """The links offered for one page's lesson panel, in the request's language, or nothing
+    when none are registered."""
+    links = _lesson_links.get(page, [])
+    if not links:
+        return Markup("")
+    anchors = Markup(", ").join(
+        Markup('<a href="{}" data-testid="lesson-lab-link">{}</a>').format(
+            href, _(label).format(**dict(values))
+        )
+        for href, label, values in links
+    )
+    return Markup('<span class="lesson-links">{}</span>').format(
+        Markup(escape(_("See it happen: {links}."))).format(links=anchors)
+    )

@@ -35,6 +35,7 @@ from shared.i18n import (
     install_template_i18n,
 )
 from shared.i18n import gettext as _
+from shared.panels import lesson_links
 from shared.settings import PROJECT_ROOT, Settings, active_settings
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def instrument_panel(*, oob: bool = False) -> Markup:
 
 
 templates.env.globals["instrument_panel"] = instrument_panel
+templates.env.globals["lesson_links"] = lesson_links
 
 MAX_ROW_ID = 2**31 - 1  # a PostgreSQL `serial`; a larger id is a 422, never a database error
 PostId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A post's id")]

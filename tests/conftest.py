@@ -1,8 +1,10 @@
 """Fixtures per tier.
 
 unit         moto in-process (`mock_aws`), SQLite in a temp dir: fast, no network.
-integration  the project's own engine launcher (moto's server over HTTP, exactly as `make run`
-             starts it) and, for the blog, PostgreSQL at 127.0.0.1:5432 as well as SQLite.
+integration  the project's own engine (`python -m engine`, started by the launcher `make run`
+             uses, in memory) and, for the blog, PostgreSQL at 127.0.0.1:5432 as well as SQLite.
+             Tests marked `stock_moto` run against stock moto's server too (the fallback);
+             LAB_ENGINE=moto runs every integration test against stock moto only.
 e2e          uvicorn on a free port, driven by Playwright in Debian's Chromium.
 
 With CI=true a missing PostgreSQL or Chromium fails the run; elsewhere the tier is skipped and
@@ -34,6 +36,10 @@ from botocore.client import BaseClient  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 IN_CI = os.environ.get("CI") == "true"
+ENGINES = ("engine", "moto")
+LAB_ENGINE = os.environ.get("LAB_ENGINE", "engine")
+if LAB_ENGINE not in ENGINES:
+    raise RuntimeError(f"LAB_ENGINE must be one of {ENGINES}, not {LAB_ENGINE!r}")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TIERS = ("unit", "integration", "e2e")
 
@@ -127,12 +133,33 @@ def unit_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Tes
         yield client
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that talks to the engine runs against the project's engine; those marked
+    `stock_moto` also against stock moto's server, a representative subset that keeps the
+    fallback working without running the whole tier twice."""
+    if "engine_endpoint" not in metafunc.fixturenames:
+        return
+    if LAB_ENGINE == "moto":
+        kinds = ["moto"]
+    elif metafunc.definition.get_closest_marker("stock_moto"):
+        kinds = list(ENGINES)
+    else:
+        kinds = ["engine"]
+    metafunc.parametrize("engine_kind", kinds, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def engine_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto's server, started by the same launcher `make run` uses."""
+def engine_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def engine_endpoint(engine_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The engine (in memory), started by the same launcher `make run` uses, or stock moto."""
     from engine.launcher import LocalEngine
 
-    engine = LocalEngine(log_path=tmp_path_factory.mktemp("engine") / "engine.log")
+    log = tmp_path_factory.mktemp(f"engine-{engine_kind}") / "engine.log"
+    engine = LocalEngine(log, stock_moto=engine_kind == "moto")
     endpoint = engine.start()
     yield endpoint
     engine.stop()

@@ -9,16 +9,14 @@ browsers here).
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.app_server import AppServer
 from tests.conftest import require
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -34,84 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class AppServer:
-    """`manage.py run` in a subprocess, on its own port and data directory."""
-
-    def __init__(self, data_dir: Path, *, seed: bool = True) -> None:
-        self.data_dir = data_dir
-        self.seed = seed
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = data_dir / "server.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 90.0) -> AppServer:
-        env = {
-            **os.environ,
-            "DATA_DIR": str(self.data_dir),
-            "DATABASE_URL": f"sqlite:///{self.data_dir / 'blog.sqlite3'}",
-            "APP_ENV": "dev",
-            "PYTHONUNBUFFERED": "1",
-        }
-        env.pop("DYNAMODB_ENDPOINT", None)
-        command = [
-            sys.executable,
-            "manage.py",
-            "run",
-            "--port",
-            str(self.port),
-            "--admin-gui-port",
-            "0",
-        ]
-        if not self.seed:
-            command.append("--no-seed-if-empty")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, like a terminal's foreground job
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"manage.py run exited early:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"manage.py run did not answer in {timeout}s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        """Ctrl-C, as a terminal sends it: SIGINT to the whole process group. The server must
-        still snapshot the engine (which must not have died of the same Ctrl-C) and stop it."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def playwright_chromium() -> str | None:

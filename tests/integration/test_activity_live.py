@@ -17,6 +17,7 @@ from tests.conftest import dead_endpoint
 from tests.unit.activity_fixtures import ago, happened, keys, person, read_all, viewed
 
 
+@pytest.mark.stock_moto
 @pytest.mark.parametrize("live_settings", ["sqlite", "postgresql"], indirect=True)
 def test_paging_every_list_to_the_end_returns_every_item_once(live_client, make_user) -> None:
     alice, bob = person(live_client, make_user), person(live_client, make_user)

@@ -11,6 +11,7 @@ BOTH_DATABASES = pytest.mark.parametrize("live_settings", ["sqlite", "postgresql
 
 
 @BOTH_DATABASES
+@pytest.mark.stock_moto
 def test_post_lifecycle_and_session_in_the_engine(live_client, make_user) -> None:
     user = make_user(live_client, "pat")
     token = user.client.cookies.get(SESSION_COOKIE)

@@ -12,6 +12,7 @@ from tests.integration.engagement_fixtures import ENGAGEMENT_MODELS, engagement_
 BOTH_DATABASES = pytest.mark.parametrize("live_settings", ["sqlite", "postgresql"], indirect=True)
 
 
+@pytest.mark.stock_moto
 def test_thread_pages_retries_and_edits_over_http(live_client, make_user) -> None:
     author, other = make_user(live_client), make_user(live_client)
     post_id = new_post(author)

@@ -56,7 +56,7 @@ def test_post_page_panel_and_headers_match_what_the_engine_returned(
     header = capacity_header(page)
     assert int(header["calls"]) == len(engine_responses)
     assert header["reported-by"] == "local-engine"
-    assert "This engine is local (moto) and misreports" in page.text
+    assert "the project's engine reports capacity by the same rules" in page.text
 
 
 def test_a_like_click_shows_its_update_in_the_out_of_band_panel(
@@ -75,7 +75,7 @@ def test_a_like_click_shows_its_update_in_the_out_of_band_panel(
     assert 'data-operation="UpdateItem"' in oob
 
 
-def test_known_item_sizes_are_computed_by_hand_and_moto_misreports_them(
+def test_known_item_sizes_are_computed_by_hand_and_reported_alike_by_the_engine(
     live_settings: Any,
     isolated_registries: None,
     make_gadget: Callable[..., type[Model]],
@@ -107,7 +107,10 @@ def test_known_item_sizes_are_computed_by_hand_and_moto_misreports_them(
     assert strong.computed.read == 10.0
     assert eventual.computed.precision is Precision.EXACT
     assert eventual.reported is not None
-    assert eventual.reported.read == reported_units(engine_responses[0][1]) == 1.0  # moto
+    # the engine reports by the same rules (stock moto said 1.0 for any page)
+    assert eventual.reported.read == reported_units(engine_responses[0][1]) == 5.0
+    assert eventual.reported.read == eventual.computed.read
+    assert strong.reported is not None and strong.reported.read == strong.computed.read
     assert eventual.key == "gadget_id = 'box'"
 
 

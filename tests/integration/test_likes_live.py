@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import threading
 
+import pytest
+
 from engagement.models import LikeCounter, UserLike
 from tests.integration.engagement_fixtures import new_post
 
@@ -77,6 +79,7 @@ def test_count_equals_distinct_likers_under_concurrent_likes_and_unlikes(
     assert sum(int(shard.like_count) for shard in shards) == summary["count"]
 
 
+@pytest.mark.stock_moto
 def test_like_is_idempotent_over_http_and_counts_show_on_the_post_list(
     live_client, make_user
 ) -> None:

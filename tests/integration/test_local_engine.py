@@ -1,20 +1,24 @@
-"""The embedded engine over real HTTP: start, health, restart with a snapshot, clear failures."""
+"""The engine's launcher over real HTTP: start, health, busy or dead, restart, clear failures."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.client import BaseClient
 
 from engine import launcher
-from engine.launcher import EngineError, LocalEngine
+from engine.launcher import EngineError, EngineState, LocalEngine
 from engine.snapshots import export_tables, import_tables
 
 pytestmark = pytest.mark.integration
@@ -56,7 +60,7 @@ def _wait_until_exited(engine: LocalEngine, timeout: float = 5.0) -> None:
         time.sleep(0.05)
 
 
-def test_items_survive_a_restart_through_a_snapshot(tmp_path: Path) -> None:
+def test_an_export_over_http_imports_into_a_fresh_engine(tmp_path: Path) -> None:
     snapshot_dir = tmp_path / "snapshot"
     first = LocalEngine()
     try:
@@ -133,7 +137,7 @@ def test_a_server_that_dies_at_start_is_reported_with_its_log(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     script = "import sys; print('boom: moto could not start', flush=True); sys.exit(3)"
-    monkeypatch.setattr(launcher, "_server_command", lambda _h, _p: [sys.executable, "-c", script])
+    monkeypatch.setattr(launcher, "_engine_command", lambda _h, _p: [sys.executable, "-c", script])
     engine = LocalEngine()
 
     with pytest.raises(EngineError, match=r"(?s)exited with code 3.*boom: moto could not start"):
@@ -146,7 +150,7 @@ def test_a_server_that_never_answers_times_out_and_is_stopped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     script = "import time; print('stuck before serving', flush=True); time.sleep(60)"
-    monkeypatch.setattr(launcher, "_server_command", lambda _h, _p: [sys.executable, "-c", script])
+    monkeypatch.setattr(launcher, "_engine_command", lambda _h, _p: [sys.executable, "-c", script])
     engine = LocalEngine()
     started = time.monotonic()
 
@@ -155,3 +159,63 @@ def test_a_server_that_never_answers_times_out_and_is_stopped(
 
     assert time.monotonic() - started < 10
     assert not engine.running
+
+
+def test_state_tells_a_busy_engine_from_a_dead_one(engine: LocalEngine) -> None:
+    assert engine.pid is not None
+    assert engine.state() is EngineState.RUNNING
+
+    os.kill(engine.pid, signal.SIGSTOP)  # alive, but answers nothing: as stuck as can be
+    try:
+        assert engine.state(timeout=0.3, attempts=2) is EngineState.BUSY
+    finally:
+        os.kill(engine.pid, signal.SIGCONT)
+    assert engine.state() is EngineState.RUNNING
+
+    os.kill(engine.pid, signal.SIGKILL)
+    _wait_until_exited(engine)
+    assert engine.state() is EngineState.DEAD
+
+
+def test_a_dead_engine_restarts_on_its_port_with_its_data(tmp_path: Path) -> None:
+    with LocalEngine(tmp_path / "engine.log", data_dir=tmp_path / "data") as engine:
+        endpoint = engine.endpoint
+        _create_table(engine.client())
+        engine.client().put_item(TableName=TABLE, Item=ITEM)
+        assert engine.pid is not None
+        os.kill(engine.pid, signal.SIGKILL)
+        _wait_until_exited(engine)
+
+        assert engine.restart() == endpoint
+        assert _get(engine.client()) == ITEM
+
+
+def test_manage_py_engine_serves_the_engine_alone(tmp_path: Path) -> None:
+    """`manage.py engine`, as a user runs it for the AWS CLI or NoSQL Workbench."""
+    port = launcher._free_port("127.0.0.1")
+    command = [sys.executable, "manage.py", "engine", "--port", str(port)]
+    command += ["--data-dir", str(tmp_path / "data"), "--partition-limit", "7"]
+    process = subprocess.Popen(
+        command, cwd=launcher.PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        health = _health(f"http://127.0.0.1:{port}", process)
+        assert health["durable"] and health["partition_limit"] == 7
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode()
+    assert process.returncode == 0
+    assert f"Running on http://127.0.0.1:{port}" in output
+    assert (tmp_path / "data" / "manifest.json").exists()  # its last snapshot
+
+
+def _health(endpoint: str, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "manage.py engine exited"
+        try:
+            with urllib.request.urlopen(endpoint + launcher.HEALTH_PATH, timeout=1) as reply:
+                return json.loads(reply.read())  # type: ignore[no-any-return]
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("manage.py engine did not answer")

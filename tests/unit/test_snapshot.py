@@ -5,23 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.client import BaseClient
-from botocore.config import Config
-from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from engine.snapshots import (
-    MANIFEST_NAME,
     MISSING_TABLE,
-    PeriodicSnapshot,
     SnapshotError,
     export_tables,
     import_tables,
@@ -373,81 +367,3 @@ def test_backoff_doubles_and_is_capped() -> None:
         low, high = backoff_bounds(retry)
         assert low <= backoff_delay(retry) <= high
     assert backoff_bounds(11)[1] == dynamo.MAX_DELAY_SECONDS
-
-
-# -- PeriodicSnapshot -------------------------------------------------------------------------
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
-def test_periodic_snapshot_writes_in_the_background(client: BaseClient, tmp_path: Path) -> None:
-    _create_table(client, TABLE)
-    _fill(client, TABLE, count=3)
-    periodic = PeriodicSnapshot(lambda: client, [TABLE], tmp_path, interval_seconds=0.05)
-
-    periodic.start()
-    _wait_for(lambda: (tmp_path / MANIFEST_NAME).exists())
-
-    assert periodic.stop(final_snapshot=False) is None
-    assert len(table_file(tmp_path, TABLE).read_text().splitlines()) == 3
-
-
-def test_stop_takes_a_final_snapshot(client: BaseClient, tmp_path: Path) -> None:
-    _create_table(client, TABLE)
-    periodic = PeriodicSnapshot(lambda: client, [TABLE], tmp_path, interval_seconds=3600)
-    periodic.start()
-    _fill(client, TABLE, count=2)  # no round runs in the background within an hour
-
-    assert periodic.stop() == {TABLE: 2}
-    assert read_manifest(tmp_path)["tables"][TABLE]["item_count"] == 2  # type: ignore[index]
-
-
-def _unreachable_client() -> BaseClient:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return boto3.session.Session().client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(connect_timeout=0.2, read_timeout=0.2, retries={"total_max_attempts": 1}),
-    )
-
-
-def test_unreachable_engine_skips_rounds_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    periodic = PeriodicSnapshot(_unreachable_client, [TABLE], tmp_path, interval_seconds=0.02)
-
-    with caplog.at_level(logging.WARNING, logger="engine.snapshots"):
-        periodic.start()
-        _wait_for(lambda: caplog.text.count("engine unreachable") >= 2)  # the thread carries on
-        final = periodic.stop()
-
-    assert final is None
-    assert not (tmp_path / MANIFEST_NAME).exists()
-    assert all(record.levelno == logging.WARNING for record in caplog.records)
-
-
-def test_other_errors_are_logged_and_raised_at_stop(
-    client: BaseClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    periodic = PeriodicSnapshot(lambda: client, ["lab-no-such-table"], tmp_path, 0.02)
-
-    with caplog.at_level(logging.ERROR, logger="engine.snapshots"):
-        periodic.start()
-        _wait_for(lambda: caplog.text.count("periodic snapshot to") >= 2)
-        with pytest.raises(ClientError, match="ResourceNotFound"):
-            periodic.stop()
-
-
-def test_interval_must_be_positive(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="positive"):
-        PeriodicSnapshot(_unreachable_client, [TABLE], tmp_path, interval_seconds=0)

@@ -1,0 +1,40 @@
+"""The engine's patches to moto's DynamoDB backend, applied in the engine's own process.
+
+Each patch lives in its own module, is written against one moto version (checked here, and
+pinned in pyproject.toml) and is small enough to be offered upstream:
+
+- `engine.memory`: moto no longer keeps every DynamoDB object it ever made alive;
+- `engine.indexes`: Query and Scan read sorted partitions instead of the whole table;
+- `engine.capacity`: ConsumedCapacity as DynamoDB computes it;
+- `engine.transactions`: a transaction copies the items it touches, not whole tables;
+- `engine.serialization`: item responses written as JSON without moto's shape walk.
+
+`install_all()` is idempotent; the engine's entry point calls it before it serves.
+"""
+
+from __future__ import annotations
+
+import moto
+import moto.dynamodb.models  # noqa: F401 - defines the model classes the patches change
+
+from engine import capacity, indexes, memory, serialization, transactions
+
+MOTO_VERSION = "5.2.5"
+
+
+class UnsupportedMotoVersion(RuntimeError):
+    """The installed moto is not the one the patches were written and tested against."""
+
+
+def install_all() -> None:
+    """Apply every patch to moto's DynamoDB backend in this process (safe to call again)."""
+    if moto.__version__ != MOTO_VERSION:
+        raise UnsupportedMotoVersion(
+            f"the engine's patches are written for moto {MOTO_VERSION}, "
+            f"but moto {moto.__version__} is installed: reinstall with `make setup`"
+        )
+    memory.stop_tracking()
+    indexes.install()
+    capacity.install()
+    transactions.install()
+    serialization.install()

@@ -1,0 +1,330 @@
+"""Lab `hot-partition`: many clients like one post, its counter on one key, then on S keys.
+
+The private engine enforces a per-partition write limit (`--partition-limit` write units per
+second per partition key, a scaled-down copy of DynamoDB's 1,000 WCU/s), and refuses the excess
+with ProvisionedThroughputExceededException, as DynamoDB does. Clients make one attempt per call
+(botocore's own retries are off, so every throttle is counted) and retry a throttled write
+after a doubling, jittered wait. The counter items copy the app's `LikeCounter`: the home item
+`(post_id, "COUNT")` and, for a hot post, shard items `("<post>#s", "COUNT")`, each its own
+partition key.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lens.labs.charts import Bar, BarGroup, bar_chart
+from lens.labs.context import LabContext
+from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
+from lens.labs.meter import THROTTLED, Meter, Tally, error_code, sum_tallies
+from lens.labs.synthetic import check_keys, counter
+from lens.labs.tables import LabTable
+from shared.dynamo import backoff_delay
+
+POST = "42"
+PARTITION_WCU = 1_000
+MODEL_FACTORS = (1, 10, 100)
+
+
+@dataclass
+class Options:
+    clients: int = option(16, "--clients", "Concurrent clients", 1, 64)
+    seconds: int = option(3, "--seconds", "Seconds per run", 1, 30)
+    shards: int = option(8, "--shards", "Counter shards", 2, 32)
+    partition_limit: int = option(
+        50,
+        "--partition-limit",
+        "Write units per second per partition key (private engine)",
+        1,
+        1_000,
+    )
+
+
+def shard_key(shard: int) -> str:
+    """The app's scheme: shard 0 is the home counter, shard s has its own partition key."""
+    return POST if shard == 0 else f"{POST}#{shard}"
+
+
+@dataclass
+class ClientOutcome:
+    tally: Tally = field(default_factory=Tally)
+    attempted: int = 0
+    accepted: int = 0
+    throttled: int = 0
+    retries: int = 0
+    per_key: Counter[str] = field(default_factory=Counter)
+
+
+def _write_until(meter: Meter, table: LabTable, keys: list[str], deadline: float) -> ClientOutcome:
+    """Like as fast as possible until the deadline; a throttled like is retried with backoff."""
+    outcome = ClientOutcome()
+    rng = random.Random()
+    while time.monotonic() < deadline:
+        key = rng.choice(keys)
+        outcome.attempted += 1
+        for retry in range(1, 1_000):
+            try:
+                meter.call(
+                    "UpdateItem",
+                    outcome.tally,
+                    TableName=table.name,
+                    Key={"post_id": {"S": key}, "sk": {"S": "COUNT"}},
+                    UpdateExpression="ADD like_count :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}},
+                )
+            except ClientError as error:
+                if error_code(error) not in THROTTLED:
+                    raise
+                outcome.throttled += 1
+                if time.monotonic() >= deadline:
+                    break
+                outcome.retries += 1
+                time.sleep(backoff_delay(retry))
+                continue
+            outcome.accepted += 1
+            outcome.per_key[key] += 1
+            break
+    return outcome
+
+
+def _counted(meter: Meter, table: LabTable, keys: list[str]) -> dict[str, int]:
+    """What the counter items hold at the end (one BatchGetItem)."""
+    response = meter.call(
+        "BatchGetItem",
+        Tally(),
+        RequestItems={
+            table.name: {
+                "Keys": [{"post_id": {"S": k}, "sk": {"S": "COUNT"}} for k in keys],
+                "ConsistentRead": True,
+            }
+        },
+    )
+    items = response["Responses"].get(table.name, [])
+    return {item["post_id"]["S"]: int(item["like_count"]["N"]) for item in items}
+
+
+def _one_run(
+    lab: LabContext, table: LabTable, options: Options, keys: list[str], label: str
+) -> Result:
+    meter = lab.meter([table], pool=options.clients)
+    for key in keys:
+        meter.call("PutItem", Tally(), TableName=table.name, Item=counter(key))
+    barrier = threading.Barrier(options.clients)
+    ticker = threading.Event()
+
+    def client() -> ClientOutcome:
+        barrier.wait()
+        return _write_until(meter, table, keys, started + options.seconds)
+
+    def tick() -> None:
+        while not ticker.wait(0.25):
+            lab.progress(
+                label,
+                min(options.seconds * 4, round((time.monotonic() - started) * 4)),
+                options.seconds * 4,
+            )
+
+    started = time.monotonic()
+    threading.Thread(target=tick, daemon=True).start()
+    with ThreadPoolExecutor(max_workers=options.clients) as pool:
+        outcomes = [f.result() for f in [pool.submit(client) for _ in range(options.clients)]]
+    elapsed = time.monotonic() - started
+    ticker.set()
+    lab.progress(label, options.seconds * 4, options.seconds * 4)
+    per_key: Counter[str] = Counter()
+    for outcome in outcomes:
+        per_key.update(outcome.per_key)
+    tally = sum_tallies(outcome.tally for outcome in outcomes)
+    accepted = sum(o.accepted for o in outcomes)
+    counted = _counted(meter, table, keys)
+    if sum(counted.values()) != accepted:
+        lab.note(
+            f"{label}: the counters hold {sum(counted.values())} but {accepted} writes were "
+            "accepted: this engine lost or double-applied writes to one item."
+        )
+    return {
+        "keys": len(keys),
+        "attempted": sum(o.attempted for o in outcomes),
+        "accepted": accepted,
+        "throttled": sum(o.throttled for o in outcomes),
+        "retries": sum(o.retries for o in outcomes),
+        "seconds": round(elapsed, 2),
+        "writes_per_second": round(accepted / elapsed, 1),
+        "offered_per_second": round(tally.requests / elapsed, 1),
+        "per_key": {key: per_key.get(key, 0) for key in keys},
+        "counted": sum(counted.values()),
+        **tally.capacity(),
+    }
+
+
+def _model(load: float, shards: int) -> Result:
+    """Real DynamoDB, on paper: each partition key takes at most 1,000 one-unit writes/s."""
+    rows = []
+    for factor in MODEL_FACTORS:
+        offered = load * factor
+        row: dict[str, Any] = {"factor": factor, "load": round(offered, 1)}
+        for name, keys in (("single", 1), ("sharded", shards)):
+            accepted = min(offered, keys * PARTITION_WCU)
+            row[name] = {
+                "accepted_per_second": round(accepted, 1),
+                "throttled_share": round(1 - accepted / offered, 3) if offered else 0.0,
+            }
+        row["shards_needed"] = max(1, math.ceil(offered / PARTITION_WCU))
+        rows.append(row)
+    return {"partition_wcu": PARTITION_WCU, "load": round(load, 1), "rows": rows}
+
+
+def run(lab: LabContext, options: Options) -> Result:
+    table = lab.create_table("likes", "likes")
+    check_keys(table, counter(POST))
+    runs = {
+        "single": _one_run(lab, table, options, [shard_key(0)], "one counter key"),
+        "sharded": _one_run(
+            lab,
+            table,
+            options,
+            [shard_key(s) for s in range(options.shards)],
+            f"{options.shards} counter shards",
+        ),
+    }
+    if lab.private and runs["single"]["throttled"] == 0:
+        lab.note(
+            f"The single key was never throttled: {options.clients} clients sent "
+            f"{runs['single']['offered_per_second']:g} writes/s, under this engine's limit."
+        )
+    load = max(run["offered_per_second"] for run in runs.values())
+    return {"runs": runs, "model": _model(load, options.shards)}
+
+
+def engine_options(options: Options) -> dict[str, Any]:
+    return {"partition_limit": float(options.partition_limit)}
+
+
+def elsewhere(options: Options) -> list[str]:
+    return [
+        f"--partition-limit {options.partition_limit} applies to the private engine only: this "
+        "engine throttles at its own limits. Real DynamoDB allows about 1,000 WCU/s per "
+        "partition, more than these clients send, so both runs may show no throttling at all; "
+        "the model table says what the limit means at higher loads.",
+    ]
+
+
+def view(result: Result) -> LabView:
+    runs = result["runs"]
+    groups = [
+        BarGroup(f"{key} (one key)", [Bar(0, n)]) for key, n in runs["single"]["per_key"].items()
+    ]
+    groups += [BarGroup(key, [Bar(1, n)]) for key, n in runs["sharded"]["per_key"].items()]
+    chart = bar_chart(
+        title="Accepted writes per partition key",
+        x_label="counter key",
+        y_label="writes accepted",
+        series=["one key", f"{runs['sharded']['keys']} shards"],
+        groups=groups,
+    )
+    run_rows = [
+        [
+            name,
+            str(r["keys"]),
+            str(r["attempted"]),
+            str(r["accepted"]),
+            str(r["throttled"]),
+            str(r["retries"]),
+            f"{r['writes_per_second']:g}",
+            str(r["counted"]),
+        ]
+        for name, r in runs.items()
+    ]
+    model = result["model"]
+    model_rows = [
+        [
+            f"{row['factor']}x ({row['load']:,.0f}/s)",
+            _accepts(row["single"]),
+            _accepts(row["sharded"]),
+            str(row["shards_needed"]),
+        ]
+        for row in model["rows"]
+    ]
+    tables = [
+        ResultTable(
+            "Measured",
+            ["run", "keys", "attempted", "accepted", "throttled", "retries", "writes/s", "counted"],
+            run_rows,
+        ),
+        ResultTable(
+            "A model, not a measurement: real DynamoDB at this load and beyond",
+            [
+                "load",
+                "one key accepts/s",
+                f"{runs['sharded']['keys']} shards accept/s",
+                "shards needed",
+            ],
+            model_rows,
+            note=f"Each partition key takes at most {model['partition_wcu']:,} one-unit writes "
+            "per second; a single item can never be split across partitions.",
+        ),
+    ]
+    return LabView(shows=_shows(result), chart=chart, tables=tables)
+
+
+def _accepts(modelled: Result) -> str:
+    rate, share = modelled["accepted_per_second"], modelled["throttled_share"]
+    return f"{rate:,.0f} ({share:.0%} throttled)"
+
+
+def _shows(result: Result) -> str:
+    single, sharded = result["runs"]["single"], result["runs"]["sharded"]
+    top = result["model"]["rows"][-1]
+    model = (
+        f"On paper, at {top['load']:,.0f} writes/s real DynamoDB would accept at most "
+        f"{top['single']['accepted_per_second']:,.0f}/s on one key and would need "
+        f"{top['shards_needed']} shards."
+    )
+    if single["throttled"] == 0:
+        return (
+            f"No write was throttled: one key took {single['writes_per_second']:g} writes/s and "
+            f"{sharded['keys']} shards {sharded['writes_per_second']:g}/s, both under this "
+            "engine's limit, so sharding bought nothing here (see the notes). " + model
+        )
+    ratio = sharded["writes_per_second"] / max(single["writes_per_second"], 0.1)
+    return (
+        f"On one key, {single['accepted']} of {single['attempted']} likes got through "
+        f"({single['writes_per_second']:g}/s) and the engine throttled {single['throttled']} "
+        f"calls; over {sharded['keys']} keys, {sharded['accepted']} got through "
+        f"({sharded['writes_per_second']:g}/s, {ratio:.1f}x) with {sharded['throttled']} "
+        "throttles, spread evenly by picking a shard at random. A partition's limit caps one "
+        "key whatever the table's capacity; shards multiply it. " + model
+    )
+
+
+LAB = Lab(
+    name="hot-partition",
+    title="Hot partition: one counter key vs sharded keys",
+    proves="One hot key is throttled at its partition's limit; the same load over shards is not.",
+    lesson=(
+        "A popular post's like counter is one item, and one item lives in one partition, which "
+        "takes at most 1,000 write units per second on DynamoDB. The app spreads a hot post's "
+        "counter over several partition keys. This lab runs the same likes against one key "
+        "and against shards, on an engine with a per-partition limit."
+    ),
+    mirrors=(
+        Mirror("model", "engagement.models.LikeCounter", "home counter + shards, one key each"),
+        Mirror("service", "engagement.likes.promote_hot_post", "shard a hot post's counter"),
+        Mirror("service", "engagement.likes.like_post", "a like picks a shard at random"),
+    ),
+    pages=("likes", "activity_by_type"),
+    options=Options,
+    run=run,
+    view=view,
+    engine_options=engine_options,
+    elsewhere=elsewhere,
+)

@@ -1,0 +1,251 @@
+"""Lab `query-vs-scan`: "the latest 20 of one user" by Query and by Scan-and-filter, as it grows.
+
+The table is a copy of the app's `activities` key design (PK `user_id`, SK `timestamp`), without
+its GSIs: neither read uses them, and leaving them out only makes loading faster. At each size
+the same answer is read both ways, several times; capacity is priced by AWS's rules and taken
+from the engine's ConsumedCapacity, latency is the median of the repetitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lens.capacity import Precision, item_size, read_units
+from lens.labs.charts import Series, line_chart
+from lens.labs.context import LabContext
+from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
+from lens.labs.meter import Meter, Tally, units_text
+from lens.labs.synthetic import activities, check_keys
+from lens.labs.tables import LabTable
+
+LATEST = 20
+QUERY_REPEATS = 5
+SCAN_REPEATS = 3
+ITEMS_PER_USER = 50
+PRECISIONS = {precision.label: precision for precision in Precision}
+
+
+@dataclass
+class Options:
+    sizes: list[int] = option(
+        [1_000, 5_000, 20_000],
+        "--sizes",
+        "Table sizes (items, comma-separated)",
+        100,
+        100_000,
+        "The table grows to each size in turn; both reads run at every step.",
+    )
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read's answer and its read capacity by AWS's rules."""
+
+    answer: list[dict[str, Any]]
+    rcu: float
+    precision: Precision
+
+
+def _query(meter: Meter, table: LabTable, user: str, tally: Tally, _mean_size: float) -> Read:
+    """What `latest_activities_of_user` asks: one partition, newest first, stop after 20."""
+    response = meter.call(
+        "Query",
+        tally,
+        TableName=table.name,
+        KeyConditionExpression="user_id = :u",
+        ExpressionAttributeValues={":u": {"S": user}},
+        ScanIndexForward=False,
+        Limit=LATEST,
+    )
+    return Read(list(response["Items"]), tally.computed.read, tally.computed.precision)
+
+
+def _scan(meter: Meter, table: LabTable, user: str, tally: Tally, mean_size: float) -> Read:
+    """The same answer without the key: read every page with a filter on the user, sort, keep
+    the newest 20.
+
+    DynamoDB bills every item a page read, matching or not, and returns only the matching ones,
+    so from the response alone a page that matched nothing has no size to price. The lab wrote
+    every item itself and knows their mean size: each page is priced at ScannedCount items of
+    that size, by the same rule (summed, 4 KB per unit, halved for an eventually consistent
+    read)."""
+    found: list[dict[str, Any]] = []
+    start: dict[str, Any] = {}
+    rcu = 0.0
+    while True:
+        response = meter.call(
+            "Scan",
+            tally,
+            TableName=table.name,
+            FilterExpression="user_id = :u",
+            ExpressionAttributeValues={":u": {"S": user}},
+            **start,
+        )
+        found += response["Items"]
+        rcu += read_units(round(mean_size * response["ScannedCount"]), consistent=False)
+        if "LastEvaluatedKey" not in response:
+            break
+        start = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+    found.sort(key=lambda item: item["timestamp"]["S"], reverse=True)
+    return Read(found[:LATEST], rcu, Precision.ESTIMATE)
+
+
+def _figures(tallies: list[Tally], read: Read) -> dict[str, Any]:
+    """One read's figures (every repetition reads the same items) and the median latency.
+
+    `returned` is the answer (20 items); `from_dynamodb` what the calls returned to get it."""
+    one = tallies[0]
+    return {
+        "rcu": round(read.rcu, 2),
+        "rcu_reported": None if one.reported is None else round(one.reported.read, 2),
+        "precision": read.precision.label,
+        "scanned": one.scanned,
+        "returned": len(read.answer),
+        "from_dynamodb": one.returned,
+        "requests": one.requests,
+        "ms": round(sorted(sum(t.ms) for t in tallies)[len(tallies) // 2], 2),
+    }
+
+
+def _measure(
+    lab: LabContext, meter: Meter, table: LabTable, size: int, user: str, mean_size: float
+) -> Result:
+    stage = f"reading at {size:,} items"
+    reads: dict[str, Any] = {}
+    for way, read, repeats in (("query", _query, QUERY_REPEATS), ("scan", _scan, SCAN_REPEATS)):
+        tallies = [Tally() for _ in range(repeats)]
+        outcomes = [read(meter, table, user, tally, mean_size) for tally in tallies]
+        lab.progress(stage, 1 if way == "query" else 2, 2)
+        reads[way] = _figures(tallies, outcomes[0])
+    if reads["query"]["returned"] != reads["scan"]["returned"]:
+        lab.note(f"At {size:,} items the two reads returned different answers.")
+    return {"size": size, **reads}
+
+
+def run(lab: LabContext, options: Options) -> Result:
+    table = lab.create_table("activities", "activities", indexes=())
+    meter = lab.meter([table])
+    users = max(1, min(100, options.sizes[0] // ITEMS_PER_USER))
+    user = "0"
+    steps, written, total_bytes = [], 0, 0
+    for size in options.sizes:
+        items = activities(range(written, size), users=users)
+        if items:
+            check_keys(table, items[0])
+        lab.load(table, items, stage=f"loading to {size:,} items")
+        written = size
+        total_bytes += sum(item_size(item) for item in items)
+        steps.append(_measure(lab, meter, table, size, user, total_bytes / size))
+    query_rcu = {step["query"]["rcu"] for step in steps}
+    return {
+        "steps": steps,
+        "users": users,
+        "user": user,
+        "latest": LATEST,
+        "query_flat": len(query_rcu) == 1,
+        "scan_growth": round(steps[-1]["scan"]["rcu"] / max(steps[0]["scan"]["rcu"], 0.5), 2),
+    }
+
+
+def view(result: Result) -> LabView:
+    steps = result["steps"]
+    sizes = [step["size"] for step in steps]
+    series = [
+        Series("Query, computed", [s["query"]["rcu"] for s in steps]),
+        Series("Scan-and-filter, computed", [s["scan"]["rcu"] for s in steps]),
+    ]
+    if all(s["scan"]["rcu_reported"] is not None for s in steps):
+        series += [
+            Series("Query, reported", [s["query"]["rcu_reported"] for s in steps], dashed=True),
+            Series("Scan, reported", [s["scan"]["rcu_reported"] for s in steps], dashed=True),
+        ]
+    chart = line_chart(
+        title=f"Read capacity of 'the latest {result['latest']} of one user' as the table grows",
+        x_label="items in the table",
+        y_label="RCU per read",
+        xs=sizes,
+        series=series,
+    )
+    rows = []
+    for step in steps:
+        for way, label in (("query", "Query"), ("scan", "Scan + filter")):
+            f = step[way]
+            precision = PRECISIONS[f["precision"]]
+            rows.append(
+                [
+                    f"{step['size']:,}",
+                    label,
+                    str(f["requests"]),
+                    f"{f['scanned']:,}",
+                    str(f["returned"]),
+                    units_text(f["rcu"], precision),
+                    units_text(f["rcu_reported"]),
+                    f"{f['ms']:.1f}",
+                ]
+            )
+    table = ResultTable(
+        "Per step: one read of the latest 20 items of one user",
+        [
+            "items",
+            "read",
+            "requests",
+            "scanned",
+            "returned",
+            "RCU computed",
+            "RCU reported",
+            "p50 ms",
+        ],
+        rows,
+        note="Computed: DynamoDB's rules (sizes of the items read, 4 KB per unit, halved for an "
+        "eventually consistent read); the Scan's items that the filter dropped are sized at the "
+        "table's mean item size. Reported: the engine's ConsumedCapacity.",
+    )
+    return LabView(shows=_shows(result), chart=chart, tables=[table])
+
+
+def _shows(result: Result) -> str:
+    first, last = result["steps"][0], result["steps"][-1]
+    q0, q1 = first["query"]["rcu"], last["query"]["rcu"]
+    s0, s1 = first["scan"]["rcu"], last["scan"]["rcu"]
+    growth = f"{last['size'] / first['size']:.0f}x" if len(result["steps"]) > 1 else "no"
+    flat = (
+        f"the Query read {q0:g} RCU at every size"
+        if result["query_flat"]
+        else f"the Query's cost moved from {q0:g} to {q1:g} RCU, which a Query with a Limit "
+        "should not do (look at the notes and the reported figures)"
+    )
+    return (
+        f"The table grew {growth} from {first['size']:,} to {last['size']:,} items: {flat}, "
+        f"reading {last['query']['scanned']} items for {last['query']['returned']}; the Scan "
+        f"read {first['scan']['scanned']:,} then {last['scan']['scanned']:,} items for the "
+        f"same {last['scan']['returned']}, and its cost went from {s0:g} to {s1:g} RCU. "
+        "A Query goes to one partition by its key and stops after the Limit; a Scan reads "
+        "every item, and filtering (in the app or by a FilterExpression) only drops items after "
+        "they are read and billed."
+    )
+
+
+LAB = Lab(
+    name="query-vs-scan",
+    title="Query vs Scan as the table grows",
+    proves="A Query's cost stays flat as the table grows; a Scan's grows with the table.",
+    lesson=(
+        "The app reads 'the latest N activities of a user' with a Query on the partition key "
+        "user_id, newest first, with a Limit. The seed's global feed was a Scan. This lab grows "
+        "an activities table and reads the same 20 items both ways at each size."
+    ),
+    mirrors=(
+        Mirror("model", "activity.models.Activity", "PK user_id, SK timestamp: the table copied"),
+        Mirror(
+            "service",
+            "activity.service.latest_activities_of_user",
+            "the Query: one partition, newest first, Limit",
+        ),
+        Mirror("service", "activity.service.feed_by_scan", "the Scan the app keeps on purpose"),
+    ),
+    pages=("user_activity", "feed"),
+    options=Options,
+    run=run,
+    view=view,
+)

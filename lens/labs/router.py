@@ -1,0 +1,165 @@
+"""/labs: the index of labs, a page per lab that runs it and polls its progress, and its JSON.
+
+A run starts in a background thread on the server (`runner.start_run`); the page swaps in the
+run's block and htmx polls it until the run is done, when the block carries the chart and the
+tables instead of the progress bars. Without JavaScript the form posts and redirects to the run's
+page, which shows the same block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from lens.access_patterns import access_patterns
+from lens.labs import LABS
+from lens.labs.lab import Lab, LabView, build_options, option_specs
+from lens.labs.runner import LabRun, active_run, get_run, start_run
+from lens.labs.schemas import LabOut, LabRunOut, LabsOut, OptionOut
+from shared.dynamo import base_table_name, registered_models
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.settings import active_settings
+from shared.web import htmx_redirect, is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1/labs", tags=["labs"])
+POLL = "every 700ms"
+NOT_IN_PRODUCTION = (
+    "Labs are not run by a production server: each run starts an engine and loads it hard. "
+    "Run it in a terminal with manage.py lab instead."
+)
+
+
+@dataclass(frozen=True)
+class MirrorLink:
+    kind: str
+    name: str
+    why: str
+    href: str | None
+
+
+def _mirror_links(lab: Lab) -> list[MirrorLink]:
+    """Each mirrored class links to its table on /design, each service function to its source
+    when it serves a declared access pattern."""
+    served = {pattern.function for pattern in access_patterns()}
+    tables = {f"{m.__module__}.{m.__name__}": base_table_name(m) for m in registered_models()}
+    links = []
+    for mirror in lab.mirrors:
+        href = None
+        if mirror.kind == "model" and mirror.name in tables:
+            href = f"/design#table-{tables[mirror.name]}"
+        elif mirror.kind == "service" and mirror.name in served:
+            href = f"/design/code/{mirror.name}"
+        links.append(MirrorLink(mirror.kind, mirror.name, mirror.why, href))
+    return links
+
+
+def _lab(name: str) -> Lab:
+    lab = LABS.get(name)
+    if lab is None:
+        raise NotFound(f"There is no lab named {name!r}. The labs: {', '.join(LABS)}.")
+    return lab
+
+
+def _view(run: LabRun | None) -> LabView | None:
+    if run is None or run.result is None:
+        return None
+    return run.lab.view(run.result)
+
+
+def _context(
+    lab: Lab, run: LabRun | None, values: dict[str, Any] | None = None, problem: str = ""
+) -> dict[str, Any]:
+    fields = [
+        {
+            "name": name,
+            "spec": spec,
+            "value": (values or {}).get(name, ",".join(map(str, d)) if isinstance(d, list) else d),
+            "is_list": isinstance(d, list),
+        }
+        for name, spec, d in option_specs(lab.options)
+    ]
+    return {
+        "lab": lab,
+        "fields": fields,
+        "mirrors": _mirror_links(lab),
+        "run": run,
+        "view": _view(run),
+        "poll": POLL,
+        "problem": problem,
+        "busy": active_run(),
+        "runs_here": active_settings().is_dev,
+    }
+
+
+@router.get("/labs")
+def labs_index(request: Request) -> Response:
+    """Every lab, with what it proves and the command that runs it in a terminal."""
+    return render(request, "lens/labs.html", {"labs": list(LABS.values()), "busy": active_run()})
+
+
+@router.get("/labs/{name}")
+def lab_page(request: Request, name: str) -> Response:
+    return render(request, "lens/lab.html", _context(_lab(name), None))
+
+
+@router.post("/labs/{name}/runs")
+async def start_lab_run(request: Request, name: str) -> Response:
+    """Start a run with the form's options; a bad value or a busy server is said in the run's
+    place on the page, with the form kept as it was."""
+    lab = _lab(name)
+    form = await request.form()
+    raw = {key: str(value) for key, value in form.items() if key != "csrf_token"}
+    try:
+        if not active_settings().is_dev:
+            raise Forbidden(NOT_IN_PRODUCTION)
+        run = start_run(lab, build_options(lab.options, raw))
+    except (InvalidInput, Conflict, Forbidden) as error:
+        ctx = _context(lab, None, raw, problem=error.detail)
+        return render(request, "lens/lab.html", ctx, block="run", status_code=error.status_code)
+    if is_htmx(request):
+        return render(request, "lens/lab.html", _context(lab, run), block="run")
+    return htmx_redirect(request, f"/labs/{lab.name}/runs/{run.id}")
+
+
+def _run_of(lab: Lab, run_id: str) -> LabRun:
+    run = get_run(run_id)
+    if run is None or run.lab is not lab:
+        raise NotFound("No such run: runs are kept in memory, and the server may have restarted.")
+    return run
+
+
+@router.get("/labs/{name}/runs/{run_id}")
+def lab_run_page(request: Request, name: str, run_id: str) -> Response:
+    """The lab's page with one run; htmx polls its block while it runs."""
+    lab = _lab(name)
+    return render(request, "lens/lab.html", _context(lab, _run_of(lab, run_id)), block="run")
+
+
+@api.get("", response_model=LabsOut)
+def labs_json() -> LabsOut:
+    """Every lab: name, title, what it proves, its options with defaults and bounds."""
+    return LabsOut(
+        labs=[
+            LabOut(
+                name=lab.name,
+                title=lab.title,
+                proves=lab.proves,
+                options={
+                    name: OptionOut(flag=spec.flag, default=default, low=spec.low, high=spec.high)
+                    for name, spec, default in option_specs(lab.options)
+                },
+            )
+            for lab in LABS.values()
+        ]
+    )
+
+
+@api.get("/{name}/runs/{run_id}", response_model=LabRunOut)
+def lab_run_json(name: str, run_id: str) -> LabRunOut:
+    """A run's status, progress and, once done, the same document as `manage.py lab NAME
+    --format json`. Runs are started from the lab's page and kept in memory."""
+    lab = _lab(name)
+    return LabRunOut.model_validate(_run_of(lab, run_id).as_dict())

@@ -1,0 +1,30 @@
+"""A lab run from the browser: the index, the form, the progress polled by htmx, the chart."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+
+def test_a_lab_runs_from_the_browser_and_draws_its_chart(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("link", name="Labs", exact=True).click()
+    expect(page.get_by_test_id("lab-list").locator("li")).to_have_count(5)
+    page.get_by_role("link", name="Query vs Scan as the table grows").click()
+    page.fill("#option-sizes", "200,600")
+    page.get_by_test_id("run-lab").click()
+    run = page.get_by_test_id("lab-run")
+    expect(run).to_have_attribute("data-status", "done", timeout=120_000)
+    chart = run.get_by_test_id("lab-chart")
+    expect(chart).to_be_visible()
+    lines = chart.locator("polyline")
+    expect(lines.first).to_have_attribute("data-series", "Query, computed")
+    query_heights = {dot.get_attribute("cy") for dot in chart.locator("circle.series-0").all()}
+    assert len(query_heights) == 1  # the Query line is flat
+    expect(run.get_by_test_id("lab-shows")).to_contain_text("the Query read 0.5 RCU at every size")
+    expect(run.get_by_test_id("lab-table").first).to_contain_text("Scan + filter")
+
+
+def test_a_lesson_panel_leads_to_the_lab_that_proves_it(page: Page) -> None:
+    page.goto("/feed")
+    page.get_by_test_id("scan-lesson").get_by_role("link", name="the query-vs-scan lab").click()
+    expect(page.locator("h1")).to_have_text("Query vs Scan as the table grows")

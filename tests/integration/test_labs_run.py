@@ -1,0 +1,149 @@
+"""Smoke runs of every lab at tiny sizes, each on the private engine it starts itself, and of
+the benchmark suite: they run, and their figures say what the lesson says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+import activity.models  # noqa: F401 - registers the tables the labs copy
+import engagement.models  # noqa: F401
+import sessions.models  # noqa: F401
+from lens.labs import LABS
+from lens.labs.lab import build_options
+from lens.labs.runner import run_lab
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(name: str, endpoint: str | None = None, **raw: Any) -> dict[str, Any]:
+    lab = LABS[name]
+    return run_lab(lab, build_options(lab.options, raw), endpoint=endpoint)
+
+
+def test_query_cost_is_flat_while_scan_cost_grows_with_the_table() -> None:
+    result = run("query-vs-scan", sizes="100,400")
+    small, large = result["steps"]
+    assert small["query"]["rcu"] == large["query"]["rcu"] == 0.5
+    assert small["query"]["scanned"] == large["query"]["scanned"] == 20
+    assert (small["scan"]["scanned"], large["scan"]["scanned"]) == (100, 400)
+    assert large["scan"]["rcu"] > 3 * small["scan"]["rcu"]
+    assert small["scan"]["returned"] == large["scan"]["returned"] == 20
+    assert result["query_flat"] is True
+
+
+def test_read_modify_write_loses_updates_where_add_and_optimistic_locking_do_not() -> None:
+    result = run("counter", clients=8, increments=5)
+    ways = result["ways"]
+    rmw = ways["read-modify-write"]
+    assert rmw["lost"] >= 1 or any("lost no update" in note for note in result["notes"])
+    assert rmw["expected"] == rmw["final"] + rmw["lost"]
+    assert ways["add"]["final"] == ways["add"]["expected"] == 40
+    assert ways["optimistic"]["final"] == 40
+    assert ways["optimistic"]["retries"] == ways["optimistic"]["conditional_failures"]
+
+
+def test_one_hot_key_is_throttled_by_the_engine_and_shards_spread_the_writes() -> None:
+    result = run("hot-partition", clients=4, seconds=1, shards=4, partition_limit=5)
+    single, sharded = result["runs"]["single"], result["runs"]["sharded"]
+    assert single["throttled"] > 0
+    assert single["per_key"] == {"42": single["accepted"]}
+    assert single["counted"] == single["accepted"]
+    assert set(sharded["per_key"]) == {"42", "42#1", "42#2", "42#3"}
+    assert sharded["accepted"] > single["accepted"]
+    assert result["engine"]["options"] == {"partition_limit": 5.0}
+
+
+def test_ttl_deletes_expired_items_late_and_reads_filter_them_meanwhile() -> None:
+    result = run("ttl", seconds=6)
+    samples = result["samples"]
+    assert all(s["visible"] <= s["stored"] for s in samples)
+    assert samples[0]["deleted_by_ttl"] == 0
+    assert samples[-1]["deleted_by_ttl"] > 0
+    assert any(s["expired"] > s["deleted_by_ttl"] for s in samples)  # expired, not yet deleted
+    manual = result["manual_cleanup"]
+    assert manual["deleted"] == samples[-1]["expired"]
+    assert manual["wcu"] >= manual["deleted"] and manual["rcu"] > 0
+
+
+def test_every_gsi_is_paid_on_every_write_and_a_sparse_one_only_by_its_items() -> None:
+    result = run("gsi-cost", items=40)
+    per_write = {name: v["wcu_per_write"] for name, v in result["variants"].items()}
+    assert (per_write["no-gsi"], per_write["one-gsi"], per_write["two-gsi"]) == (1, 2, 3)
+    share = result["items_with_feed_key"] / result["items"]
+    assert per_write["sparse-gsi"] == pytest.approx(1 + share)
+    assert 1 < per_write["sparse-gsi"] < 2
+
+
+def test_a_lab_on_another_endpoint_leaves_no_table_behind(engine_endpoint: str) -> None:
+    result = run("gsi-cost", endpoint=engine_endpoint, items=10)
+    assert result["engine"]["endpoint"] == engine_endpoint
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=engine_endpoint,
+        region_name="ap-northeast-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    assert not [name for name in client.list_tables()["TableNames"] if name.startswith("lab-gsi")]
+
+
+def test_a_lab_on_another_endpoint_says_what_that_engine_cannot_show(engine_endpoint: str) -> None:
+    result = run("ttl", endpoint=engine_endpoint, seconds=4)
+    assert any("real DynamoDB" in note for note in result["notes"])
+
+
+def test_the_cli_prints_exactly_one_json_document_with_the_issues_keys() -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "lab", "counter", "--clients", "4", "--increments", "3"]
+        + ["--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    assert result["lab"] == "counter"
+    assert set(result["ways"]) == {"read-modify-write", "add", "optimistic"}
+    assert {"expected", "final", "lost"} <= set(result["ways"]["add"])
+    assert "retries" in result["ways"]["optimistic"]
+
+
+def test_the_cli_refuses_a_bad_option_with_a_message() -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "lab", "query-vs-scan", "--sizes", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--sizes must be between 100 and 100,000" in done.stderr
+
+
+def test_the_benchmark_suite_runs_every_figure_at_tiny_sizes(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--results", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    (written,) = tmp_path.glob("*.json")
+    figures = {f["name"]: f for f in json.loads(written.read_text())["figures"]}
+    assert len(figures) >= 7
+    assert not [f["name"] for f in figures.values() if f["measured"].startswith("error")]
+    timeline = next(f for name, f in figures.items() if name.startswith("user timeline RCU"))
+    assert timeline["verdict"] == "PASS"
+    calls = next(f for name, f in figures.items() if name.startswith("post page DynamoDB calls"))
+    assert calls["verdict"] == "PASS"
+    assert all(f["value"] is not None and f["value"] == f["value"] for f in figures.values())

@@ -1,0 +1,230 @@
+"""The labs without an engine: options, the tables they copy, charts, what results say, pages.
+
+Running a lab needs its private engine: those smoke runs are in tests/integration/test_labs_run.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import activity.models  # noqa: F401 - registers the tables the labs copy
+import engagement.models  # noqa: F401
+import sessions.models  # noqa: F401
+from lens.labs import LABS, counter, hot_partition, query_vs_scan
+from lens.labs.charts import Bar, BarGroup, Series, bar_chart, line_chart, nice_ceiling
+from lens.labs.lab import build_options
+from lens.labs.tables import create_table_request
+from shared.errors import InvalidInput
+from shared.panels import lesson_links, register_lesson_link
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_the_five_labs_of_the_issue_are_registered() -> None:
+    assert list(LABS) == ["query-vs-scan", "counter", "hot-partition", "ttl", "gsi-cost"]
+
+
+def test_options_come_from_text_checked_against_their_bounds() -> None:
+    options = build_options(query_vs_scan.Options, {"sizes": "5000, 1_000,5000"})
+    assert options.sizes == [1_000, 5_000]
+    assert build_options(counter.Options, {"clients": "3"}).clients == 3
+    assert build_options(counter.Options, {}).increments == 20
+
+
+@pytest.mark.parametrize(
+    ("options", "raw", "message"),
+    [
+        (counter.Options, {"clients": "0"}, "--clients must be between 1 and 64"),
+        (counter.Options, {"clients": "many"}, "--clients must be a whole number"),
+        (counter.Options, {"sizes": "100"}, "Unknown option(s) for this lab: sizes"),
+        (query_vs_scan.Options, {"sizes": "1000;5000"}, "separated by commas"),
+        (query_vs_scan.Options, {"sizes": "10"}, "--sizes must be between 100 and 100,000"),
+        (query_vs_scan.Options, {"sizes": "100,200,300,400,500,600,700"}, "one to six"),
+    ],
+)
+def test_bad_options_are_refused_with_a_readable_message(options, raw, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInput) as refused:
+        build_options(options, raw)
+    assert message in refused.value.detail
+
+
+def test_a_lab_table_copies_the_app_keys_and_only_the_chosen_indexes() -> None:
+    request, table = create_table_request("activities", name="lab-x", indexes=("FeedIndex",))
+    assert request["KeySchema"] == [
+        {"AttributeName": "user_id", "KeyType": "HASH"},
+        {"AttributeName": "timestamp", "KeyType": "RANGE"},
+    ]
+    assert [gsi["IndexName"] for gsi in request["GlobalSecondaryIndexes"]] == ["FeedIndex"]
+    defined = {a["AttributeName"] for a in request["AttributeDefinitions"]}
+    assert defined == {"user_id", "timestamp", "feed_key"}
+    assert table.mirrors == "activity.models.Activity"
+    assert [index.name for index in table.schema.indexes] == ["FeedIndex"]
+    assert table.ttl_attribute == "expires_at"
+
+
+def test_a_lab_table_without_indexes_sends_none() -> None:
+    request, table = create_table_request("likes", name="lab-likes", indexes=())
+    assert "GlobalSecondaryIndexes" not in request
+    assert table.mirrors == "engagement.models.LikeCounter"
+
+
+def test_a_line_chart_draws_equal_values_at_equal_heights() -> None:
+    chart = line_chart(
+        title="t",
+        x_label="x",
+        y_label="y",
+        xs=[1_000, 5_000, 20_000],
+        series=[Series("flat", [0.5, 0.5, 0.5]), Series("growing", [12, 60, 240])],
+    )
+    flat, growing = chart.lines
+    assert len({dot.y for dot in flat.dots}) == 1
+    heights = [dot.y for dot in growing.dots]
+    assert heights == sorted(heights, reverse=True)  # SVG y grows downwards
+    assert [tick.label for tick in chart.x_ticks] == ["1k", "5k", "20k"]
+
+
+def test_bar_heights_are_proportional_to_values() -> None:
+    chart = bar_chart(
+        title="t",
+        x_label="x",
+        y_label="y",
+        series=["a"],
+        groups=[BarGroup("one", [Bar(0, 10)]), BarGroup("two", [Bar(0, 20)])],
+    )
+    low, high = chart.rects
+    assert high.height == pytest.approx(2 * low.height, abs=0.2)
+
+
+def test_nice_ceiling_rounds_up_to_a_readable_axis() -> None:
+    assert [nice_ceiling(v) for v in (0, 0.4, 3, 240, 1001)] == [1, 0.5, 5, 250, 2000]
+
+
+def _counter_result(lost: int) -> dict:  # type: ignore[type-arg]
+    way = {
+        "clients": 4,
+        "expected": 40,
+        "final": 40,
+        "lost": 0,
+        "conditional_failures": 0,
+        "retries": 0,
+        "requests": 40,
+        "rcu": 0.0,
+        "wcu": 40.0,
+        "rcu_reported": None,
+        "wcu_reported": None,
+    }
+    rmw = {**way, "final": 40 - lost, "lost": lost}
+    return {
+        "lab": "counter",
+        "ways": {"read-modify-write": {**rmw, "attempts": [rmw]}, "add": way, "optimistic": way},
+        "notes": [],
+    }
+
+
+def test_the_counter_result_says_how_many_updates_were_lost() -> None:
+    shows = counter.view(_counter_result(lost=13)).shows
+    assert "Read-modify-write lost 13 of 40 increments" in shows
+
+
+def test_the_counter_result_admits_a_run_that_lost_nothing() -> None:
+    shows = counter.view(_counter_result(lost=0)).shows
+    assert "lost nothing in this run" in shows
+
+
+def test_the_hot_partition_model_caps_one_key_at_a_partitions_limit() -> None:
+    model = hot_partition._model(load=500.0, shards=8)
+    tenfold = next(row for row in model["rows"] if row["factor"] == 10)
+    assert tenfold["single"]["accepted_per_second"] == 1_000
+    assert tenfold["single"]["throttled_share"] == pytest.approx(0.8)
+    assert tenfold["sharded"]["throttled_share"] == 0
+    assert tenfold["shards_needed"] == 5
+
+
+def test_lesson_links_are_offered_only_for_known_panels() -> None:
+    with pytest.raises(ValueError, match="no lesson panel"):
+        register_lesson_link("nowhere", href="/labs/x", label="x")
+    register_lesson_link("feed", href="/labs/query-vs-scan", label="the query-vs-scan lab")
+    assert 'href="/labs/query-vs-scan"' in lesson_links("feed")
+
+
+def test_labs_index_lists_every_lab_and_the_nav_links_to_it(unit_client) -> None:  # type: ignore[no-untyped-def]
+    page = unit_client.get("/labs")
+    assert page.status_code == 200
+    for name in LABS:
+        assert f'href="/labs/{name}"' in page.text
+        assert f"python manage.py lab {name}" in page.text
+    assert '<a href="/labs">Labs</a>' in unit_client.get("/").text
+
+
+@pytest.mark.parametrize(
+    ("page", "lab"),
+    [
+        ("/feed", "query-vs-scan"),
+        ("/activity?type=like", "hot-partition"),
+        ("/activity?type=like", "gsi-cost"),
+        ("/signup", "ttl"),
+    ],
+)
+def test_lesson_panels_link_to_the_labs_that_prove_them(unit_client, page, lab) -> None:  # type: ignore[no-untyped-def]
+    assert f'href="/labs/{lab}"' in unit_client.get(page).text
+
+
+def test_a_lab_page_shows_its_form_what_it_mirrors_and_the_command(unit_client) -> None:  # type: ignore[no-untyped-def]
+    page = unit_client.get("/labs/counter")
+    assert page.status_code == 200
+    assert 'name="clients"' in page.text and 'name="increments"' in page.text
+    assert 'href="/design#table-likes"' in page.text  # LikeCounter, on the design page
+    assert 'href="/design/code/engagement.likes.like_post"' in page.text
+    assert "python manage.py lab counter" in page.text
+
+
+def test_an_unknown_lab_is_a_404_page(unit_client) -> None:  # type: ignore[no-untyped-def]
+    page = unit_client.get("/labs/no-such-lab")
+    assert page.status_code == 404 and "no lab named" in page.text
+
+
+def test_a_bad_option_from_the_form_is_said_in_place_of_the_run(unit_client) -> None:  # type: ignore[no-untyped-def]
+    token = unit_client.get("/api/v1/auth/session").json()["csrf_token"]
+    data = {"clients": "999", "increments": "5", "csrf_token": token}
+    response = unit_client.post("/labs/counter/runs", data=data, headers=HTMX)
+    assert response.status_code == 422
+    assert 'id="lab-run"' in response.text
+    assert "--clients must be between 1 and 64 (got 999)" in response.text
+
+
+def test_an_unknown_run_is_a_404(unit_client) -> None:  # type: ignore[no-untyped-def]
+    assert unit_client.get("/labs/counter/runs/0123456789abcdef").status_code == 404
+    api = unit_client.get("/api/v1/labs/counter/runs/0123456789abcdef")
+    assert api.status_code == 404 and "runs are kept in memory" in api.json()["detail"]
+
+
+def test_the_labs_json_lists_options_with_defaults_and_bounds(unit_client) -> None:  # type: ignore[no-untyped-def]
+    labs = {lab["name"]: lab for lab in unit_client.get("/api/v1/labs").json()["labs"]}
+    assert labs["hot-partition"]["options"]["partition_limit"] == {
+        "default": 50,
+        "low": 1,
+        "high": 1_000,
+        "flag": "--partition-limit",
+    }
+
+
+def test_the_like_panel_links_to_the_counter_and_hot_partition_labs(unit_client, make_user) -> None:  # type: ignore[no-untyped-def]
+    from tests.unit.engagement_fixtures import new_post
+
+    post_id = new_post(make_user(unit_client))
+    page = unit_client.get(f"/posts/{post_id}").text
+    assert 'href="/labs/counter"' in page and 'href="/labs/hot-partition"' in page
+
+
+def test_a_production_server_does_not_start_lab_runs(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import in_process_app
+
+    with in_process_app(monkeypatch, tmp_path, APP_ENV="production", SECRET_KEY="k" * 32) as app:
+        client = TestClient(app.app, base_url="https://testserver")  # production cookies: Secure
+        page = client.get("/labs/gsi-cost")
+        assert page.status_code == 200 and 'data-testid="run-lab"' not in page.text
+        token = client.get("/api/v1/auth/session").json()["csrf_token"]
+        refused = client.post("/labs/gsi-cost/runs", data={"csrf_token": token}, headers=HTMX)
+        assert refused.status_code == 403 and "manage.py lab" in refused.text
