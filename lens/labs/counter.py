@@ -28,6 +28,7 @@ from lens.labs.meter import CONDITION_FAILED, Meter, Tally, error_code, sum_tall
 from lens.labs.synthetic import check_keys, counter
 from lens.labs.tables import LabTable
 from shared.dynamo import backoff_delay
+from shared.i18n import N_
 
 WAYS = ("read-modify-write", "add", "optimistic")
 RMW_ATTEMPTS = 3
@@ -37,8 +38,8 @@ MAX_RETRIES_PER_INCREMENT = 1_000
 
 @dataclass
 class Options:
-    clients: int = option(16, "--clients", "Concurrent clients", 1, 64)
-    increments: int = option(20, "--increments", "Increments per client", 1, 500)
+    clients: int = option(16, "--clients", N_("Concurrent clients"), 1, 64)
+    increments: int = option(20, "--increments", N_("Increments per client"), 1, 500)
 
 
 Increment = Callable[[Meter, LabTable, dict[str, Any], Tally], int]
@@ -278,18 +279,22 @@ def _shows(ways: dict[str, Result]) -> str:
 
 LAB = Lab(
     name="counter",
-    title="Counter: read-modify-write vs ADD vs optimistic locking",
-    proves="Read-modify-write loses concurrent updates; ADD and a version condition do not.",
+    title=N_("Counter: read-modify-write vs ADD vs optimistic locking"),
+    proves=N_("Read-modify-write loses concurrent updates; ADD and a version condition do not."),
     lesson=(
-        "Like counts are counters that many people bump at once. The app bumps them with ADD "
-        "(guarded by a condition so a retry counts once) and guards comment edits with a "
-        "version attribute. This lab runs concurrent clients against one counter three ways."
+        N_(
+            "Like counts are counters that many people bump at once. The app bumps them with ADD "
+            "(guarded by a condition so a retry counts once) and guards comment edits with a "
+            "version attribute. This lab runs concurrent clients against one counter three ways."
+        )
     ),
     mirrors=(
-        Mirror("model", "engagement.models.LikeCounter", "the counter item, bumped with ADD"),
-        Mirror("service", "engagement.likes.like_post", "a like: a conditional ADD"),
-        Mirror("model", "engagement.models.Comment", "VersionAttribute: optimistic locking"),
-        Mirror("service", "engagement.comments.edit_comment", "an edit conditional on its version"),
+        Mirror("model", "engagement.models.LikeCounter", N_("the counter item, bumped with ADD")),
+        Mirror("service", "engagement.likes.like_post", N_("a like: a conditional ADD")),
+        Mirror("model", "engagement.models.Comment", N_("VersionAttribute: optimistic locking")),
+        Mirror(
+            "service", "engagement.comments.edit_comment", N_("an edit conditional on its version")
+        ),
     ),
     pages=("likes",),
     options=Options,

@@ -20,6 +20,7 @@ from lens.labs.context import LabContext
 from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
 from lens.labs.meter import Tally, units_text
 from lens.labs.synthetic import activities, check_keys
+from shared.i18n import N_
 
 STORAGE_OVERHEAD_BYTES = 100
 VARIANTS: dict[str, tuple[str, ...] | None] = {
@@ -34,7 +35,7 @@ VARIANTS: dict[str, tuple[str, ...] | None] = {
 
 @dataclass
 class Options:
-    items: int = option(200, "--items", "Activities written to each table", 10, 5_000)
+    items: int = option(200, "--items", N_("Activities written to each table"), 10, 5_000)
 
 
 def _storage(schema: TableSchema, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -175,18 +176,24 @@ def _shows(result: Result) -> str:
 
 LAB = Lab(
     name="gsi-cost",
-    title="GSI cost: every index is paid on every write",
-    proves="Each GSI adds a write and storage per item; a sparse one only for items with its key.",
+    title=N_("GSI cost: every index is paid on every write"),
+    proves=N_(
+        "Each GSI adds a write and storage per item; a sparse one only for items with its key."
+    ),
     lesson=(
-        "The activities table has three global secondary indexes. DynamoDB keeps each one "
-        "up to date by writing the index entry whenever an item carrying its key is written, "
-        "and bills that write. This lab writes the same activities to tables with none, one, "
-        "two, a sparse one and all of the app's indexes."
+        N_(
+            "The activities table has three global secondary indexes. DynamoDB keeps each one "
+            "up to date by writing the index entry whenever an item carrying its key is written, "
+            "and bills that write. This lab writes the same activities to tables with none, one, "
+            "two, a sparse one and all of the app's indexes."
+        )
     ),
     mirrors=(
-        Mirror("model", "activity.models.Activity", "three GSIs; FeedIndex and views: sparse"),
-        Mirror("service", "activity.service.record_activity", "one PutItem, three index writes"),
-        Mirror("service", "activity.service.record_view", "a view skips FeedIndex"),
+        Mirror("model", "activity.models.Activity", N_("three GSIs; FeedIndex and views: sparse")),
+        Mirror(
+            "service", "activity.service.record_activity", N_("one PutItem, three index writes")
+        ),
+        Mirror("service", "activity.service.record_view", N_("a view skips FeedIndex")),
     ),
     pages=("activity_by_type", "user_activity"),
     options=Options,

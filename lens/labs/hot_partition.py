@@ -29,6 +29,7 @@ from lens.labs.meter import THROTTLED, Meter, Tally, error_code, sum_tallies
 from lens.labs.synthetic import check_keys, counter
 from lens.labs.tables import LabTable
 from shared.dynamo import backoff_delay
+from shared.i18n import N_
 
 POST = "42"
 PARTITION_WCU = 1_000
@@ -37,13 +38,13 @@ MODEL_FACTORS = (1, 10, 100)
 
 @dataclass
 class Options:
-    clients: int = option(16, "--clients", "Concurrent clients", 1, 64)
-    seconds: int = option(3, "--seconds", "Seconds per run", 1, 30)
-    shards: int = option(8, "--shards", "Counter shards", 2, 32)
+    clients: int = option(16, "--clients", N_("Concurrent clients"), 1, 64)
+    seconds: int = option(3, "--seconds", N_("Seconds per run"), 1, 30)
+    shards: int = option(8, "--shards", N_("Counter shards"), 2, 32)
     partition_limit: int = option(
         50,
         "--partition-limit",
-        "Write units per second per partition key (private engine)",
+        N_("Write units per second per partition key (private engine)"),
         1,
         1_000,
     )
@@ -308,18 +309,22 @@ def _shows(result: Result) -> str:
 
 LAB = Lab(
     name="hot-partition",
-    title="Hot partition: one counter key vs sharded keys",
-    proves="One hot key is throttled at its partition's limit; the same load over shards is not.",
+    title=N_("Hot partition: one counter key vs sharded keys"),
+    proves=N_(
+        "One hot key is throttled at its partition's limit; the same load over shards is not."
+    ),
     lesson=(
-        "A popular post's like counter is one item, and one item lives in one partition, which "
-        "takes at most 1,000 write units per second on DynamoDB. The app spreads a hot post's "
-        "counter over several partition keys. This lab runs the same likes against one key "
-        "and against shards, on an engine with a per-partition limit."
+        N_(
+            "A popular post's like counter is one item, and one item lives in one partition, which "
+            "takes at most 1,000 write units per second on DynamoDB. The app spreads a hot post's "
+            "counter over several partition keys. This lab runs the same likes against one key "
+            "and against shards, on an engine with a per-partition limit."
+        )
     ),
     mirrors=(
-        Mirror("model", "engagement.models.LikeCounter", "home counter + shards, one key each"),
-        Mirror("service", "engagement.likes.promote_hot_post", "shard a hot post's counter"),
-        Mirror("service", "engagement.likes.like_post", "a like picks a shard at random"),
+        Mirror("model", "engagement.models.LikeCounter", N_("home counter + shards, one key each")),
+        Mirror("service", "engagement.likes.promote_hot_post", N_("shard a hot post's counter")),
+        Mirror("service", "engagement.likes.like_post", N_("a like picks a shard at random")),
     ),
     pages=("likes", "activity_by_type"),
     options=Options,

@@ -18,6 +18,7 @@ from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
 from lens.labs.meter import Meter, Tally, units_text
 from lens.labs.synthetic import activities, check_keys
 from lens.labs.tables import LabTable
+from shared.i18n import N_
 
 LATEST = 20
 QUERY_REPEATS = 5
@@ -31,10 +32,10 @@ class Options:
     sizes: list[int] = option(
         [1_000, 5_000, 20_000],
         "--sizes",
-        "Table sizes (items, comma-separated)",
+        N_("Table sizes (items, comma-separated)"),
         100,
         100_000,
-        "The table grows to each size in turn; both reads run at every step.",
+        N_("The table grows to each size in turn; both reads run at every step."),
     )
 
 
@@ -228,21 +229,25 @@ def _shows(result: Result) -> str:
 
 LAB = Lab(
     name="query-vs-scan",
-    title="Query vs Scan as the table grows",
-    proves="A Query's cost stays flat as the table grows; a Scan's grows with the table.",
+    title=N_("Query vs Scan as the table grows"),
+    proves=N_("A Query's cost stays flat as the table grows; a Scan's grows with the table."),
     lesson=(
-        "The app reads 'the latest N activities of a user' with a Query on the partition key "
-        "user_id, newest first, with a Limit. The seed's global feed was a Scan. This lab grows "
-        "an activities table and reads the same 20 items both ways at each size."
+        N_(
+            "The app reads 'the latest N activities of a user' with a Query on the partition "
+            "key user_id, newest first, with a Limit. The seed's global feed was a Scan. This lab "
+            "grows an activities table and reads the same 20 items both ways at each size."
+        )
     ),
     mirrors=(
-        Mirror("model", "activity.models.Activity", "PK user_id, SK timestamp: the table copied"),
+        Mirror(
+            "model", "activity.models.Activity", N_("PK user_id, SK timestamp: the table copied")
+        ),
         Mirror(
             "service",
             "activity.service.latest_activities_of_user",
-            "the Query: one partition, newest first, Limit",
+            N_("the Query: one partition, newest first, Limit"),
         ),
-        Mirror("service", "activity.service.feed_by_scan", "the Scan the app keeps on purpose"),
+        Mirror("service", "activity.service.feed_by_scan", N_("the Scan the app keeps on purpose")),
     ),
     pages=("user_activity", "feed"),
     options=Options,

@@ -23,6 +23,7 @@ from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
 from lens.labs.meter import Meter, Tally, units_text
 from lens.labs.synthetic import activity, check_keys, session
 from lens.labs.tables import LabTable
+from shared.i18n import N_
 
 SHORT_SESSIONS, LONG_SESSIONS, VIEWS, LIKES = 20, 10, 30, 10
 LONG_LIVED_SECONDS = 3_600
@@ -35,7 +36,12 @@ BATCH = 25
 @dataclass
 class Options:
     seconds: int = option(
-        5, "--seconds", "Seconds to watch", 4, 60, "Short-lived items expire within this window."
+        5,
+        "--seconds",
+        N_("Seconds to watch"),
+        4,
+        60,
+        N_("Short-lived items expire within this window."),
     )
 
 
@@ -293,18 +299,20 @@ def _shows(result: Result) -> str:
 
 LAB = Lab(
     name="ttl",
-    title="TTL: late deletion, filtered reads, and the manual alternative",
-    proves="TTL deletes expired items late and for free, so every read must filter them.",
+    title=N_("TTL: late deletion, filtered reads, and the manual alternative"),
+    proves=N_("TTL deletes expired items late and for free, so every read must filter them."),
     lesson=(
-        "Sessions and view logs carry an expiry (epoch seconds) in the table's TTL attribute. "
-        "DynamoDB deletes expired items by itself, without charging for it, but late: within "
-        "days. Until then they are still returned, so the app checks the expiry on every read."
+        N_(
+            "Sessions and view logs carry an expiry (epoch seconds) in the table's TTL attribute. "
+            "DynamoDB deletes expired items by itself, without charging for it, but late: within "
+            "days. Until then they are still returned, so the app checks the expiry on every read."
+        )
     ),
     mirrors=(
-        Mirror("model", "sessions.models.Session", "TTL on expires_at; reads check it"),
-        Mirror("service", "sessions.service.viewer_for_token", "a session read that filters"),
-        Mirror("model", "activity.models.Activity", "views carry a TTL; Activity.expired"),
-        Mirror("service", "activity.service.record_view", "a view log written with its TTL"),
+        Mirror("model", "sessions.models.Session", N_("TTL on expires_at; reads check it")),
+        Mirror("service", "sessions.service.viewer_for_token", N_("a session read that filters")),
+        Mirror("model", "activity.models.Activity", N_("views carry a TTL; Activity.expired")),
+        Mirror("service", "activity.service.record_view", N_("a view log written with its TTL")),
     ),
     pages=("sign_in", "user_activity"),
     options=Options,
