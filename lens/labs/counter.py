@@ -29,6 +29,7 @@ from lens.labs.synthetic import check_keys, counter
 from lens.labs.tables import LabTable
 from shared.dynamo import backoff_delay
 from shared.i18n import N_
+from shared.i18n import gettext as _
 
 WAYS = ("read-modify-write", "add", "optimistic")
 RMW_ATTEMPTS = 3
@@ -117,7 +118,7 @@ def _run_way(
     def client() -> tuple[Tally, int]:
         tally, retries = Tally(), 0
         barrier.wait()
-        for _ in range(increments):
+        for _increment in range(increments):
             retries += increment(meter, table, key, tally)
             with lock:
                 done[0] += 1
@@ -179,9 +180,9 @@ def run(lab: LabContext, options: Options) -> Result:
 
 
 WAY_LABELS = {
-    "read-modify-write": "read-modify-write",
+    "read-modify-write": N_("read-modify-write"),
     "add": "ADD",
-    "optimistic": "optimistic locking",
+    "optimistic": N_("optimistic locking"),
 }
 
 
@@ -189,21 +190,21 @@ def view(result: Result) -> LabView:
     ways = result["ways"]
     groups = [
         BarGroup(
-            WAY_LABELS[way],
+            _(WAY_LABELS[way]),
             [Bar(0, w["expected"]), Bar(1, w["final"]), Bar(2, w["lost"])],
         )
         for way, w in ways.items()
     ]
     chart = bar_chart(
-        title="Increments expected, counted and lost",
-        x_label="way of incrementing",
-        y_label="increments",
-        series=["expected", "final value", "lost"],
+        title=_("Increments expected, counted and lost"),
+        x_label=_("way of incrementing"),
+        y_label=_("increments"),
+        series=[_("expected"), _("final value"), _("lost")],
         groups=groups,
     )
     rows = [
         [
-            WAY_LABELS[way],
+            _(WAY_LABELS[way]),
             str(w["clients"]),
             str(w["expected"]),
             str(w["final"]),
@@ -218,25 +219,25 @@ def view(result: Result) -> LabView:
         for way, w in ways.items()
     ]
     columns = [
-        "way",
-        "clients",
-        "expected",
-        "final",
-        "lost",
-        "condition failures",
-        "retries",
-        "requests",
-        "RCU",
-        "WCU",
-        "reported R/W",
+        _("way"),
+        _("clients"),
+        _("expected"),
+        _("final"),
+        _("lost"),
+        _("condition failures"),
+        _("retries"),
+        _("requests"),
+        _("RCU"),
+        _("WCU"),
+        _("reported R/W"),
     ]
-    tables = [ResultTable("Per way", columns, rows, note=_capacity_note())]
+    tables = [ResultTable(_("Per way"), columns, rows, note=_capacity_note())]
     attempts = ways["read-modify-write"]["attempts"]
     if len(attempts) > 1:
         tables.append(
             ResultTable(
-                "Read-modify-write attempts",
-                ["clients", "expected", "final", "lost"],
+                _("Read-modify-write attempts"),
+                [_("clients"), _("expected"), _("final"), _("lost")],
                 [
                     [str(a["clients"]), str(a["expected"]), str(a["final"]), str(a["lost"])]
                     for a in attempts
@@ -247,33 +248,45 @@ def view(result: Result) -> LabView:
 
 
 def _capacity_note() -> str:
-    return (
-        "RCU and WCU are computed by DynamoDB's rules; a write without ReturnValues is priced "
-        "at its floor (1 WCU for these small items), and a failed condition still costs a "
-        "write. Reported: the engine's ConsumedCapacity, which an error response does not "
-        "carry, so the failed conditions are missing from it."
+    return _(
+        "RCU and WCU are computed by DynamoDB's rules; a write without ReturnValues is "
+        "priced at its floor (1 WCU for these small items), and a failed condition still "
+        "costs a write. Reported: the engine's ConsumedCapacity, which an error response "
+        "does not carry, so the failed conditions are missing from it."
     )
 
 
 def _shows(ways: dict[str, Result]) -> str:
     rmw, add, opt = ways["read-modify-write"], ways["add"], ways["optimistic"]
     if rmw["lost"]:
-        lost = (
-            f"Read-modify-write lost {rmw['lost']} of {rmw['expected']} increments "
-            f"({rmw['lost'] / rmw['expected']:.0%}): two clients read the same count and both "
-            "wrote count + 1, and neither call failed."
+        lost = _(
+            "Read-modify-write lost {rmw_lost} of {rmw_expected} increments "
+            "({value:.0%}): two clients read the same count and both wrote count + 1, and"
+            " neither call failed."
+        ).format(
+            rmw_lost=rmw["lost"], rmw_expected=rmw["expected"], value=rmw["lost"] / rmw["expected"]
         )
     else:
-        lost = (
-            "Read-modify-write lost nothing in this run (see the notes): the race needs an "
-            "overlap, and this engine happened to serve the clients one at a time."
+        lost = _(
+            "Read-modify-write lost nothing in this run (see the notes): the race needs "
+            "an overlap, and this engine happened to serve the clients one at a time."
         )
-    return (
-        f"{lost} ADD counted {add['final']} of {add['expected']} in {add['requests']} "
-        f"requests: the engine does the arithmetic on the item. Optimistic locking counted "
-        f"{opt['final']} of {opt['expected']} too, paying {opt['conditional_failures']} failed "
-        f"conditions and {opt['retries']} retries for it ({opt['requests']} requests): right "
-        "when the new value depends on the whole item, wasteful for a plain counter."
+    return _(
+        "{lost} ADD counted {add_final} of {add_expected} in {add_requests} requests: the"
+        " engine does the arithmetic on the item. Optimistic locking counted {opt_final} "
+        "of {opt_expected} too, paying {opt_conditional_failures} failed conditions and "
+        "{opt_retries} retries for it ({opt_requests} requests): right when the new value"
+        " depends on the whole item, wasteful for a plain counter."
+    ).format(
+        lost=lost,
+        add_final=add["final"],
+        add_expected=add["expected"],
+        add_requests=add["requests"],
+        opt_final=opt["final"],
+        opt_expected=opt["expected"],
+        opt_conditional_failures=opt["conditional_failures"],
+        opt_retries=opt["retries"],
+        opt_requests=opt["requests"],
     )
 
 

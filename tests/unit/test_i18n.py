@@ -203,6 +203,9 @@ def test_japanese_pages_show_no_english_sentences(unit_client, make_user) -> Non
         "/tables/unit-likes?run=1&op=Query&pk=1",
         f"/tables/unit-comments/partitions/{post_id}",
         "/tables/unit-sessions?run=1&op=GetItem",
+        "/labs",
+        "/labs/counter",
+        "/labs/query-vs-scan",
     ]
     found = {}
     for path in pages:
