@@ -158,8 +158,10 @@ def run(lab: LabContext, options: Options) -> Result:
         if outcome["lost"] > 0 or attempt == RMW_ATTEMPTS - 1 or clients >= MAX_CLIENTS:
             break
         lab.note(
-            f"Read-modify-write lost no update with {clients} clients this time (the reads "
-            "and writes happened not to overlap); rerun with twice as many clients."
+            _(
+                "Read-modify-write lost no update with {clients} clients this time (the reads"
+                " and writes happened not to overlap); rerun with twice as many clients."
+            ).format(clients=clients)
         )
         clients = min(MAX_CLIENTS, clients * 2)
     ways["read-modify-write"] = {**attempts[-1], "attempts": attempts}
@@ -167,14 +169,18 @@ def run(lab: LabContext, options: Options) -> Result:
         ways[way] = _run_way(lab, table, way, options.clients, options.increments, way)
     if ways["read-modify-write"]["lost"] == 0:
         lab.note(
-            f"Read-modify-write lost no update in {len(attempts)} attempts, up to {clients} "
-            "clients: this engine served them one at a time. The race is still there: any "
-            "overlap of one client's read and another's write loses an update."
+            _(
+                "Read-modify-write lost no update in {len} attempts, up to {clients} clients:"
+                " this engine served them one at a time. The race is still there: any overlap"
+                " of one client's read and another's write loses an update."
+            ).format(len=len(attempts), clients=clients)
         )
     if ways["add"]["lost"]:
         lab.note(
-            f"ADD lost {ways['add']['lost']} updates: this engine does not serialise writes to "
-            "one item (stock moto's server does not). DynamoDB applies every ADD."
+            _(
+                "ADD lost {lost} updates: this engine does not serialise writes to one item "
+                "(stock moto's server does not). DynamoDB applies every ADD."
+            ).format(lost=ways["add"]["lost"])
         )
     return {"ways": ways}
 

@@ -78,7 +78,7 @@ def _variant(
             ConditionExpression="attribute_not_exists(user_id)",
         )
         if number % 25 == 0 or number == len(items):
-            lab.progress(f"writing to {name}", number, len(items))
+            lab.progress(_("writing to {name}").format(name=name), number, len(items))
     by_target = tally.computed.by_target
     indexes_used = [index.name for index in table.schema.indexes]
     return {

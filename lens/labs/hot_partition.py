@@ -150,8 +150,10 @@ def _one_run(
     counted = _counted(meter, table, keys)
     if sum(counted.values()) != accepted:
         lab.note(
-            f"{label}: the counters hold {sum(counted.values())} but {accepted} writes were "
-            "accepted: this engine lost or double-applied writes to one item."
+            _(
+                "{label}: the counters hold {sum} but {accepted} writes were accepted: this "
+                "engine lost or double-applied writes to one item."
+            ).format(label=label, sum=sum(counted.values()), accepted=accepted)
         )
     return {
         "keys": len(keys),
@@ -200,8 +202,12 @@ def run(lab: LabContext, options: Options) -> Result:
     }
     if lab.private and runs["single"]["throttled"] == 0:
         lab.note(
-            f"The single key was never throttled: {options.clients} clients sent "
-            f"{runs['single']['offered_per_second']:g} writes/s, under this engine's limit."
+            _(
+                "The single key was never throttled: {clients} clients sent "
+                "{offered_per_second:g} writes/s, under this engine's limit."
+            ).format(
+                clients=options.clients, offered_per_second=runs["single"]["offered_per_second"]
+            )
         )
     load = max(run["offered_per_second"] for run in runs.values())
     return {"runs": runs, "model": _model(load, options.shards)}

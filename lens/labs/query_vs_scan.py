@@ -121,7 +121,7 @@ def _measure(
         lab.progress(stage, 1 if way == "query" else 2, 2)
         reads[way] = _figures(tallies, outcomes[0])
     if reads["query"]["returned"] != reads["scan"]["returned"]:
-        lab.note(f"At {size:,} items the two reads returned different answers.")
+        lab.note(_("At {size:,} items the two reads returned different answers.").format(size=size))
     return {"size": size, **reads}
 
 

@@ -148,7 +148,7 @@ def _watch(
                 },
             }
         )
-        lab.progress(f"watching for {seconds}s", number, len(schedule))
+        lab.progress(_("watching for {seconds}s").format(seconds=seconds), number, len(schedule))
     return samples
 
 
@@ -205,8 +205,11 @@ def run(lab: LabContext, options: Options) -> Result:
     last = samples[-1]
     if last["expired"] and last["deleted_by_ttl"] == 0:
         lab.note(
-            "This engine deleted none of the expired items during the run. Real DynamoDB "
-            "deletes them within a few days, stock moto never: either way reads must filter."
+            _(
+                "This engine deleted none of the expired items during the run. Real DynamoDB "
+                "deletes them within a few days, stock moto never: either way reads must "
+                "filter."
+            )
         )
     return {
         "samples": samples,
