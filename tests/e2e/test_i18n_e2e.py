@@ -28,6 +28,8 @@ MAIN_PAGES = {
     "not-found": "/no/such/page",
     "tables": "/tables",
     "table": "/tables/lab-activities",
+    "labs": "/labs",
+    "lab": "/labs/counter",
 }
 BLOCKING = {"serious", "critical"}
 HEADINGS = {
