@@ -29,7 +29,7 @@ from blog import service as blog_service
 from lens.router import register_example, show_layout
 from shared import events
 from shared.csrf import csrf_protect
-from shared.database import connect_database
+from shared.database import close_connection, connect_database
 from shared.dynamo import bind_models
 from shared.openapi import API_ERRORS, install_api_docs
 from shared.settings import PROJECT_ROOT, Settings, configure, get_settings
@@ -61,12 +61,20 @@ def wire(settings: Settings, app: FastAPI | None = None) -> None:
     show_layout("engine", [engine])
 
 
+def _relay_round() -> None:
+    """One relay round; its connection goes back to the pool, as a request's does."""
+    try:
+        events.deliver_pending()
+    finally:
+        close_connection()
+
+
 async def _relay_outbox_forever() -> None:
     """Retries events whose DynamoDB side failed (the outbox's second half)."""
     while True:
         await asyncio.sleep(OUTBOX_RELAY_SECONDS)
         try:
-            await run_in_threadpool(events.deliver_pending)
+            await run_in_threadpool(_relay_round)
         except Exception as exc:  # noqa: BLE001 - the relay must outlive a failing store
             log.warning("outbox relay round failed: %s", exc)
 
@@ -82,17 +90,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    docs = settings.api_docs_enabled
     app = FastAPI(
         title="DynamoDB Lab",
         summary="A blog + activity app that teaches DynamoDB design.",
         dependencies=[Depends(csrf_protect)],
         responses=API_ERRORS,
         lifespan=lifespan,
+        openapi_url="/openapi.json" if docs else None,
         docs_url=None,
         redoc_url=None,
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "shared" / "static"), name="static")
-    install_api_docs(app)
+    if docs:
+        install_api_docs(app)
     wire(settings, app)
     install_middleware(app, settings)
     lens.install(app, settings)

@@ -451,6 +451,7 @@ def run(
         _finish_interrupted_work()
         console.print(f"Serving on [bold]http://{host}:{port}[/]  (Ctrl-C stops everything)")
         from app import create_app
+        from shared.serving import server_options
 
         # uvicorn re-raises the signal that stopped it; as an exception, SIGTERM (docker stop,
         # kill) and SIGHUP (a closed terminal) then run the clean-up below just as Ctrl-C does,
@@ -458,7 +459,13 @@ def run(
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGHUP, _interrupt)
         with contextlib.suppress(KeyboardInterrupt):
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+            uvicorn.run(
+                create_app(settings),
+                host=host,
+                port=port,
+                log_level="info",
+                **server_options(settings),
+            )
     finally:
         if gui is not None:
             gui.stop()

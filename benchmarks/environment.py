@@ -131,6 +131,19 @@ def capacity_summary(response: httpx.Response) -> dict[str, str]:
     return dict(part.split("=", 1) for part in header.split("; ") if "=" in part)
 
 
+def configure(data_dir: Path, endpoint: str) -> None:
+    """Settings come from the environment, as for a user; everything lives in `data_dir`."""
+    os.environ.update(
+        DYNAMODB_ENDPOINT=endpoint,
+        DATABASE_URL=f"sqlite:///{data_dir / 'bench.sqlite3'}",
+        DATA_DIR=str(data_dir),
+        TABLE_PREFIX="bench-",
+        APP_ENV="dev",
+        SECRET_KEY="benchmark-secret",
+    )
+    os.environ.pop("AWS_ACCESS_KEY_ID", None)
+
+
 class Bench:
     """The run's engine, settings and shared data; `size(full, quick)` picks a size."""
 
@@ -138,15 +151,7 @@ class Bench:
         self.quick = quick
         self.data_dir = data_dir
         self.endpoint = endpoint
-        os.environ.update(
-            DYNAMODB_ENDPOINT=endpoint,
-            DATABASE_URL=f"sqlite:///{data_dir / 'bench.sqlite3'}",
-            DATA_DIR=str(data_dir),
-            TABLE_PREFIX="bench-",
-            APP_ENV="dev",
-            SECRET_KEY="benchmark-secret",
-        )
-        os.environ.pop("AWS_ACCESS_KEY_ID", None)
+        configure(data_dir, endpoint)
         from shared.database import create_rdb_tables
         from shared.dynamo import create_tables
         from shared.settings import get_settings

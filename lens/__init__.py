@@ -49,12 +49,16 @@ def inspector_panel(oob: bool) -> Markup:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """/design and /tables with their JSON, the /labs pages, the guided tour; the inspector's
-    middleware and its panel on every page."""
+    """/design and /tables with their JSON (the source views and /tables only when enabled, as
+    they are outside production), the /labs pages, the guided tour; the inspector's middleware
+    and its panel on every page."""
     app.include_router(design_router.router)
+    if settings.code_views_enabled:
+        app.include_router(design_router.code_router)
     app.include_router(design_router.api)
-    app.include_router(explorer_router.router)
-    app.include_router(explorer_router.api)
+    if settings.explorer_enabled:
+        app.include_router(explorer_router.router)
+        app.include_router(explorer_router.api)
     app.include_router(tour_router.router)
     labs.install(app)
     web.templates.env.filters["units"] = format_units

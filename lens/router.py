@@ -21,10 +21,13 @@ from lens.design import Design, code_of_access_pattern, describe_design, japanes
 from lens.explorer_router import builder_url
 from shared.errors import NotFound
 from shared.i18n import gettext as _
+from shared.settings import active_settings
 from shared.web import render
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
+code_router = APIRouter(include_in_schema=False)
+"""The source views: off in production unless CODE_VIEWS_ENABLED says otherwise."""
 api = APIRouter(prefix="/api/v1", tags=["design"])
 
 
@@ -90,13 +93,14 @@ def design_page(request: Request) -> Response:
     ctx = {
         "design": describe_design(),
         "runnable": lambda page: runnable_url(page, examples),
+        "code_views": active_settings().code_views_enabled,
         "builder": lambda table, pattern: builder_url(table, pattern, examples),
         "layout": list(_layout),
     }
     return render(request, "lens/design.html", ctx)
 
 
-@router.get("/design/code/{function}")
+@code_router.get("/design/code/{function}")
 def access_pattern_code(request: Request, function: str) -> Response:
     """The source of the service function behind an access pattern, to read beside its keys."""
     found = code_of_access_pattern(function)

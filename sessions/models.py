@@ -1,4 +1,6 @@
-"""The `sessions` table: sign-in state as short-lived items that DynamoDB deletes by itself.
+"""Two tables of short-lived items that DynamoDB deletes by itself: sign-in state (`sessions`)
+and the attempt counters that rate-limit sign-in and sign-up (`rate_limits`, see
+`AttemptCounter`).
 
 Access patterns
     * Find the session of a request by its cookie: GetItem on `session_id` (one item, 0.5 RCU
@@ -25,8 +27,8 @@ Sliding expiry without a write per request
 
 from __future__ import annotations
 
-__doc_ja__ = """`sessions` テーブル: サインイン状態を、DynamoDB
-が自分で削除する短命な項目として持つ。
+__doc_ja__ = """DynamoDB が自分で削除する短命な項目のテーブル 2 つ: サインイン状態（`sessions`）と、
+サインインと新規登録の回数を制限する試行カウンター（`rate_limits`、`AttemptCounter` を参照）。
 
 アクセスパターン
     * リクエストのセッションを Cookie から探す: `session_id` に対する GetItem（1
@@ -56,7 +58,12 @@ TTL によるライフサイクル
     がセッションの寿命に上限を設ける。
 """
 
-from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.models import Model
 
 from shared.dynamo import register_model
@@ -79,4 +86,95 @@ class Session(Model):
     display_name = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     absolute_expiry = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+@register_model
+class AttemptCounter(Model):
+    """How many sign-in or sign-up attempts one subject made in one fixed time window.
+
+    PK `counter_id` = "<limit>#<subject>#<window number>", for instance
+    "sign-in-username#alice#1967301" or "sign-up-address#203.0.113.7#1967301", where the
+    window number is epoch seconds divided by the window length. TTL on `expires_at`.
+
+    Access pattern
+        * Count an attempt and refuse it past the limit, in one call: UpdateItem with
+          `ADD attempts 1` under the condition `attribute_not_exists(attempts) OR
+          attempts < :limit`. The first attempt of a window creates the item (UpdateItem is an
+          upsert); a ConditionalCheckFailed means "over the limit" and the item is not
+          changed, so refused attempts cost 1 WCU each but never grow the count. No read comes
+          first: a GetItem then a PutItem would let two concurrent attempts both see "under
+          the limit" (a lost update); the condition makes the check and the count one atomic
+          step.
+
+    Why this key
+        The window number in the key starts a fresh counter every window without any reset
+        job: an old window's item is simply never written again, and TTL deletes it (lazily,
+        which does not matter, since nothing reads old windows). A subject is a username or a
+        client address; a long one (only a hostile client sends one) is hashed, keeping
+        keys small.
+
+    Limits and trade-offs
+        * A fixed window allows a burst of up to twice the limit across a window boundary
+          (the end of one window, then the start of the next). A sliding window would need
+          one item per attempt and a Query to count them, several times the cost, for a
+          precision a password-guessing limit does not need.
+        * Each attempt is one write per limit (sign-in checks two: the address, then the
+          username). All writes for one attacked username go to one partition key, whose
+          ceiling (1,000 writes per second) is far above any human sign-in rate; a flood
+          beyond it is throttled, and a throttled check refuses the attempt with a 503
+          (it fails closed).
+        * A per-username limit lets a stranger lock a user out for one window by guessing
+          wrong on purpose. The window is short, and the per-address limit stops one client
+          from doing it to many users.
+    """
+    __doc_ja__ = """ある主体が、ある固定の時間枠の中で行ったサインインまたは新規登録の試行回数。
+
+    PK `counter_id` = "<制限名>#<主体>#<時間枠の番号>"。たとえば
+    "sign-in-username#alice#1967301" や "sign-up-address#203.0.113.7#1967301"。
+    時間枠の番号は、エポック秒を時間枠の長さで割ったもの。`expires_at` に TTL。
+
+    アクセスパターン
+        * 試行を数え、上限を超えたら拒否する。これを 1 回の呼び出しで: `ADD
+          attempts 1` の UpdateItem に、条件 `attribute_not_exists(attempts) OR
+          attempts < :limit` を付ける。
+          時間枠の最初の試行で項目が作られ（UpdateItem はアップサート）、
+          ConditionalCheckFailed は「上限超過」を意味し、項目は変わらない。
+          拒否された試行もそれぞれ 1 WCU かかるが、回数は増えない。
+          先に読み込みはしない。GetItem してから PutItem すると、同時の 2
+          つの試行がどちらも「上限未満」と判断してしまう（更新の喪失）。
+          条件を使えば、確認と加算が 1 つのアトミックな操作になる。
+
+    このキーにした理由
+        キーに時間枠の番号があるので、リセット処理なしに時間枠ごとに新しいカウン
+        ターが始まる。古い時間枠の項目は二度と書き込まれず、TTL
+        が削除する（すぐには削除されないが、古い時間枠は誰も読まないので問題ない）。
+        主体はユーザー名かクライアントのアドレスで、
+        長いもの（悪意のあるクライアントしか送らない）
+        はハッシュにしてキーを小さく保つ。
+
+    上限とトレードオフ
+        * 固定の時間枠では、時間枠の境目（ある時間枠の終わりと次の始まり）で、
+          上限の最大 2 倍までの集中を許してしまう。
+          スライディングウィンドウにするには試行ごとに 1 項目と、
+          それを数えるクエリが必要で、コストは数倍になる。
+          パスワードの総当たりを防ぐ制限には、そこまでの精度は要らない。
+        * 試行 1 回につき、制限ごとに書き込みが 1
+          回（サインインはアドレスとユーザー名の 2 つを確認する）。
+          攻撃されている 1 つのユーザー名への書き込みはすべて 1
+          つのパーティションキーに集まるが、その上限（1 秒あたり 1,000
+          回の書き込み）は人間のサインインの頻度よりずっと高い。
+          それを超える大量の試行はスロットリングされ、
+          スロットリングされた確認は試行を 503 で拒否する（安全側に倒れる）。
+        * ユーザー名ごとの制限では、第三者がわざと間違えることで、1
+          つの時間枠のあいだユーザーをロックアウトできてしまう。時間枠は短く、
+          アドレスごとの制限によって、1 つのクライアントが大勢のユーザーに同じこ
+          とをするのを防いでいる。
+    """
+
+    class Meta:
+        table_name = "rate_limits"
+
+    counter_id = UnicodeAttribute(hash_key=True)
+    attempts = NumberAttribute(default=0)
     expires_at = TTLAttribute()

@@ -32,7 +32,15 @@ def _set_session_cookie(response: Response, token: str) -> None:
 
 def _form_page(request: Request, template: str, error: DomainError, values: dict[str, str]):  # type: ignore[no-untyped-def]
     ctx = {"error": error.detail, "error_field": error.field, "values": values}
-    return render(request, template, ctx, block="form", status_code=error.status_code)
+    return render(
+        request, template, ctx, block="form", status_code=error.status_code, headers=error.headers
+    )
+
+
+def _client_address(request: Request) -> str:
+    """Who the rate limits count: the peer address (behind a proxy, the server puts the
+    client's address here from X-Forwarded-For when FORWARDED_ALLOW_IPS trusts the proxy)."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/signup")
@@ -56,6 +64,7 @@ def signup(
             password=password,
             display_name=display_name,
             replacing=request.cookies.get(SESSION_COOKIE),
+            client_address=_client_address(request),
         )
     except DomainError as error:
         return _form_page(request, "sessions/signup.html", error, values)
@@ -79,7 +88,10 @@ def login(
 ) -> Response:
     try:
         _, token = service.sign_in(
-            username=username, password=password, replacing=request.cookies.get(SESSION_COOKIE)
+            username=username,
+            password=password,
+            replacing=request.cookies.get(SESSION_COOKIE),
+            client_address=_client_address(request),
         )
     except DomainError as error:
         return _form_page(request, "sessions/login.html", error, {"username": username})
@@ -104,6 +116,7 @@ def api_signup(request: Request, response: Response, body: Credentials) -> Viewe
         password=body.password,
         display_name=body.display_name,
         replacing=request.cookies.get(SESSION_COOKIE),
+        client_address=_client_address(request),
     )
     _set_session_cookie(response, token)
     return ViewerOut.of(viewer)
@@ -116,6 +129,7 @@ def api_login(request: Request, response: Response, body: Credentials) -> Viewer
         username=body.username,
         password=body.password,
         replacing=request.cookies.get(SESSION_COOKIE),
+        client_address=_client_address(request),
     )
     _set_session_cookie(response, token)
     return ViewerOut.of(viewer)

@@ -6,20 +6,26 @@ check a user, and keeps only the sign-in state.
 
 from __future__ import annotations
 
+import hashlib
+import math
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
 
 from blog import service as blog_service
 from lens.access_patterns import access_pattern
-from sessions.models import Session
+from sessions.models import AttemptCounter, Session
 from shared.auth import SESSION_COOKIE, Viewer, token_hash
 from shared.database import database
 from shared.dynamo import conditional_write, utc_now
-from shared.errors import Conflict
+from shared.errors import Conflict, TooManyAttempts
+from shared.i18n import N_, ngettext
 from shared.i18n import gettext as _
 from shared.settings import active_settings
+
+SUBJECT_KEY_MAX = 64
 
 
 def _idle() -> timedelta:
@@ -106,14 +112,21 @@ def resolve_viewer(request: Request) -> Viewer | None:
 
 
 def sign_up(
-    *, username: str, password: str, display_name: str = "", replacing: str | None = None
+    *,
+    username: str,
+    password: str,
+    display_name: str = "",
+    replacing: str | None = None,
+    client_address: str,
 ) -> tuple[Viewer, str]:
     """Create the account and its first session, together or not at all.
 
     The account's row commits only once its session is stored: when DynamoDB is down or
     throttling, the sign-up fails as a whole (503) and the same sign-up succeeds later, instead
-    of leaving an account whose retry would be refused as a taken username.
+    of leaving an account whose retry would be refused as a taken username. Every attempt
+    counts against the client's address first.
     """
+    count_attempt(limit=sign_up_per_address(), subject=client_address)
     with database.atomic():
         user = blog_service.create_user(
             username=username, password=password, display_name=display_name
@@ -122,7 +135,107 @@ def sign_up(
         return viewer, start_session(viewer=viewer, replacing=replacing)
 
 
-def sign_in(*, username: str, password: str, replacing: str | None = None) -> tuple[Viewer, str]:
+def sign_in(
+    *, username: str, password: str, replacing: str | None = None, client_address: str
+) -> tuple[Viewer, str]:
+    """Every attempt counts against the client's address and the username, before the password
+    is checked: a guesser learns nothing more once refused."""
+    count_attempt(limit=sign_in_per_address(), subject=client_address)
+    count_attempt(limit=sign_in_per_username(), subject=username.strip().lower())
     user = blog_service.authenticate(username=username, password=password)
     viewer = blog_service.viewer_of(user)
     return viewer, start_session(viewer=viewer, replacing=replacing)
+
+
+# -- rate limits -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `attempts` per subject in each fixed window of `window_seconds`."""
+
+    name: str
+    attempts: int
+    window_seconds: int
+    refusal: str
+
+
+def _window_seconds() -> int:
+    return active_settings().attempt_window_minutes * 60
+
+
+def sign_in_per_username() -> RateLimit:
+    return RateLimit(
+        "sign-in-username",
+        active_settings().sign_in_attempts_per_username,
+        _window_seconds(),
+        N_("Too many sign-in attempts for this username."),
+    )
+
+
+def sign_in_per_address() -> RateLimit:
+    return RateLimit(
+        "sign-in-address",
+        active_settings().sign_in_attempts_per_address,
+        _window_seconds(),
+        N_("Too many sign-in attempts from your network."),
+    )
+
+
+def sign_up_per_address() -> RateLimit:
+    return RateLimit(
+        "sign-up-address",
+        active_settings().sign_up_attempts_per_address,
+        _window_seconds(),
+        N_("Too many sign-ups from your network."),
+    )
+
+
+def _subject_key(subject: str) -> str:
+    if len(subject) <= SUBJECT_KEY_MAX and subject.isprintable():
+        return subject
+    return "sha256:" + hashlib.sha256(subject.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+@access_pattern(
+    name="Count a sign-in or sign-up attempt, refused past the window's limit",
+    model=AttemptCounter,
+    operation="UpdateItem",
+    key="counter_id = limit#subject#window, ADD attempts 1 if attempts < limit",
+    page="/login",
+    notes="ConditionalCheckFailed = over the limit: 429 with Retry-After (the window's end).",
+)
+def count_attempt(*, limit: RateLimit, subject: str) -> int:
+    """Count one attempt of `subject` in the current window; returns the count so far.
+
+    Raises TooManyAttempts (429, Retry-After) once the window holds `limit.attempts`.
+    """
+    now = utc_now().timestamp()
+    window = int(now // limit.window_seconds)
+    window_end = (window + 1) * limit.window_seconds
+    counter = AttemptCounter(f"{limit.name}#{_subject_key(subject)}#{window}")
+    with conditional_write() as write:
+        counter.update(
+            actions=[
+                AttemptCounter.attempts.add(1),
+                AttemptCounter.expires_at.set(datetime.fromtimestamp(window_end, UTC)),
+            ],
+            condition=AttemptCounter.attempts.does_not_exist()
+            | (AttemptCounter.attempts < limit.attempts),
+        )
+    if write.refused:
+        retry_after = max(1, math.ceil(window_end - now))
+        raise TooManyAttempts(
+            _("{refusal} Try again in {wait}.").format(
+                refusal=_(limit.refusal), wait=_wait(retry_after)
+            ),
+            retry_after=retry_after,
+        )
+    return int(counter.attempts)
+
+
+def _wait(seconds: int) -> str:
+    if seconds < 60:
+        return ngettext("{n} second", "{n} seconds", seconds).format(n=seconds)
+    minutes = math.ceil(seconds / 60)
+    return ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)

@@ -55,5 +55,7 @@ async def csrf_protect(request: Request) -> None:
         sent = str((await request.form()).get(FORM_FIELD) or "")
     if not sent:
         raise Forbidden(_("The CSRF token is missing. Reload the page and try again."))
-    if not hmac.compare_digest(sent, csrf_token(request)):
+    # Bytes, not str: compare_digest raises TypeError on non-ASCII text, which would turn any
+    # stranger's "csrf_token=é" into a 500.
+    if not hmac.compare_digest(sent.encode(), csrf_token(request).encode()):
         raise Forbidden(_("The CSRF token is wrong or out of date. Reload the page and try again."))

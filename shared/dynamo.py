@@ -174,10 +174,18 @@ def is_unavailable(error: BaseException) -> bool:
 
     Any other answer (a failed condition, a bad request, a missing table) is a refusal."""
     code = error_code(error)
-    if code is not None:
-        return code in RETRY_LATER
     cause = error.cause if isinstance(error, PynamoDBException) else error
+    if code is not None:
+        return code in RETRY_LATER or _http_status(cause) >= 500
     return isinstance(error, PynamoDBConnectionError) or isinstance(cause, BotoCoreError)
+
+
+def _http_status(error: BaseException | None) -> int:
+    """The HTTP status of DynamoDB's answer: a 5xx is trouble on its side whatever the code (an
+    engine that crashed inside a request answers 500 with a code of its own, or none)."""
+    if not isinstance(error, ClientError):
+        return 0
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
 @dataclass

@@ -18,6 +18,11 @@ class DomainError(Exception):
         self.detail = detail
         self.field = field
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers the error's status calls for."""
+        return {}
+
 
 class InvalidInput(DomainError):
     status_code = 422
@@ -52,3 +57,22 @@ class BadCursor(DomainError):
 class ServiceUnavailable(DomainError):
     status_code = 503
     title = N_("A backing store is unavailable")
+
+
+class DynamoDBUnavailable(ServiceUnavailable):
+    title = N_("DynamoDB is unavailable")
+
+
+class TooManyAttempts(DomainError):
+    """A rate limit refused the request; `retry_after` seconds until the window ends."""
+
+    status_code = 429
+    title = N_("Too many attempts")
+
+    def __init__(self, detail: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

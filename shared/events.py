@@ -184,9 +184,16 @@ def record(event: Event) -> int:
 def deliver(ids: Iterable[int]) -> int:
     """Hand the given outbox rows to their subscribers; returns how many were delivered."""
     delivered = 0
-    for row in OutboxEvent.select().where(
-        OutboxEvent.id.in_(list(ids)), OutboxEvent.delivered_at.is_null()
-    ):
+    # Read every row before delivering any: iterating the query lazily would keep its read
+    # transaction open across the (slow) DynamoDB calls, and SQLite then refuses the status
+    # update with "database is locked" as soon as anyone else has written. Each update below is
+    # its own short transaction.
+    rows = list(
+        OutboxEvent.select().where(
+            OutboxEvent.id.in_(list(ids)), OutboxEvent.delivered_at.is_null()
+        )
+    )
+    for row in rows:
         try:
             _dispatch(_to_event(row))
         except Exception as exc:  # noqa: BLE001 - any subscriber failure leaves the event pending

@@ -4,12 +4,17 @@ The blog renders a post page; engagement (likes, comments) and activity (the pos
 add their panels to it by registering a renderer for a named slot. The blog never imports
 them, and a context can be removed without touching the page that hosts it.
 
+Panels and badges are the parts of a page that live in DynamoDB. When it does not answer, a
+panel is replaced by the outage notice and badges are left out: the host page (its post, its
+list of posts, all from the RDB) is still served.
+
 Lesson links work the same way: a page's lesson panel calls `lesson_links("<page>")`, and the
 lens registers the labs that prove that lesson, so a page names no lab and works without one.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +23,9 @@ from fastapi import Request
 from markupsafe import Markup, escape
 
 from shared.i18n import gettext as _
+from shared.outage import dynamodb_unavailable, mark_unavailable, notice
+
+log = logging.getLogger(__name__)
 
 POST_PAGE = "post_page"
 """The post page's panels, below the post: `renderer(request, post_id=..., author_id=...)`."""
@@ -42,7 +50,17 @@ def register_panel(slot: str, renderer: Renderer, *, order: int = 100) -> None:
 def render_slot(slot: str, request: Request, **kwargs: Any) -> list[Markup]:
     """Render every panel of a slot, in order. The host passes what it already knows (the
     post page: `post_id`, `author_id`), so a panel need not read it again."""
-    return [renderer(request, **kwargs) for _, renderer in _slots.get(slot, [])]
+    return [_panel_or_notice(renderer, request, kwargs) for _, renderer in _slots.get(slot, [])]
+
+
+def _panel_or_notice(renderer: Renderer, request: Request, kwargs: dict[str, Any]) -> Markup:
+    try:
+        return renderer(request, **kwargs)
+    except Exception as exc:
+        if not dynamodb_unavailable(exc):
+            raise
+        log.warning("panel %s not shown, DynamoDB unavailable: %s", renderer.__qualname__, exc)
+        return notice(request)
 
 
 BadgeRenderer = Callable[..., dict[int, Markup]]
@@ -58,7 +76,15 @@ def register_badges(slot: str, renderer: BadgeRenderer) -> None:
 def render_badges(slot: str, request: Request, *, ids: list[int]) -> dict[int, list[Markup]]:
     result: dict[int, list[Markup]] = {i: [] for i in ids}
     for renderer in _badges.get(slot, []):
-        for item_id, markup in renderer(request, ids=ids).items():
+        try:
+            badges = renderer(request, ids=ids)
+        except Exception as exc:
+            if not dynamodb_unavailable(exc):
+                raise
+            log.warning("badges %s not shown, DynamoDB unavailable: %s", renderer.__qualname__, exc)
+            mark_unavailable(request)
+            continue
+        for item_id, markup in badges.items():
             result.setdefault(item_id, []).append(markup)
     return result
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
+
+
+PRODUCTION_OFF = ("inspector_enabled", "code_views_enabled", "api_docs_enabled", "explorer_enabled")
+"""Settings that default to off when APP_ENV=production."""
 
 
 class Settings(BaseSettings):
@@ -33,6 +37,17 @@ class Settings(BaseSettings):
         default=f"sqlite:///{DATA_DIR / 'blog.sqlite3'}",
         description="Peewee database URL: sqlite:///path or postgresql://user@host:port/db.",
     )
+    database_pool_size: int = Field(
+        default=20,
+        description="Most RDB connections one app process opens (PostgreSQL's default "
+        "max_connections of 100 then serves four processes and an admin).",
+    )
+    database_pool_wait_seconds: int = Field(
+        default=10, description="How long a request waits for a free pooled connection."
+    )
+    database_stale_seconds: int = Field(
+        default=300, description="A pooled connection older than this is closed, not reused."
+    )
     secret_key: str | None = Field(
         default=None, description="Signs cursors and CSRF tokens; generated under data/ in dev."
     )
@@ -43,10 +58,74 @@ class Settings(BaseSettings):
     dynamodb_timeout_seconds: int = 2
     dynamodb_max_retries: int = 2
     max_body_bytes: int = 256 * 1024
+    request_read_timeout_seconds: int = Field(
+        default=15, description="A request must arrive in full (headers and body) within this."
+    )
+    keep_alive_timeout_seconds: int = Field(
+        default=5, description="An idle keep-alive connection is closed after this."
+    )
+    max_concurrent_connections: int = Field(
+        default=256, description="Open connections beyond this are answered 503 at once."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted to name the client in X-Forwarded-For (comma-separated, "
+        "or '*'): the address the rate limits count.",
+    )
+    sign_in_attempts_per_username: int = Field(
+        default=10, description="Sign-in attempts one username may receive per window."
+    )
+    sign_in_attempts_per_address: int = Field(
+        default=50, description="Sign-in attempts one client address may make per window."
+    )
+    sign_up_attempts_per_address: int = Field(
+        default=10, description="Sign-ups one client address may attempt per window."
+    )
+    attempt_window_minutes: int = Field(
+        default=15, description="The fixed window the attempt limits count in."
+    )
     inspector_enabled: bool = Field(
         default=True,
-        description="Record every request's DynamoDB calls and SQL (panel and response headers).",
+        description="Record every request's DynamoDB calls and SQL (panel and response headers). "
+        "Off in production unless set explicitly.",
     )
+    code_views_enabled: bool = Field(
+        default=True,
+        description="Serve /design/code/*, the source of each access pattern's service function. "
+        "Off in production unless set explicitly.",
+    )
+    api_docs_enabled: bool = Field(
+        default=True,
+        description="Serve /openapi.json and the API docs. "
+        "Off in production unless set explicitly.",
+    )
+    explorer_enabled: bool = Field(
+        default=True,
+        description="Serve /tables, the item browser and operation builder over every table "
+        "(sessions and rate-limit counters included). Off in production unless set explicitly.",
+    )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default=["*"],
+        description="Host names the app answers to, comma-separated; '*' accepts any. "
+        "Required in production, where a forged Host header must be refused.",
+    )
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_shows_no_internals(self) -> Settings:
+        """In production, what exposes internals (SQL, keys, source code, the API schema) is off
+        unless the operator turned it on by name."""
+        if self.app_env == "production":
+            for name in PRODUCTION_OFF:
+                if name not in self.model_fields_set:
+                    setattr(self, name, False)
+        return self
 
     @field_validator("dynamodb_endpoint", mode="before")
     @classmethod
@@ -58,6 +137,10 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.app_env != "production"
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
 
     def resolved_secret_key(self) -> str:
         """The configured key, or (outside production) one generated once and kept under data/."""

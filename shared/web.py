@@ -7,6 +7,7 @@ template when htmx asks for a fragment, so a page and its partial never duplicat
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -19,13 +20,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from peewee import OperationalError as RdbOperationalError
+from playhouse.pool import MaxConnectionsExceeded
 from pynamodb.exceptions import PynamoDBException
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import ANON_COOKIE, optional_viewer
+from shared.auth import ANON_COOKIE, known_viewer, optional_viewer, viewer_unknown
 from shared.csrf import anon_id, csrf_token
-from shared.dynamo import is_unavailable
+from shared.database import RdbConnectionPerRequest
 from shared.errors import DomainError
 from shared.i18n import (
     DEFAULT_LANGUAGE,
@@ -35,6 +39,7 @@ from shared.i18n import (
     install_template_i18n,
 )
 from shared.i18n import gettext as _
+from shared.outage import dynamodb_unavailable, mark_unavailable, notice, page_notice_needed
 from shared.panels import lesson_links
 from shared.settings import PROJECT_ROOT, Settings, active_settings
 
@@ -73,6 +78,18 @@ def instrument_panel(*, oob: bool = False) -> Markup:
 templates.env.globals["instrument_panel"] = instrument_panel
 templates.env.globals["lesson_links"] = lesson_links
 
+
+def static_url(path: str) -> str:
+    """A static asset's URL as a path: never built from the request's Host header, which a
+    client controls."""
+    return "/static/" + path.lstrip("/")
+
+
+templates.env.globals["static_url"] = static_url
+templates.env.globals["dynamodb_notice"] = notice
+templates.env.globals["page_notice_needed"] = page_notice_needed
+templates.env.globals["viewer_unknown"] = viewer_unknown
+
 MAX_ROW_ID = 2**31 - 1  # a PostgreSQL `serial`; a larger id is a 422, never a database error
 PostId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A post's id")]
 
@@ -80,6 +97,21 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """Sent with every response, error pages included. HSTS only in production: sent over
+    plain http://localhost it would make a browser refuse the dev server for a year."""
+    headers = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+    }
+    if settings.is_production:
+        headers["Strict-Transport-Security"] = HSTS
+    return headers
 
 
 def is_htmx(request: Request) -> bool:
@@ -90,18 +122,28 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def page_context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+def page_context(
+    request: Request, context: dict[str, Any], *, resolve_viewer: bool = True
+) -> dict[str, Any]:
+    """What every template sees. `resolve_viewer=False` (error pages) uses only what the request
+    already knows, so drawing an error never calls the store that may have caused it."""
     return {
         "request": request,
-        "viewer": optional_viewer(request),
+        "viewer": optional_viewer(request) if resolve_viewer else known_viewer(request),
         "csrf_token": csrf_token(request),
         "app_env": active_settings().app_env,
+        "explorer_enabled": active_settings().explorer_enabled,
         **context,
     }
 
 
 def render_block(
-    request: Request, template: str, block: str, context: dict[str, Any] | None = None
+    request: Request,
+    template: str,
+    block: str,
+    context: dict[str, Any] | None = None,
+    *,
+    resolve_viewer: bool = True,
 ) -> Markup:
     """One block of a template, as markup (already escaped by the autoescaping environment).
 
@@ -109,7 +151,7 @@ def render_block(
     imported inside the block.
     """
     tmpl = templates.env.get_template(template)
-    ctx = tmpl.new_context(page_context(request, context or {}))
+    ctx = tmpl.new_context(page_context(request, context or {}, resolve_viewer=resolve_viewer))
     return Markup("".join(tmpl.blocks[block](ctx)))
 
 
@@ -121,13 +163,15 @@ def render(
     block: str | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    resolve_viewer: bool = True,
 ) -> HTMLResponse:
     """Render a whole page, or just `block` of it (and the instrument panel, out of band)
     for htmx."""
     if block is not None and is_htmx(request):
-        html = render_block(request, template, block, context) + instrument_panel(oob=True)
+        html = render_block(request, template, block, context, resolve_viewer=resolve_viewer)
+        html += instrument_panel(oob=True)
         return HTMLResponse(html, status_code=status_code, headers=headers)
-    ctx = page_context(request, context or {})
+    ctx = page_context(request, context or {}, resolve_viewer=resolve_viewer)
     return templates.TemplateResponse(
         request, template, ctx, status_code=status_code, headers=headers
     )
@@ -140,14 +184,37 @@ def htmx_redirect(request: Request, url: str) -> Response:
     return Response(status_code=303, headers={"Location": url})
 
 
-def error_response(request: Request, status_code: int, title: str, detail: Any) -> Response:
-    """`title` is a msgid (a domain exception's class attribute): translated here, for the
-    request's language. `detail` was translated where it was raised."""
+def error_response(
+    request: Request,
+    status_code: int,
+    title: str,
+    detail: Any,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The error as JSON under /api/, else as a page (a fragment for htmx). It carries the
+    security headers itself: a 500 is sent from outside every middleware. `title` is a msgid
+    (a domain exception's class attribute), translated here; `detail` was translated where it
+    was raised."""
+    headers = {**security_headers(active_settings()), **(headers or {})}
     if is_api(request):
-        return JSONResponse({"detail": detail}, status_code=status_code)
+        return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
     message = detail if isinstance(detail, str) else _validation_message(detail)
-    ctx = {"status_code": status_code, "title": _(title), "message": message}
-    return render(request, "shared/error.html", ctx, block="content", status_code=status_code)
+    title = _(title)
+    ctx = {"status_code": status_code, "title": title, "message": message}
+    try:
+        return render(
+            request,
+            "shared/error.html",
+            ctx,
+            block="content",
+            status_code=status_code,
+            headers=headers,
+            resolve_viewer=False,
+        )
+    except Exception:  # noqa: BLE001 - an error page that fails must still answer
+        log.exception("the error page could not be rendered")
+        body = f"<!doctype html><title>{status_code}</title><h1>{html.escape(title)}</h1>"
+        return HTMLResponse(body, status_code=status_code, headers=headers)
 
 
 VALIDATION_MESSAGES = {
@@ -177,10 +244,29 @@ def _validation_message(errors: Any) -> str:
     return "; ".join(parts) or _("The request was not valid.")
 
 
+def _store_error(request: Request, exc: Exception) -> Response:
+    """DynamoDB failed under a page that cannot do without it: 503 when it could not answer,
+    500 when it refused (a refusal is a bug, not an outage)."""
+    if dynamodb_unavailable(exc):
+        log.warning("DynamoDB unavailable: %s", exc)
+        mark_unavailable(request)
+        return error_response(
+            request,
+            503,
+            N_("DynamoDB is unavailable"),
+            _(
+                "DynamoDB did not answer, or asked to slow down, so this cannot be shown or done "
+                "right now. Posts are safe in the database; try again shortly."
+            ),
+        )
+    log.exception("DynamoDB call failed")
+    return error_response(request, 500, N_("DynamoDB error"), _("DynamoDB refused the request."))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
-        return error_response(request, exc.status_code, exc.title, exc.detail)
+        return error_response(request, exc.status_code, exc.title, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -189,24 +275,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        title = N_("Not found") if exc.status_code == 404 else N_("Request refused")
+        titles = {404: N_("Not found"), 413: N_("Request too large")}
         detail = exc.detail
         if exc.status_code == 404 and detail == "Not Found":
             detail = _("There is no page at this address.")
-        return error_response(request, exc.status_code, title, detail)
+        return error_response(
+            request, exc.status_code, titles.get(exc.status_code, N_("Request refused")), detail
+        )
 
-    @app.exception_handler(PynamoDBException)
-    @app.exception_handler(BotoCoreError)
-    @app.exception_handler(ClientError)
-    async def _dynamo(request: Request, exc: Exception) -> Response:
-        """PynamoDB's errors, and botocore's from the batch calls made with a plain client."""
-        log.exception("DynamoDB call failed")
-        if is_unavailable(exc):
-            title = N_("DynamoDB is unavailable")
-            detail = _("DynamoDB did not answer, or asked to slow down. Try again shortly.")
-            return error_response(request, 503, title, detail)
-        title, detail = N_("DynamoDB error"), _("DynamoDB refused the request.")
-        return error_response(request, 500, title, detail)
+    for store_error in (PynamoDBException, BotoCoreError, ClientError):
+        app.add_exception_handler(store_error, _store_error)  # type: ignore[arg-type]
 
     @app.exception_handler(RdbOperationalError)
     async def _rdb(request: Request, exc: RdbOperationalError) -> Response:
@@ -215,14 +293,31 @@ def install_error_handlers(app: FastAPI) -> None:
             request, 503, N_("The database is unavailable"), _("Try again shortly.")
         )
 
+    @app.exception_handler(MaxConnectionsExceeded)
+    async def _rdb_busy(request: Request, exc: MaxConnectionsExceeded) -> Response:
+        log.warning("no free database connection: %s", exc)
+        return error_response(request, 503, N_("The database is busy"), _("Try again shortly."))
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
         return error_response(request, 500, N_("Something went wrong"), _("An unexpected error."))
 
 
+class _TooLarge(StarletteHTTPException):
+    """Raised from the body stream: an HTTP error, so body parsing passes it on as it is
+    instead of turning it into a 400 "error parsing the body"."""
+
+    def __init__(self, max_bytes: int) -> None:
+        limit = max_bytes // 1024
+        super().__init__(
+            413, _("The request body is too large (the limit is {limit} KiB).").format(limit=limit)
+        )
+
+
 class BodySizeLimit:
-    """Refuses request bodies over the limit with 413 (Starlette sets none by default)."""
+    """Refuses request bodies over the limit with 413 (Starlette sets none by default), whether
+    the size is declared up front (Content-Length) or only found while reading (chunked)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -234,7 +329,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
             return
         received = 0
 
@@ -243,46 +338,86 @@ class BodySizeLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise _TooLarge
+                raise _TooLarge(self.max_bytes)
             return message
 
         try:
             await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(scope, send)
+        except _TooLarge:  # read outside the app's exception handlers (by a middleware)
+            await self._refuse(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = b'{"detail":"The request body is too large."}'
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exc = _TooLarge(self.max_bytes)
+        response = error_response(Request(scope), 413, N_("Request too large"), exc.detail)
+        await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class SecurityHeaders:
+    """Adds the security headers to every response that passes through, whoever made it."""
+
+    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+        self.app = app
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class AnonymousCookie:
+    """Gives a browser without one its anonymous id cookie (the CSRF binding of visitors)."""
+
+    def __init__(self, app: ASGIApp, secure: bool) -> None:
+        self.app = app
+        self.secure = secure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                new_anon = getattr(request.state, "new_anon_id", None)
+                if new_anon is None and ANON_COOKIE not in request.cookies:
+                    new_anon = anon_id(request)
+                if new_anon:
+                    cookie = Response()
+                    cookie.set_cookie(
+                        ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=self.secure
+                    )
+                    MutableHeaders(scope=message).append("set-cookie", cookie.headers["set-cookie"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-
-    @app.middleware("http")
-    async def _cookies_and_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        new_anon = getattr(request.state, "new_anon_id", None)
-        if new_anon is None and ANON_COOKIE not in request.cookies:
-            new_anon = anon_id(request)
-        if new_anon:
-            response.set_cookie(
-                ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=not settings.is_dev
-            )
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
+    """Outermost last: security headers on everything, trusted hosts, the body size limit, the
+    anonymous cookie, a database connection per request. All are plain ASGI, so an error
+    raised while reading the body reaches the app's handlers as it is, not wrapped in a task
+    group, and a context variable set here is seen by the worker threads of the request."""
+    if settings.is_production and "*" in settings.trusted_hosts:
+        raise RuntimeError(
+            "TRUSTED_HOSTS must list the site's host names when APP_ENV=production "
+            "(e.g. TRUSTED_HOSTS=lab.example.com), so a forged Host header is refused"
+        )
+    app.add_middleware(RdbConnectionPerRequest)
+    app.add_middleware(AnonymousCookie, secure=not settings.is_dev)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if "*" not in settings.trusted_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(SecurityHeaders, headers=security_headers(settings))
     app.add_middleware(LanguageMiddleware)  # last added runs first: the language is set for all

@@ -20,8 +20,11 @@ from shared.dynamo import (
 from shared.errors import ServiceUnavailable
 
 
-def answered(code: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": code}}, "PutItem")
+def answered(code: str, status: int = 400) -> ClientError:
+    metadata = {"HTTPStatusCode": status}
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": metadata}, "PutItem"
+    )
 
 
 def test_only_a_failed_condition_is_swallowed_and_noted() -> None:
@@ -47,6 +50,7 @@ def test_only_a_failed_condition_is_swallowed_and_noted() -> None:
         (PutError("throttled", answered("ThrottlingException")), True),
         (answered("ProvisionedThroughputExceededException"), True),
         (answered("InternalServerError"), True),
+        (PutError("engine crashed", answered("500", status=500)), True),
         (UpdateError("read timeout"), True),
         (PutError("refused", EndpointConnectionError(endpoint_url="http://127.0.0.1:9")), True),
         (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), True),

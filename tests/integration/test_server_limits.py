@@ -1,0 +1,117 @@
+"""The server as `manage.py run` starts it: stalled connections are closed, whole requests served.
+
+A small ASGI app stands in for the real one: what is tested is the server's options.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from shared.serving import server_options
+from shared.settings import Settings
+
+READ_TIMEOUT = 1
+STALLED = {
+    "nothing sent": b"",
+    "headers cut short": b"GET / HTTP/1.1\r\nHost: lab\r\nX-Slow: ",
+    "body cut short": b"POST / HTTP/1.1\r\nHost: lab\r\nContent-Length: 100\r\n\r\n0123456789",
+}
+PER_KIND = 100
+
+
+async def hello(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    headers = [(b"content-length", b"5")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, int]]:
+    settings = Settings(request_read_timeout_seconds=READ_TIMEOUT, max_concurrent_connections=1000)
+    port = free_port()
+    config = uvicorn.Config(
+        hello, host="127.0.0.1", port=port, log_level="warning", **server_options(settings)
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield "127.0.0.1", port
+    running.should_exit = True
+    thread.join(timeout=15)
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(0.01)
+    try:
+        return sock.recv(1024) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def read_response(sock: socket.socket) -> bytes:
+    sock.settimeout(5)
+    answer = b""
+    while not answer.endswith(b"hello"):
+        chunk = sock.recv(4096)
+        assert chunk, f"closed after {answer!r}"
+        answer += chunk
+    return answer
+
+
+def test_stalled_connections_are_closed_after_the_read_timeout(server) -> None:  # type: ignore[no-untyped-def]
+    sockets = []
+    for sent in STALLED.values():
+        for _ in range(PER_KIND):
+            sock = socket.create_connection(server)
+            sock.sendall(sent)
+            sockets.append(sock)
+    try:
+        time.sleep(READ_TIMEOUT + 1.5)
+        still_open = [s for s in sockets if not closed_by_server(s)]
+        assert not still_open, f"{len(still_open)} of {len(sockets)} stalled connections open"
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_a_request_that_arrives_in_time_is_served_and_kept_alive(server) -> None:  # type: ignore[no-untyped-def]
+    with socket.create_connection(server) as sock:
+        for _ in range(2):
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: lab\r\nContent-Length: 5\r\n\r\n")
+            time.sleep(READ_TIMEOUT / 2)  # slow, but within the deadline
+            sock.sendall(b"hello")
+            answer = read_response(sock)
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"hello")
+            assert b"server:" not in answer.lower()
+
+
+def test_make_run_and_the_docker_image_serve_through_manage_py_run() -> None:
+    """Which is where the options above are applied."""
+    root = Path(__file__).resolve().parents[2]
+    assert "manage.py run" in (root / "Makefile").read_text()
+    assert '"manage.py", "run"' in (root / "Dockerfile").read_text()
+    assert "server_options(settings)" in (root / "manage.py").read_text()
