@@ -128,6 +128,7 @@ class AttemptCounter(Model):
           wrong on purpose. The window is short, and the per-address limit stops one client
           from doing it to many users.
     """
+
     __doc_ja__ = """ある主体が、ある固定の時間枠の中で行ったサインインまたは新規登録の試行回数。
 
     PK `counter_id` = "<制限名>#<主体>#<時間枠の番号>"。たとえば

@@ -170,6 +170,7 @@ def english_sentences(html: str) -> set[str]:
     body = re.sub(r"<(select)\b.*?</select>", " ", body, flags=re.S)  # identifiers to pick from
     body = re.sub(r"<nav class=\"(design-toc|explorer-views)\".*?</nav>", " ", body, flags=re.S)
     text = re.sub(r"&\w+;", " ", re.sub(r"<[^>]+>", " ", body))
+    text = re.sub(r"`[^`]*`", " ", text)  # code quoted in a docstring
     return set(ENGLISH_RUN.findall(text)) - NAMES_KEPT_IN_ENGLISH
 
 
