@@ -49,8 +49,13 @@ locale/%/LC_MESSAGES/messages.mo: locale/%/LC_MESSAGES/messages.po
 run: setup i18n-compile $(NODE_STAMP)
 	PORT=$(PORT) $(PY) manage.py run --port $(PORT)
 
+# The unit tier (moto in-process, no shared state) runs on every core; the tiers that share an
+# engine, PostgreSQL and ports run one test at a time.
+UNIT_WORKERS ?= auto
+
 test: setup i18n-compile $(NODE_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest tests/unit -n $(UNIT_WORKERS)
+	$(PY) -m pytest tests/integration tests/e2e
 
 test-unit: setup i18n-compile
 	$(PY) -m pytest tests/unit
