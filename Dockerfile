@@ -4,6 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml ./
 RUN pip install --no-cache-dir .
 COPY . .
+RUN pybabel compile -d locale -D messages
 EXPOSE 8000
 # `manage.py run` serves with the limits of shared/serving.py: a request must arrive in full
 # within REQUEST_READ_TIMEOUT_SECONDS (stalled connections are closed), idle keep-alive

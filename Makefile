@@ -9,9 +9,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 PORT ?= 8000
+CATALOGS := $(wildcard locale/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
 FUZZ_EXAMPLES ?= 100
 
-.PHONY: run test test-unit test-integration test-e2e fuzz bench lint format clean setup
+.PHONY: run test test-unit test-integration test-e2e fuzz bench lint format clean setup i18n i18n-compile
 
 setup: $(STAMP)
 
@@ -29,24 +31,39 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: setup $(NODE_STAMP)
+# The catalogs: `make i18n` after changing a string a learner reads (then translate what it
+# lists in locale/ja/LC_MESSAGES/messages.po); the .mo files are compiled, never committed.
+i18n: setup
+	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg -w 100 --sort-by-file \
+		--project "DynamoDB Lab" --version 0.1.0 --copyright-holder "DynamoDB Lab" -o locale/messages.pot .
+	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale -w 100 --ignore-obsolete --no-fuzzy-matching
+	$(PY) -m shared.catalogs fill-source
+	$(MAKE) i18n-compile
+	-$(PY) -m shared.catalogs gaps
+
+i18n-compile: setup $(COMPILED)
+
+locale/%/LC_MESSAGES/messages.mo: locale/%/LC_MESSAGES/messages.po
+	$(VENV)/bin/pybabel compile -l $* -i $< -o $@
+
+run: setup i18n-compile $(NODE_STAMP)
 	PORT=$(PORT) $(PY) manage.py run --port $(PORT)
 
 # The unit tier (moto in-process, no shared state) runs on every core; the tiers that share an
 # engine, PostgreSQL and ports run one test at a time.
 UNIT_WORKERS ?= auto
 
-test: setup $(NODE_STAMP)
+test: setup i18n-compile $(NODE_STAMP)
 	$(PY) -m pytest tests/unit -n $(UNIT_WORKERS)
 	$(PY) -m pytest tests/integration tests/e2e
 
-test-unit: setup
+test-unit: setup i18n-compile
 	$(PY) -m pytest tests/unit
 
-test-integration: setup $(NODE_STAMP)
+test-integration: setup i18n-compile $(NODE_STAMP)
 	$(PY) -m pytest tests/integration
 
-test-e2e: setup
+test-e2e: setup i18n-compile
 	$(PY) -m pytest tests/e2e
 
 fuzz: setup

@@ -636,15 +636,28 @@ def engine_command(
     raise typer.Exit(serve(argv))
 
 
+def localized_cli():  # type: ignore[no-untyped-def]
+    """The CLI as click runs it, its help in the language of LC_ALL / LC_MESSAGES / LANG."""
+    from shared.i18n import language_from_environment, set_language, translate_command_help
+
+    set_language(language_from_environment())
+    command = typer.main.get_command(cli)
+    translate_command_help(command)
+    return command
+
+
 def main() -> None:
-    """Domain errors (a missing post, bad input) are a message, not a traceback."""
+    """Help and domain errors in the language of LANG; a domain error (a missing post, bad input)
+    is a message, not a traceback."""
     from shared.errors import DomainError
+    from shared.i18n import gettext
 
     logging.basicConfig(level=logging.WARNING)
+    command = localized_cli()
     try:
-        cli()
+        command()
     except DomainError as error:
-        err_console.print(f"[red]{error.title}:[/] {error.detail}")
+        err_console.print(f"[red]{gettext(error.title)}:[/] {error.detail}")
         raise SystemExit(2) from None
 
 

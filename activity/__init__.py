@@ -5,6 +5,13 @@
 
 from __future__ import annotations
 
+__doc_ja__ = """アクティビティのコンテキスト: アクティビティログとその 2 つの GSI、TTL
+付きの閲覧ログ、サイト全体のフィード。
+
+`install` がこのコンテキストの配線のすべてで、コンポジションルート（`app.py`）
+から呼ばれます。
+"""
+
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

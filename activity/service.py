@@ -46,6 +46,7 @@ from shared.auth import Viewer
 from shared.cursors import Key, decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import batch_write, bound_client, conditional_write, utc_now
 from shared.errors import InvalidInput, NotFound
+from shared.i18n import gettext as _
 from shared.seeding import Progress, SeedPlan
 
 log = logging.getLogger(__name__)
@@ -163,14 +164,18 @@ def record_view(*, event: events.PostViewed) -> bool:
 
 def _check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
+        raise InvalidInput(
+            _("limit must be between 1 and {max}.").format(max=MAX_LIMIT), field="limit"
+        )
     return limit
 
 
 def _check_activity_type(activity_type: str) -> str:
     if activity_type not in ACTIVITY_TYPES:
         raise InvalidInput(
-            f"Unknown activity type {activity_type!r}. Choose one of: {', '.join(ACTIVITY_TYPES)}.",
+            _("Unknown activity type {activity_type!r}. Choose one of: {types}.").format(
+                activity_type=activity_type, types=", ".join(ACTIVITY_TYPES)
+            ),
             field="type",
         )
     return activity_type
@@ -200,7 +205,7 @@ def _read_newest(
     """
     found: list[Activity] = []
     last_raw: dict[str, Any] | None = None
-    for _ in range(MAX_CALLS_PER_READ):
+    for _call in range(MAX_CALLS_PER_READ):
         ask = limit + 1 if key_names else limit - len(found)
         if ask == 0:
             return found, None
@@ -313,7 +318,7 @@ def post_timeline(
     *, post_id: int, limit: int = DEFAULT_LIMIT, cursor: str | None = None
 ) -> ActivityPage:
     if not blog_service.post_exists(post_id=post_id):
-        raise NotFound(f"There is no post {post_id}.")
+        raise NotFound(_("There is no post {post_id}.").format(post_id=post_id))
 
     def query(start: Key | None, size: int) -> ResultIterator[Activity]:
         return Activity.post_index.query(
@@ -436,7 +441,9 @@ def global_feed(*, mode: str, limit: int = DEFAULT_LIMIT) -> Feed:
         return feed_by_scan(limit=limit)
     if mode == "index":
         return feed_by_index(limit=limit)
-    raise InvalidInput(f"mode must be one of: {', '.join(FEED_MODES)}.", field="mode")
+    raise InvalidInput(
+        _("mode must be one of: {modes}.").format(modes=", ".join(FEED_MODES)), field="mode"
+    )
 
 
 def scan_cost_at(*, items: int, measured: ReadStats) -> tuple[float, int] | None:

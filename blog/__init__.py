@@ -5,6 +5,12 @@
 
 from __future__ import annotations
 
+__doc_ja__ = """ブログのコンテキスト: ユーザーと投稿。RDB（Peewee）に置く正規化された業務データ。
+
+`install` がこのコンテキストの配線のすべてで、コンポジションルート（`app.py`）
+から呼ばれます。
+"""
+
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

@@ -10,6 +10,18 @@ in DynamoDB, keyed by what it is read by; it refers to posts and users by id onl
 
 from __future__ import annotations
 
+__doc_ja__ = """このラボのリレーショナル側: ユーザーと投稿。
+
+これらを DynamoDB ではなく RDB に置く理由: 正規化された業務データで、
+アクセスパターンが少なく単純で、しかも変わりやすい（最新の投稿を投稿者つきで一覧
+する、投稿を編集する、名前でユーザーを探す）。量は小さく、一意性制約（ユーザー名）
+やその場で考えたクエリも必要になる。インデックスを付けたリレーショナルテーブルな
+ら、事前に設計しなくてもそのすべてに答えられる。イベント、カウンター、
+時系列のようなデータ（アクティビティ、いいね、コメント、セッション）はすべて
+DynamoDB に置き、読まれ方に合わせたキーを付ける。それらは投稿やユーザーを ID
+だけで参照する。
+"""
+
 from datetime import UTC, datetime
 
 import peewee
@@ -26,6 +38,8 @@ def utcnow() -> datetime:
 class User(BaseModel):
     """A person who writes posts. `username` is unique and never changes (it is in URLs)."""
 
+    __doc_ja__ = "投稿を書く人。`username` は一意で、変更されない（URL に含まれるため）。"
+
     id = peewee.AutoField()
 
     username = peewee.CharField(max_length=30, unique=True)
@@ -40,6 +54,10 @@ class User(BaseModel):
 @register_rdb_model
 class Post(BaseModel):
     """A blog post. Listed newest first: the (created_at, id) index serves that ordering."""
+
+    __doc_ja__ = """ブログの投稿。新しい順に一覧され、(created_at, id)
+    のインデックスがその並び順を支える。
+    """
 
     id = peewee.AutoField()
     author_id: int  # the foreign key column, set by Peewee

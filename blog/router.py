@@ -11,6 +11,7 @@ from blog.schemas import PostIn, PostOut, PostPatch, PostsPageOut
 from shared import events
 from shared.auth import CurrentViewer, OptionalViewer
 from shared.errors import DomainError
+from shared.i18n import gettext as _
 from shared.panels import POST_LIST, POST_PAGE, render_badges, render_slot
 from shared.web import PostId, htmx_redirect, render
 
@@ -63,7 +64,11 @@ def edit_post_page(request: Request, post_id: PostId, viewer: CurrentViewer) -> 
         return render(
             request,
             "shared/error.html",
-            {"status_code": 403, "title": "Not allowed", "message": "This post is not yours."},
+            {
+                "status_code": 403,
+                "title": _("Not allowed"),
+                "message": _("This post is not yours."),
+            },
             status_code=403,
         )
     ctx = {"post": post, "values": {"title": post.title, "body": post.body}, "error": None}

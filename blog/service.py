@@ -23,6 +23,7 @@ from shared import events
 from shared.auth import Viewer
 from shared.database import database
 from shared.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from shared.i18n import gettext as _
 from shared.seeding import Progress, SeedPlan
 from shared.text import check_text
 
@@ -61,7 +62,8 @@ def _check_username(username: str) -> str:
     username = username.strip().lower()
     if not USERNAME_RE.fullmatch(username):
         raise InvalidInput(
-            "A username is 3 to 30 characters: lowercase letters, digits and _.", field="username"
+            _("A username is 3 to 30 characters: lowercase letters, digits and _."),
+            field="username",
         )
     return username
 
@@ -69,7 +71,10 @@ def _check_username(username: str) -> str:
 def _check_password(password: str) -> str:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise InvalidInput(
-            f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters.", field="password"
+            _("A password is {min} to {max} characters.").format(
+                min=PASSWORD_MIN, max=PASSWORD_MAX
+            ),
+            field="password",
         )
     return check_text(password, field="password")
 
@@ -91,7 +96,8 @@ def prepare_user(*, username: str, password: str, display_name: str = "") -> New
     display_name = check_text(display_name.strip(), field="display_name") or username
     if len(display_name) > DISPLAY_NAME_MAX:
         raise InvalidInput(
-            f"A display name is at most {DISPLAY_NAME_MAX} characters.", field="display_name"
+            _("A display name is at most {max} characters.").format(max=DISPLAY_NAME_MAX),
+            field="display_name",
         )
     return NewUser(username, display_name, _hasher.hash(password))
 
@@ -106,7 +112,10 @@ def add_user(*, new_user: NewUser) -> User:
                 password_hash=new_user.password_hash,
             )
     except peewee.IntegrityError:
-        raise Conflict(f"The username {new_user.username!r} is taken.", field="username") from None
+        raise Conflict(
+            _("The username {username!r} is taken.").format(username=new_user.username),
+            field="username",
+        ) from None
 
 
 def create_user(*, username: str, password: str, display_name: str = "") -> User:
@@ -135,14 +144,14 @@ def authenticate(*, username: str, password: str) -> User:
             raise VerifyMismatchError
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
-        raise NotAuthenticated("Wrong username or password.") from None
+        raise NotAuthenticated(_("Wrong username or password.")) from None
     return user  # type: ignore[no-any-return]
 
 
 def find_user(*, username: str) -> User:
     user = User.get_or_none(User.username == username.strip().lower())
     if user is None:
-        raise NotFound(f"There is no user {username!r}.")
+        raise NotFound(_("There is no user {username!r}.").format(username=username))
     return user  # type: ignore[no-any-return]
 
 
@@ -171,7 +180,7 @@ def list_posts(*, page: int = 1, per_page: int = PER_PAGE) -> PostPage:
 def get_post(*, post_id: int) -> Post:
     post = Post.select(Post, *AUTHOR_COLUMNS).join(User).where(Post.id == post_id).first()
     if post is None:
-        raise NotFound(f"There is no post {post_id}.")
+        raise NotFound(_("There is no post {post_id}.").format(post_id=post_id))
     return post  # type: ignore[no-any-return]
 
 
@@ -187,20 +196,24 @@ def _check_post(title: str, body: str) -> tuple[str, str]:
     title = check_text(title.strip(), field="title")
     body = check_text(body.strip(), field="body", multiline=True)
     if not title:
-        raise InvalidInput("The title is empty.", field="title")
+        raise InvalidInput(_("The title is empty."), field="title")
     if len(title) > TITLE_MAX:
-        raise InvalidInput(f"The title is over {TITLE_MAX} characters.", field="title")
+        raise InvalidInput(
+            _("The title is over {max} characters.").format(max=TITLE_MAX), field="title"
+        )
     if not body:
-        raise InvalidInput("The body is empty.", field="body")
+        raise InvalidInput(_("The body is empty."), field="body")
     if len(body) > BODY_MAX:
-        raise InvalidInput(f"The body is over {BODY_MAX:,} characters.", field="body")
+        raise InvalidInput(
+            _("The body is over {max:,} characters.").format(max=BODY_MAX), field="body"
+        )
     return title, body
 
 
 def _own_post(viewer: Viewer, post_id: int) -> Post:
     post = get_post(post_id=post_id)
     if str(post.author_id) != viewer.user_id:
-        raise Forbidden("This post is not yours.")
+        raise Forbidden(_("This post is not yours."))
     return post
 
 

@@ -15,6 +15,13 @@
 
 from __future__ import annotations
 
+__doc_ja__ = """エンゲージメントのコンテキスト: いいね（アトミックで冪等、
+シャーディングできるカウンター）とスレッド形式のコメント。
+
+`install` がこのコンテキストの配線のすべてで、コンポジションルート（`app.py`）
+から呼ばれます。
+"""
+
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

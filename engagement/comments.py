@@ -31,6 +31,8 @@ from shared.auth import Viewer
 from shared.cursors import decode_cursor, encode_cursor
 from shared.dynamo import conditional_write, utc_now
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.i18n import N_
+from shared.i18n import gettext as _
 from shared.text import check_text
 
 COMMENT_MAX = 4_000
@@ -39,7 +41,7 @@ COMMENTS_PAGE_MAX = 100
 REQUEST_TTL = timedelta(hours=24)
 CURSOR_MAX_AGE_SECONDS = 24 * 3600
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-STALE_EDIT = (
+STALE_EDIT = N_(
     "This comment was changed after you opened it (in another tab or window?). "
     "Reload to see the current text, then edit again."
 )
@@ -79,19 +81,23 @@ def new_idempotency_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-def _check_comment_id(comment_id: str, *, what: str = "comment") -> str:
+def _check_comment_id(comment_id: str, *, what: str = N_("comment")) -> str:
     if not is_comment_id(comment_id):
-        raise NotFound(f"There is no {what} {comment_id!r}.")
+        raise NotFound(
+            _("There is no {what} {comment_id!r}.").format(what=_(what), comment_id=comment_id)
+        )
     return comment_id
 
 
 def _check_body(body: str) -> str:
     body = check_text(body.strip(), field="body", multiline=True)
     if not body:
-        raise InvalidInput("The comment is empty.", field="body")
+        raise InvalidInput(_("The comment is empty."), field="body")
     if len(body) > COMMENT_MAX:
         raise InvalidInput(
-            f"A comment is at most {COMMENT_MAX:,} characters (this one has {len(body):,}).",
+            _("A comment is at most {max:,} characters (this one has {length:,}).").format(
+                max=COMMENT_MAX, length=len(body)
+            ),
             field="body",
         )
     return body
@@ -175,7 +181,9 @@ def list_comments(
     *, post_id: int, cursor: str | None = None, limit: int = COMMENTS_PER_PAGE
 ) -> CommentPage:
     if not 1 <= limit <= COMMENTS_PAGE_MAX:
-        raise InvalidInput(f"A page holds 1 to {COMMENTS_PAGE_MAX} comments.", field="limit")
+        raise InvalidInput(
+            _("A page holds 1 to {max} comments.").format(max=COMMENTS_PAGE_MAX), field="limit"
+        )
     after = _decode_cursor(post_id, cursor)
     posts.require_post(post_id=post_id)
     start = None
@@ -208,7 +216,11 @@ def get_comment(*, post_id: int, comment_id: str, consistent: bool = False) -> C
     try:
         return Comment.get(post_id, comment_id, consistent_read=consistent)
     except Comment.DoesNotExist:
-        raise NotFound(f"There is no comment {comment_id!r} on post {post_id}.") from None
+        raise NotFound(
+            _("There is no comment {comment_id!r} on post {post_id}.").format(
+                comment_id=comment_id, post_id=post_id
+            )
+        ) from None
 
 
 # -- posting ----------------------------------------------------------------------------------
@@ -233,7 +245,7 @@ def create_comment(
 ) -> CommentResult:
     body = _check_body(body)
     if parent_id is not None:
-        _check_comment_id(parent_id, what="comment to reply to")
+        _check_comment_id(parent_id, what=N_("comment to reply to"))
     posts.require_post(post_id=post_id)
     now = utc_now()
     comment_id = comment_id_at(now, secrets.randbits(48))
@@ -283,7 +295,7 @@ def _record_request(
     """The comment an earlier POST with this key made, or the id this POST must write."""
     if not IDEMPOTENCY_KEY_RE.fullmatch(key):
         raise InvalidInput(
-            "An idempotency key is 8 to 64 characters: letters, digits, '-' and '_'.",
+            _("An idempotency key is 8 to 64 characters: letters, digits, '-' and '_'."),
             field="idempotency_key",
         )
     request = CommentRequest(
@@ -321,7 +333,7 @@ def _add_reply_to(post_id: int, parent_id: str) -> None:
     with conditional_write() as write:
         _adjust_replies(post_id, parent_id, 1, Comment.comment_id.exists() & NOT_DELETED)
     if write.refused:
-        raise InvalidInput("The comment you are replying to was deleted.", field="parent_id")
+        raise InvalidInput(_("The comment you are replying to was deleted."), field="parent_id")
 
 
 # -- editing and deleting ---------------------------------------------------------------------
@@ -330,14 +342,14 @@ def _add_reply_to(post_id: int, parent_id: str) -> None:
 def _own_comment(post_id: int, comment_id: str, viewer: Viewer) -> Comment:
     comment = get_comment(post_id=post_id, comment_id=comment_id, consistent=True)
     if comment.user_id != viewer.user_id:
-        raise Forbidden("This comment is not yours.")
+        raise Forbidden(_("This comment is not yours."))
     return comment
 
 
 def comment_to_edit(*, post_id: int, comment_id: str, viewer: Viewer) -> Comment:
     comment = _own_comment(post_id, comment_id, viewer)
     if comment.deleted:
-        raise Conflict("This comment was deleted; there is nothing to edit.")
+        raise Conflict(_("This comment was deleted; there is nothing to edit."))
     return comment
 
 
@@ -354,11 +366,11 @@ def edit_comment(
     body = _check_body(body)
     comment = comment_to_edit(post_id=post_id, comment_id=comment_id, viewer=viewer)
     if comment.version != version:
-        raise Conflict(STALE_EDIT)
+        raise Conflict(_(STALE_EDIT))
     with conditional_write() as write:
         comment.update(actions=[Comment.body.set(body), Comment.edited_at.set(utc_now())])
     if write.refused:
-        raise Conflict(STALE_EDIT)
+        raise Conflict(_(STALE_EDIT))
     return comment
 
 

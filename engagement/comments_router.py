@@ -16,6 +16,7 @@ from engagement.models import Comment
 from engagement.schemas import CommentIn, CommentOut, CommentPageOut, CommentPatch
 from shared.auth import CurrentViewer
 from shared.errors import DomainError, InvalidInput
+from shared.i18n import gettext as _
 from shared.web import PostId, htmx_redirect, is_htmx, render, render_block
 
 router = APIRouter(include_in_schema=False)
@@ -201,7 +202,7 @@ def api_create_comment(
 ) -> CommentOut:
     """Post a comment or a reply. A retry with the same Idempotency-Key returns the same one."""
     if idempotency_key and body.idempotency_key and idempotency_key != body.idempotency_key:
-        raise InvalidInput("The Idempotency-Key header and the body's idempotency_key differ.")
+        raise InvalidInput(_("The Idempotency-Key header and the body's idempotency_key differ."))
     result = comments.create_comment(
         post_id=post_id,
         viewer=viewer,

@@ -32,6 +32,7 @@ from shared import events
 from shared.auth import Viewer
 from shared.dynamo import batch_get, bound_client, bound_settings, conditional_write, utc_now
 from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.i18n import gettext as _
 
 AUTO_SHARD_AT = 1_000
 AUTO_SHARDS = 8
@@ -237,7 +238,7 @@ def _change_state(post_id: int, user_id: str, want: bool) -> bool:
             return False  # the same click, still being counted by a concurrent request
         if wait is not None:
             time.sleep(wait)
-    raise Conflict("Your previous click on this post is still being counted. Try again shortly.")
+    raise Conflict(_("Your previous click on this post is still being counted. Try again shortly."))
 
 
 def _user_like(post_id: int, user_id: str) -> UserLike | None:
@@ -370,7 +371,9 @@ def _after_home_write(post_id: int, home: LikeCounter) -> None:
 def promote_hot_post(*, post_id: int, shards: int) -> int:
     """Spread the post's counter over `shards` partition keys. Returns the post's N."""
     if not 2 <= shards <= MAX_SHARDS:
-        raise InvalidInput(f"A counter is split into 2 to {MAX_SHARDS} shards.", field="shards")
+        raise InvalidInput(
+            _("A counter is split into 2 to {max} shards.").format(max=MAX_SHARDS), field="shards"
+        )
     try:
         home = LikeCounter.get(home_key(post_id), COUNT_SK, consistent_read=True)
         current = int(home.shards or 1)
@@ -394,5 +397,5 @@ def promote_hot_post(*, post_id: int, shards: int) -> int:
 
 def promote_hot_post_as_author(*, viewer: Viewer, post_id: int, shards: int) -> int:
     if not posts.is_post_author(viewer=viewer, post_id=post_id):
-        raise Forbidden("Only the post's author can shard its like counter.")
+        raise Forbidden(_("Only the post's author can shard its like counter."))
     return promote_hot_post(post_id=post_id, shards=shards)

@@ -16,6 +16,7 @@ from engagement.models import MAX_SHARDS
 from engagement.schemas import LikeChangeOut, LikesOut, ShardsIn
 from shared.auth import CurrentViewer, OptionalViewer, Viewer, optional_viewer
 from shared.errors import InvalidInput
+from shared.i18n import gettext as _
 from shared.web import PostId, htmx_redirect, is_htmx, render, render_block
 
 router = APIRouter(include_in_schema=False)
@@ -83,7 +84,7 @@ def like_form(
     action: Annotated[str, Form(max_length=10)] = "like",
 ) -> Response:
     if action not in ("like", "unlike"):
-        raise InvalidInput("The action is 'like' or 'unlike'.")
+        raise InvalidInput(_("The action is 'like' or 'unlike'."))
     change_state = likes.like_post if action == "like" else likes.unlike_post
     change = change_state(post_id=post_id, viewer=viewer)
     if not is_htmx(request):

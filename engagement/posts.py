@@ -27,11 +27,12 @@ from lens.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.dynamo import batch_get, batch_write, bound_client
 from shared.errors import NotFound
+from shared.i18n import gettext as _
 
 
 def require_post(*, post_id: int) -> None:
     if not blog_service.post_exists(post_id=post_id):
-        raise NotFound(f"There is no post {post_id}.")
+        raise NotFound(_("There is no post {post_id}.").format(post_id=post_id))
 
 
 def require_post_after_write(*, post_id: int) -> None:
@@ -41,7 +42,7 @@ def require_post_after_write(*, post_id: int) -> None:
     clean-up finds the new item, or this finds the post gone and cleans up itself."""
     if not blog_service.post_exists(post_id=post_id):
         delete_engagement_of_post(post_id=post_id)
-        raise NotFound(f"There is no post {post_id}.")
+        raise NotFound(_("There is no post {post_id}.").format(post_id=post_id))
 
 
 def is_post_author(*, viewer: Viewer, post_id: int) -> bool:

@@ -10,3 +10,12 @@ lock and a synced journal (`gate`, `journal`), snapshots of its own state (`comp
 The app never imports this package: `manage.py` (the CLI) starts the engine and points
 `DYNAMODB_ENDPOINT` at it, exactly as it would point it at DynamoDB Local or real AWS.
 """
+
+__doc_ja__ = """組み込みの DynamoDB エンジン: プロジェクト独自のランチャーで動かす moto
+のサーバーと、AWS のテーブルエクスポートと同じ DynamoDB JSON
+形式のディスク上のスナップショット。
+
+アプリはこのパッケージを import しません。`manage.py`（CLI）がエンジンを起動し、
+DynamoDB Local や実際の AWS を指すときと同じように `DYNAMODB_ENDPOINT`
+をエンジンに向けます。
+"""

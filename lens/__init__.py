@@ -2,19 +2,30 @@
 
 The operation inspector (every DynamoDB call and SQL statement a request made, with its cost),
 capacity by AWS's rules, the access-pattern registry, the /design page, the exports and the
-explorer (/tables: the items themselves, and an operation builder that writes the code) and
-the labs (`lens.labs`: experiments the learner runs at /labs or with `manage.py lab`). The
+explorer (/tables: the items themselves, and an operation builder that writes the code), the
+labs (`lens.labs`: experiments the learner runs at /labs or with `manage.py lab`) and the guided
+tour (/tour), which walks the learner through all of them. The
 kernel (`shared/`) never imports this package; the composition root plugs it in with `install`.
 """
 
 from __future__ import annotations
+
+__doc_ja__ = """レンズ: DynamoDB の動きを目に見えるようにするもの。
+
+オペレーションインスペクター（リクエストが行った DynamoDB の呼び出しと SQL
+文のすべてとそのコスト）、AWS のルールによるキャパシティ計算、
+アクセスパターンの登録簿、/design ページ、エクスポート、
+そしてそれらを順にたどるガイドツアー（/tour）。カーネル（`shared/`）
+はこのパッケージを import しません。コンポジションルートが `install`
+で組み込みます。
+"""
 
 import logging
 
 from fastapi import FastAPI
 from markupsafe import Markup
 
-from lens import explorer_router, inspector, labs
+from lens import explorer_router, inspector, labs, tour_router
 from lens import router as design_router
 from lens.attribute_values import pretty_json
 from lens.capacity import format_units
@@ -39,8 +50,8 @@ def inspector_panel(oob: bool) -> Markup:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """/design and /tables with their JSON (the source views and /tables only when enabled, as
-    they are outside production), the /labs pages; the inspector's middleware and its panel on
-    every page."""
+    they are outside production), the /labs pages, the guided tour; the inspector's middleware
+    and its panel on every page."""
     app.include_router(design_router.router)
     if settings.code_views_enabled:
         app.include_router(design_router.code_router)
@@ -48,6 +59,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     if settings.explorer_enabled:
         app.include_router(explorer_router.router)
         app.include_router(explorer_router.api)
+    app.include_router(tour_router.router)
     labs.install(app)
     web.templates.env.filters["units"] = format_units
     web.templates.env.globals["partition_url"] = explorer_router.partition_url

@@ -7,10 +7,12 @@ the tests all read this one registry, so the documentation cannot drift from the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ast
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
+from babel.messages.extract import extract_python
 from pynamodb.models import Model
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,3 +74,24 @@ def access_pattern(
 
 def access_patterns() -> list[AccessPattern]:
     return list(_patterns)
+
+
+TRANSLATED_FIELDS = ("name", "notes")
+"""What the pages show of a pattern in the learner's language: the question and the note."""
+
+
+def extract_messages(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]
+) -> Iterator[Any]:
+    """A Babel extractor for service modules (see babel.cfg): their `_()` strings, plus the
+    `name` and `notes` of every `@access_pattern`, which the pages translate when they show them.
+    The declarations stay plain strings in English, the registry's identity."""
+    source = fileobj.read()
+    fileobj.seek(0)
+    yield from extract_python(fileobj, keywords, comment_tags, options)  # type: ignore[arg-type]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "access_pattern":
+            for keyword in node.keywords:
+                text = getattr(keyword.value, "value", None)
+                if keyword.arg in TRANSLATED_FIELDS and isinstance(text, str) and text:
+                    yield keyword.value.lineno, None, text, []

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shared.errors import InvalidInput
+from shared.i18n import gettext as _
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
@@ -27,7 +28,9 @@ def parse_value(text: Any, dynamodb_type: str, attribute: str) -> AttributeValue
     _refuse_unencodable(raw, attribute)
     if dynamodb_type == "S":
         if raw == "":
-            raise InvalidInput(f"{attribute} is a string key: it cannot be empty.")
+            raise InvalidInput(
+                _("{attribute} is a string key: it cannot be empty.").format(attribute=attribute)
+            )
         return {"S": raw}
     if dynamodb_type == "N":
         return {"N": _number(raw.strip(), attribute)}
@@ -35,13 +38,23 @@ def parse_value(text: Any, dynamodb_type: str, attribute: str) -> AttributeValue
         try:
             base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidInput(f"{attribute} is binary: give its value in base64.") from None
+            raise InvalidInput(
+                _("{attribute} is binary: give its value in base64.").format(attribute=attribute)
+            ) from None
         return {"B": raw}
     if dynamodb_type == "BOOL":
         if raw.lower() not in ("true", "false"):
-            raise InvalidInput(f"{attribute} is a boolean: true or false, not {raw!r}.")
+            raise InvalidInput(
+                _("{attribute} is a boolean: true or false, not {raw!r}.").format(
+                    attribute=attribute, raw=raw
+                )
+            )
         return {"BOOL": raw.lower() == "true"}
-    raise InvalidInput(f"{attribute} is of type {dynamodb_type}: the explorer cannot compare it.")
+    raise InvalidInput(
+        _("{attribute} is of type {dynamodb_type}: the explorer cannot compare it.").format(
+            attribute=attribute, dynamodb_type=dynamodb_type
+        )
+    )
 
 
 def _refuse_unencodable(raw: str, attribute: str) -> None:
@@ -49,18 +62,30 @@ def _refuse_unencodable(raw: str, attribute: str) -> None:
     try:
         raw.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"The value of {attribute} is not valid text.") from None
+        raise InvalidInput(
+            _("The value of {attribute} is not valid text.").format(attribute=attribute)
+        ) from None
 
 
 def _number(raw: str, attribute: str) -> str:
     try:
         number = Decimal(raw)
     except InvalidOperation:
-        raise InvalidInput(f"{attribute} is a number: {raw!r} is not one.") from None
+        raise InvalidInput(
+            _("{attribute} is a number: {raw!r} is not one.").format(attribute=attribute, raw=raw)
+        ) from None
     if not number.is_finite():
-        raise InvalidInput(f"{attribute} is a number: {raw!r} is not a finite one.")
+        raise InvalidInput(
+            _("{attribute} is a number: {raw!r} is not a finite one.").format(
+                attribute=attribute, raw=raw
+            )
+        )
     if len(number.as_tuple().digits) > MAX_NUMBER_DIGITS:
-        raise InvalidInput(f"{attribute}: DynamoDB numbers have at most 38 significant digits.")
+        raise InvalidInput(
+            _("{attribute}: DynamoDB numbers have at most 38 significant digits.").format(
+                attribute=attribute
+            )
+        )
     return raw
 
 

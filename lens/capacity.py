@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from shared.i18n import gettext as _
+
 READ_UNIT_BYTES = 4 * 1024
 WRITE_UNIT_BYTES = 1024
 DOCUMENT_OVERHEAD_BYTES = 3
@@ -322,7 +324,13 @@ def computed(
     it still costs at least one unit.
     """
     if operation not in DATA_OPERATIONS:
-        return Units(notes=(f"{operation} is a control-plane call: no capacity units.",))
+        return Units(
+            notes=(
+                _("{operation} is a control-plane call: no capacity units.").format(
+                    operation=operation
+                ),
+            )
+        )
     response = response or {}
     if not succeeded:
         return _refused(operation, params)
@@ -334,17 +342,22 @@ def _refused(operation: str, params: Mapping[str, Any]) -> Units:
     existing item, at least 1 unit); what a refused batch or transaction costs is not shown."""
     table = str(params.get("TableName", ""))
     if operation not in ("PutItem", "UpdateItem", "DeleteItem"):
-        return Units(precision=Precision.AT_LEAST, notes=(f"A refused {operation}: not computed.",))
+        return Units(
+            precision=Precision.AT_LEAST,
+            notes=(_("A refused {operation}: not computed.").format(operation=operation),),
+        )
     units = write_units(0)
     return Units(
         write=units,
         by_target={table: units},
         precision=Precision.AT_LEAST,
-        notes=("A failed condition still costs a write, sized by the existing item.",),
+        notes=(_("A failed condition still costs a write, sized by the existing item."),),
     )
 
 
-def _get_item(params: Mapping[str, Any], response: Mapping[str, Any], _: SchemaLookup) -> Units:
+def _get_item(
+    params: Mapping[str, Any], response: Mapping[str, Any], _schemas: SchemaLookup
+) -> Units:
     table = params["TableName"]
     item = response.get("Item")
     size = item_size(item) if item else 0
@@ -352,14 +365,14 @@ def _get_item(params: Mapping[str, Any], response: Mapping[str, Any], _: SchemaL
     precision, notes = Precision.EXACT, tuple[str, ...]()
     if item and "ProjectionExpression" in params:
         precision = Precision.AT_LEAST
-        notes = ("A projection returns part of the item, but the whole item is read.",)
+        notes = (_("A projection returns part of the item, but the whole item is read."),)
     if not item:
-        notes = ("A missing item still costs the minimum read.",)
+        notes = (_("A missing item still costs the minimum read."),)
     return Units(read=units, by_target={table: units}, precision=precision, notes=notes)
 
 
 def _query_or_scan(
-    params: Mapping[str, Any], response: Mapping[str, Any], _: SchemaLookup
+    params: Mapping[str, Any], response: Mapping[str, Any], _schemas: SchemaLookup
 ) -> Units:
     table = params["TableName"]
     target = index_target(table, params["IndexName"]) if "IndexName" in params else table
@@ -371,18 +384,23 @@ def _query_or_scan(
     precision, notes = Precision.EXACT, []
     if _returns_less_than_read(params):
         precision = Precision.AT_LEAST
-        notes.append("A projection or Select returns less than is read: the figure is a floor.")
+        notes.append(_("A projection or Select returns less than is read: the figure is a floor."))
     if scanned > len(sizes):
         unseen = scanned - len(sizes)
         if sizes:
             sizes += [round(sum(sizes) / len(sizes))] * unseen
             precision = max(precision, Precision.ESTIMATE)
             notes.append(
-                f"{unseen} item(s) read but filtered out: sized at the average of those returned."
+                _(
+                    "{unseen} item(s) read but filtered out: "
+                    "sized at the average of those returned."
+                ).format(unseen=unseen)
             )
         else:
             precision = Precision.AT_LEAST
-            notes.append(f"{unseen} item(s) read but filtered out, of unknown size.")
+            notes.append(
+                _("{unseen} item(s) read but filtered out, of unknown size.").format(unseen=unseen)
+            )
     units = query_read_units(sizes, consistent=consistent)
     return Units(read=units, by_target={target: units}, precision=precision, notes=tuple(notes))
 
@@ -394,7 +412,9 @@ def _returns_less_than_read(params: Mapping[str, Any]) -> bool:
     return "ProjectionExpression" in params or "AttributesToGet" in params
 
 
-def _batch_get(params: Mapping[str, Any], response: Mapping[str, Any], _: SchemaLookup) -> Units:
+def _batch_get(
+    params: Mapping[str, Any], response: Mapping[str, Any], _schemas: SchemaLookup
+) -> Units:
     result = Units()
     unprocessed = response.get("UnprocessedKeys", {})
     for table, request in params.get("RequestItems", {}).items():
@@ -407,7 +427,9 @@ def _batch_get(params: Mapping[str, Any], response: Mapping[str, Any], _: Schema
     return result
 
 
-def _transact_get(params: Mapping[str, Any], response: Mapping[str, Any], _: SchemaLookup) -> Units:
+def _transact_get(
+    params: Mapping[str, Any], response: Mapping[str, Any], _schemas: SchemaLookup
+) -> Units:
     result = Units()
     answers = response.get("Responses", [])
     for position, entry in enumerate(params.get("TransactItems", [])):
@@ -434,7 +456,7 @@ def _put_item(
         return result
     return result + Units(
         precision=Precision.AT_LEAST,
-        notes=("PutItem may have replaced a larger item (size unknown without ALL_OLD).",),
+        notes=(_("PutItem may have replaced a larger item (size unknown without ALL_OLD)."),),
     )
 
 
@@ -451,7 +473,7 @@ def _update_item(
             write=units,
             by_target={table: units},
             precision=Precision.AT_LEAST,
-            notes=("UpdateItem without ReturnValues=ALL_NEW: the item size is unknown.",),
+            notes=(_("UpdateItem without ReturnValues=ALL_NEW: the item size is unknown."),),
         )
     units = write_units(item_size(attributes))
     result = Units(write=units, by_target={table: units})
@@ -459,7 +481,9 @@ def _update_item(
     result = result + _index_writes(table, schema, attributes, None, changed, known_old=False)
     return result + Units(
         precision=Precision.AT_LEAST,
-        notes=("UpdateItem is sized by the larger of the old and new item; the old is unknown.",),
+        notes=(
+            _("UpdateItem is sized by the larger of the old and new item; the old is unknown."),
+        ),
     )
 
 
@@ -474,7 +498,7 @@ def _delete_item(
             write=units,
             by_target={table: units},
             precision=Precision.AT_LEAST,
-            notes=("DeleteItem is sized by the deleted item, unknown without ALL_OLD.",),
+            notes=(_("DeleteItem is sized by the deleted item, unknown without ALL_OLD."),),
         )
     units = write_units(item_size(old))
     result = Units(write=units, by_target={table: units})
@@ -521,8 +545,10 @@ def _index_writes(
             result = result + Units(
                 precision=Precision.AT_LEAST,
                 notes=(
-                    f"If the write moved the {index.name} key, the old entry's delete "
-                    "costs another write.",
+                    _(
+                        "If the write moved the {index} key, the old entry's delete "
+                        "costs another write."
+                    ).format(index=index.name),
                 ),
             )
     return result
@@ -550,7 +576,7 @@ def _batch_write(
                 result = result + _index_writes(table, schema, item, None, None, known_old=False)
                 result = result + Units(
                     precision=Precision.AT_LEAST,
-                    notes=("A batch put may replace a larger item (size unknown).",),
+                    notes=(_("A batch put may replace a larger item (size unknown)."),),
                 )
             else:
                 units = write_units(0)
@@ -558,7 +584,7 @@ def _batch_write(
                     write=units,
                     by_target={table: units},
                     precision=Precision.AT_LEAST,
-                    notes=("A batch delete is sized by the deleted item (unknown).",),
+                    notes=(_("A batch delete is sized by the deleted item (unknown)."),),
                 )
     return result
 
@@ -576,7 +602,7 @@ def _transact_write(
                 read=units,
                 by_target={table: units},
                 precision=Precision.AT_LEAST,
-                notes=("A ConditionCheck reads its item transactionally (size unknown).",),
+                notes=(_("A ConditionCheck reads its item transactionally (size unknown)."),),
             )
             continue
         size = item_size(body["Item"]) if kind == "Put" else 0
@@ -586,7 +612,9 @@ def _transact_write(
             write=units,
             by_target={table: units},
             precision=Precision.EXACT if exact else Precision.AT_LEAST,
-            notes=() if exact else (f"A transactional {kind} of an item of unknown size.",),
+            notes=()
+            if exact
+            else (_("A transactional {kind} of an item of unknown size.").format(kind=kind),),
         )
     return result
 

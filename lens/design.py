@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pynamodb.models import Model
 from lens.access_patterns import AccessPattern, access_patterns
 from shared.database import rdb_models
 from shared.dynamo import base_table_name, models_by_table, registered_models
+from shared.i18n import gettext as _
 from shared.settings import PROJECT_ROOT
 
 DEFAULT_BILLING_MODE = "PAY_PER_REQUEST"
@@ -71,6 +73,7 @@ class ItemTypeDesign:
 
     model: str
     summary: str
+    summary_ja: str
     attributes: tuple[str, ...]
     required_attributes: tuple[str, ...]
     version_attribute: str | None
@@ -82,6 +85,7 @@ class TableDesign:
     table_name: str
     item_types: tuple[ItemTypeDesign, ...]
     notes: str
+    notes_ja: str
     hash_key: str
     range_key: str | None
     attributes: tuple[AttributeDesign, ...]
@@ -110,6 +114,7 @@ class RdbTableDesign:
     model: str
     table_name: str
     summary: str
+    summary_ja: str
     columns: tuple[ColumnDesign, ...]
     indexes: tuple[tuple[str, ...], ...]
 
@@ -137,8 +142,9 @@ def describe_design() -> Design:
     models = registered_models()
     tables = tuple(describe_table(group, patterns) for group in tables_of(models))
     orphans = tuple(
-        f"Access pattern {p.name!r} ({p.function}) names {p.model.__name__}, "
-        "which is not a registered model."
+        _(
+            "Access pattern {name!r} ({function}) names {model}, which is not a registered model."
+        ).format(name=p.name, function=p.function, model=p.model.__name__)
         for p in patterns
         if p.model not in models
     )
@@ -161,12 +167,15 @@ def describe_table(
     own = [pattern_design(p) for p in patterns if p.model in models]
     indexes = _indexes(models, own)
     ttls = {name for m in models if (name := _attribute_name_of(m, TTLAttribute))}
-    notes = dict.fromkeys(inspect.getdoc(sys.modules[m.__module__]) or "" for m in models)
+    modules = [sys.modules[m.__module__] for m in models]
+    notes = dict.fromkeys(inspect.getdoc(module) or "" for module in modules)
+    notes_ja = dict.fromkeys(japanese_doc(module) for module in modules)
     return TableDesign(
         base_name=base_table_name(first),
         table_name=first.Meta.table_name,
         item_types=tuple(_item_type(model) for model in models),
         notes="\n\n".join(notes),
+        notes_ja="\n\n".join(notes_ja),
         hash_key=hash_key,
         range_key=range_key,
         attributes=_attributes(models, hash_key, range_key, indexes, sorted(ttls)),
@@ -182,12 +191,58 @@ def _item_type(model: type[Model]) -> ItemTypeDesign:
     return ItemTypeDesign(
         model=f"{model.__module__}.{model.__qualname__}",
         summary=inspect.getdoc(model) or "",
+        summary_ja=japanese_doc(model),
         attributes=tuple(a.attr_name or n for n, a in model.get_attributes().items()),
         required_attributes=tuple(
             a.attr_name or n for n, a in model.get_attributes().items() if not a.null
         ),
         version_attribute=_attribute_name_of(model, VersionAttribute),
     )
+
+
+def japanese_doc(owner: object) -> str:
+    """The Japanese twin of a class's or module's docstring: `__doc_ja__`, set on the class or
+    module itself (a subclass does not inherit its parent's)."""
+    text = vars(owner).get("__doc_ja__") if hasattr(owner, "__dict__") else None
+    return _unwrapped(inspect.cleandoc(text)) if isinstance(text, str) else ""
+
+
+_BULLET = re.compile(r"^\s*([-*・]|\d+[.)]) ")
+
+
+def _unwrapped(text: str) -> str:
+    """Japanese sets no spaces between words, so the line breaks that keep the source under 100
+    columns are joined back without one (with one where ASCII meets the break). A line
+    continues the one before when it is indented like that line's text; a heading, a list
+    item or a differently indented line starts a line of its own, as in the English docstring.
+    """
+    lines: list[str] = []
+    for line in text.split("\n"):
+        previous = lines[-1] if lines else ""
+        continues = previous.strip() and line.strip() and not _BULLET.match(line)
+        if continues and _indent(line) == _text_indent(previous):
+            glue = " " if _spaced(previous[-1], line.strip()[0]) else ""
+            lines[-1] = previous + glue + line.strip()
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+_CLOSE_UP = set("。、，．：）」』（「『")
+
+
+def _spaced(before: str, after: str) -> bool:
+    """A space where ASCII meets the break, as the Japanese text writes `GSI の` or `1 項目`."""
+    return (before.isascii() or after.isascii()) and not {before, after} & _CLOSE_UP
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _text_indent(line: str) -> int:
+    bullet = _BULLET.match(line)
+    return bullet.end() if bullet else _indent(line)
 
 
 def item_type_of(table: TableDesign, attribute_names: Iterable[str]) -> tuple[ItemTypeDesign, bool]:
@@ -289,18 +344,18 @@ def _roles(
     roles = [
         role
         for role, holds in (
-            ("partition key", name == hash_key),
-            ("sort key", name == range_key),
+            (_("partition key"), name == hash_key),
+            (_("sort key"), name == range_key),
             ("TTL", name in ttls),
-            ("version (optimistic locking)", name == version),
+            (_("version (optimistic locking)"), name == version),
         )
         if holds
     ]
     for index in indexes:
         if name == index.hash_key:
-            roles.append(f"{index.name} partition key")
+            roles.append(_("{index} partition key").format(index=index.name))
         elif name == index.range_key:
-            roles.append(f"{index.name} sort key")
+            roles.append(_("{index} sort key").format(index=index.name))
     return tuple(roles)
 
 
@@ -309,30 +364,42 @@ def _disagreements(models: list[type[Model]], ttls: set[str]) -> tuple[str, ...]
     problems = []
     keys = {m.__name__: _keys(m._get_schema()["key_schema"]) for m in models}
     if len(set(keys.values())) > 1:
-        problems.append(f"The item types of one table declare different keys: {keys}.")
+        problems.append(
+            _("The item types of one table declare different keys: {keys}.").format(keys=keys)
+        )
     types: dict[str, set[str]] = {}
     for model in models:
         for name, attribute in model.get_attributes().items():
             types.setdefault(attribute.attr_name or name, set()).add(attribute.attr_type)
     problems += [
-        f"Attribute {name!r} has different types in different item types: {sorted(kinds)}."
+        _("Attribute {name!r} has different types in different item types: {kinds}.").format(
+            name=name, kinds=sorted(kinds)
+        )
         for name, kinds in types.items()
         if len(kinds) > 1 and any(name in key for key in keys.values())
     ]
     if len(ttls) > 1:
-        problems.append(f"A table has one TTL attribute, but its item types name {sorted(ttls)}.")
+        problems.append(
+            _("A table has one TTL attribute, but its item types name {names}.").format(
+                names=sorted(ttls)
+            )
+        )
     return tuple(problems)
 
 
 def _problems(patterns: list[PatternDesign], indexes: tuple[IndexDesign, ...]) -> tuple[str, ...]:
     declared = {index.name for index in indexes}
     problems = [
-        f"Access pattern {p.name!r} names index {p.index!r}, which the class does not declare."
+        _(
+            "Access pattern {name!r} names index {index!r}, which the class does not declare."
+        ).format(name=p.name, index=p.index)
         for p in patterns
         if p.index is not None and p.index not in declared
     ]
     problems += [
-        f"No access pattern uses {index.name}: every write to the table still pays for it."
+        _("No access pattern uses {index}: every write to the table still pays for it.").format(
+            index=index.name
+        )
         for index in indexes
         if not index.patterns
     ]
@@ -354,11 +421,11 @@ def pattern_design(pattern: AccessPattern) -> PatternDesign:
 
 def source_of(function: str) -> str | None:
     """`engagement/likes.py:42` for `engagement.likes.like_post`, when it can be found."""
-    target = _resolve(function)
+    target = resolve(function)
     return None if target is None else _location(target)
 
 
-def _resolve(function: str) -> Any:
+def resolve(function: str) -> Any:
     """The object a dotted name (module path + qualified name) stands for, or None."""
     module_name, _, qualname = function.partition(".")
     while qualname:
@@ -379,7 +446,7 @@ def code_of_access_pattern(function: str) -> tuple[str, str] | None:
     other name, so the page can never be used to read arbitrary code."""
     if function not in {pattern.function for pattern in access_patterns()}:
         return None
-    target = _resolve(function)
+    target = resolve(function)
     try:
         source = inspect.getsource(target)
     except (TypeError, OSError):
@@ -422,6 +489,7 @@ def describe_rdb_table(model: type[peewee.Model]) -> RdbTableDesign:
         model=f"{model.__module__}.{model.__qualname__}",
         table_name=meta.table_name,
         summary=inspect.getdoc(model) or "",
+        summary_ja=japanese_doc(model),
         columns=columns,
         indexes=indexes,
     )

@@ -38,6 +38,7 @@ from lens.inspector import schema_of
 from shared.cursors import decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import bound_client, models_by_table
 from shared.errors import InvalidInput, NotFound, ServiceUnavailable
+from shared.i18n import gettext as _
 
 PAGE_ITEMS = 100
 """Items one page of the table view shows at most: one Scan request, Limit one more."""
@@ -75,7 +76,11 @@ class ExplorerTable:
             if index.name == name:
                 return index
         known = ", ".join(i.name for i in self.design.indexes) or "none"
-        raise NotFound(f"Table {self.name} has no index {name!r}. Its indexes: {known}.")
+        raise NotFound(
+            _("Table {table} has no index {index!r}. Its indexes: {known}.").format(
+                table=self.name, index=name, known=known
+            )
+        )
 
     def keys_of(self, index: IndexDesign | None) -> tuple[str, str | None]:
         """(partition key, sort key) of the table or of one of its indexes."""
@@ -124,7 +129,11 @@ def find_table(name: str) -> ExplorerTable:
         if name in (table.name, table.design.base_name):
             return table
     known = ", ".join(table.name for table in tables)
-    raise NotFound(f"This app has no DynamoDB table {name!r}. Its tables: {known}.")
+    raise NotFound(
+        _("This app has no DynamoDB table {name!r}. Its tables: {known}.").format(
+            name=name, known=known
+        )
+    )
 
 
 # -- what DynamoDB says about a table ------------------------------------------------------------
@@ -165,12 +174,20 @@ def call_dynamodb(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", str(error))
         if code == "ResourceNotFoundException":
-            raise NotFound(f"DynamoDB has no table {params.get('TableName')}: {message}") from None
+            raise NotFound(
+                _("DynamoDB has no table {table}: {message}").format(
+                    table=params.get("TableName"), message=message
+                )
+            ) from None
         if code == "ValidationException":
-            raise InvalidInput(f"DynamoDB refused the request: {message}") from None
+            raise InvalidInput(
+                _("DynamoDB refused the request: {message}").format(message=message)
+            ) from None
         raise
     except BotoCoreError as error:
-        raise ServiceUnavailable(f"DynamoDB did not answer: {error}") from None
+        raise ServiceUnavailable(
+            _("DynamoDB did not answer: {error}").format(error=error)
+        ) from None
 
 
 # -- items and collections --------------------------------------------------------------------

@@ -41,6 +41,7 @@ from lens.schemas import (
     TableSummary,
 )
 from shared.errors import DomainError, InvalidInput
+from shared.i18n import gettext as _
 from shared.web import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -85,7 +86,9 @@ class BuilderForm:
         try:
             limit = int(self.limit)
         except ValueError:
-            raise InvalidInput(f"Limit must be a whole number, not {self.limit!r}.") from None
+            raise InvalidInput(
+                _("Limit must be a whole number, not {limit!r}.").format(limit=self.limit)
+            ) from None
         sort_key = None
         if self.sk:
             sort_key = {"op": self.sk_op, "value": self.sk, "value2": self.sk2 or None}

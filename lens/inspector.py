@@ -50,6 +50,7 @@ from lens.access_patterns import AccessPattern, access_patterns
 from lens.capacity import IndexSchema, TableSchema, Units, format_units
 from shared.database import database
 from shared.dynamo import registered_models
+from shared.i18n import gettext as _
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ def _record(
             reported=capacity.reported(operation, response),
             computed=Units(
                 precision=capacity.Precision.AT_LEAST,
-                notes=("The inspector could not describe this call (see the server log).",),
+                notes=(_("The inspector could not describe this call (see the server log)."),),
             ),
             ms=(time.perf_counter() - pending.started) * 1000,
             error=error,
@@ -242,7 +243,9 @@ def _describe(
     ms = (time.perf_counter() - pending.started) * 1000
     refused = error in _REFUSALS
     if error and not refused:
-        units = Units(notes=(f"The call failed ({error}): no capacity is computed.",))
+        units = Units(
+            notes=(_("The call failed ({error}): no capacity is computed.").format(error=error),)
+        )
     else:
         units = capacity.computed(
             operation, params, response, schemas=_schema_for, succeeded=not refused
@@ -317,7 +320,7 @@ def _caller() -> tuple[str | None, tuple[AccessPattern, ...]]:
     by_function = _patterns_by_function()
     frame: FrameType | None = sys._getframe(2)
     service: str | None = None
-    for _ in range(_MAX_FRAMES):
+    for _depth in range(_MAX_FRAMES):
         if frame is None:
             break
         module = str(frame.f_globals.get("__name__", ""))

@@ -25,6 +25,8 @@ from lens.design import IndexDesign, PatternDesign, TableDesign
 from lens.explorer import ExplorerTable, ItemView, call_dynamodb, view_item
 from lens.schemas import FilterCondition, OperationRequest, SortKeyCondition
 from shared.errors import InvalidInput
+from shared.i18n import N_
+from shared.i18n import gettext as _
 
 READ_OPERATIONS = ("GetItem", "Query", "Scan")
 KEY_OPERATORS = ("=", "<", "<=", ">", ">=", "between", "begins_with")
@@ -80,11 +82,13 @@ def check(table: ExplorerTable, request: OperationRequest) -> Operation:
     name = _operation_name(request.operation)
     index = table.index(request.index)
     if name == "GetItem" and index is not None:
-        raise InvalidInput("GetItem reads the table by its primary key: it cannot use an index.")
+        raise InvalidInput(_("GetItem reads the table by its primary key: it cannot use an index."))
     if request.consistent_read and index is not None and index.kind == "global":
         raise InvalidInput(
-            f"{index.name} is a global secondary index: it is eventually consistent only "
-            "(DynamoDB refuses ConsistentRead on a GSI)."
+            _(
+                "{index} is a global secondary index: it is eventually consistent only "
+                "(DynamoDB refuses ConsistentRead on a GSI)."
+            ).format(index=index.name)
         )
     pk_name, sk_name = table.keys_of(index)
     partition = sort = None
@@ -92,9 +96,9 @@ def check(table: ExplorerTable, request: OperationRequest) -> Operation:
         partition = _partition(table, pk_name, request.partition_key, name)
         sort = _sort(table, sk_name, request.sort_key, name)
     elif request.partition_key is not None or request.sort_key is not None:
-        raise InvalidInput("A Scan takes no key condition: use a filter, or a Query.")
+        raise InvalidInput(_("A Scan takes no key condition: use a filter, or a Query."))
     if name == "GetItem" and request.filter is not None:
-        raise InvalidInput("GetItem takes no filter: it reads one item by its key.")
+        raise InvalidInput(_("GetItem takes no filter: it reads one item by its key."))
     spec = _filter(table, request.filter, (pk_name, sk_name) if name == "Query" else ())
     return Operation(
         table=table,
@@ -115,17 +119,25 @@ def _operation_name(operation: str) -> str:
             return name
     if operation in capacity.WRITE_OPERATIONS:
         raise InvalidInput(
-            f"{operation} writes. The explorer only reads (GetItem, Query, Scan): "
-            "writes stay in the app's pages and in the labs."
+            _(
+                "{operation} writes. The explorer only reads (GetItem, Query, Scan): writes "
+                "stay in the app's pages and in the labs."
+            ).format(operation=operation)
         )
-    raise InvalidInput(f"Unknown operation {operation!r}: choose GetItem, Query or Scan.")
+    raise InvalidInput(
+        _("Unknown operation {operation!r}: choose GetItem, Query or Scan.").format(
+            operation=operation
+        )
+    )
 
 
 def _partition(table: ExplorerTable, pk_name: str, value: Any, operation: str) -> KeyCondition:
     if value is None or value == "":
         raise InvalidInput(
-            f"A {operation} needs the partition key ({pk_name}): it names the one partition "
-            "DynamoDB reads. To read without it, use a Scan."
+            _(
+                "A {operation} needs the partition key ({pk_name}): it names the one "
+                "partition DynamoDB reads. To read without it, use a Scan."
+            ).format(operation=operation, pk_name=pk_name)
         )
     key_type = table.attribute_type(pk_name) or "S"
     return KeyCondition(pk_name, "=", (parse_value(value, key_type, pk_name),))
@@ -135,27 +147,33 @@ def _sort(
     table: ExplorerTable, sk_name: str | None, condition: SortKeyCondition | None, operation: str
 ) -> KeyCondition | None:
     if operation == "GetItem" and sk_name is not None and condition is None:
-        raise InvalidInput(f"GetItem needs the whole primary key: give the sort key ({sk_name}).")
+        raise InvalidInput(
+            _("GetItem needs the whole primary key: give the sort key ({sk_name}).").format(
+                sk_name=sk_name
+            )
+        )
     if condition is None:
         return None
     if sk_name is None:
-        raise InvalidInput("This table (or index) has no sort key: leave the sort key out.")
-    op = _operator(condition.op, KEY_OPERATORS, "key condition")
+        raise InvalidInput(_("This table (or index) has no sort key: leave the sort key out."))
+    op = _operator(condition.op, KEY_OPERATORS, N_("key condition"))
     if operation == "GetItem" and op != "=":
-        raise InvalidInput("GetItem reads one item: the sort key must be equal (=) to a value.")
+        raise InvalidInput(_("GetItem reads one item: the sort key must be equal (=) to a value."))
     key_type = table.attribute_type(sk_name) or "S"
     if op == "begins_with" and key_type == "N":
         raise InvalidInput(
-            f"begins_with needs a string or binary sort key; {sk_name} is a number. "
-            "Use between, <, <=, > or >= on numbers."
+            _(
+                "begins_with needs a string or binary sort key; {sk_name} is a number. Use "
+                "between, <, <=, > or >= on numbers."
+            ).format(sk_name=sk_name)
         )
     values = [parse_value(condition.value, key_type, sk_name)]
     if op == "between":
         if condition.value2 is None:
-            raise InvalidInput("between needs two values: value and value2 (the upper bound).")
+            raise InvalidInput(_("between needs two values: value and value2 (the upper bound)."))
         values.append(parse_value(condition.value2, key_type, sk_name))
     elif condition.value2 is not None:
-        raise InvalidInput(f"value2 is only for between, not for {op}.")
+        raise InvalidInput(_("value2 is only for between, not for {op}.").format(op=op))
     return KeyCondition(sk_name, op, tuple(values))
 
 
@@ -167,17 +185,23 @@ def _filter(
     name = condition.attribute.strip()
     kind = table.attribute_type(name)
     if kind is None:
-        raise InvalidInput(f"No item type of {table.name} declares an attribute {name!r}.")
+        raise InvalidInput(
+            _("No item type of {table} declares an attribute {name!r}.").format(
+                table=table.name, name=name
+            )
+        )
     if name in key_names:
         raise InvalidInput(
-            f"{name} is a key of what this Query reads: put it in the key condition, not in "
-            "the filter (DynamoDB refuses key attributes in a Query's filter)."
+            _(
+                "{name} is a key of what this Query reads: put it in the key condition, not "
+                "in the filter (DynamoDB refuses key attributes in a Query's filter)."
+            ).format(name=name)
         )
-    op = _operator(condition.op, FILTER_OPERATORS, "filter")
+    op = _operator(condition.op, FILTER_OPERATORS, N_("filter"))
     if op in _NO_VALUE:
         return FilterSpec(name, op, None)
     if condition.value is None or condition.value == "":
-        raise InvalidInput(f"The filter {name} {op} needs a value.")
+        raise InvalidInput(_("The filter {name} {op} needs a value.").format(name=name, op=op))
     return FilterSpec(name, op, _filter_value(name, kind, op, condition.value))
 
 
@@ -186,7 +210,11 @@ def _operator(given: str, allowed: tuple[str, ...], kind: str) -> str:
     for op in allowed:
         if given.strip().lower() == op:
             return op
-    raise InvalidInput(f"{given!r} is not a {kind} operator: use one of {', '.join(allowed)}.")
+    raise InvalidInput(
+        _("{given!r} is not a {kind} operator: use one of {choices}.").format(
+            given=given, kind=_(kind), choices=", ".join(allowed)
+        )
+    )
 
 
 def _filter_value(name: str, kind: str, op: str, value: Any) -> AttributeValue:
@@ -196,13 +224,29 @@ def _filter_value(name: str, kind: str, op: str, value: Any) -> AttributeValue:
             return parse_value(text, _SET_ELEMENT[kind], name)
         if kind in ("S", "L"):
             return parse_value(text, "S", name)
-        raise InvalidInput(f"contains works on strings, sets and lists; {name} is of type {kind}.")
+        raise InvalidInput(
+            _("contains works on strings, sets and lists; {name} is of type {kind}.").format(
+                name=name, kind=kind
+            )
+        )
     if op == "begins_with" and kind not in ("S", "B"):
-        raise InvalidInput(f"begins_with works on strings; {name} is of type {kind}.")
+        raise InvalidInput(
+            _("begins_with works on strings; {name} is of type {kind}.").format(
+                name=name, kind=kind
+            )
+        )
     if op in _COMPARISONS[2:] and kind not in _ORDERED_TYPES:
-        raise InvalidInput(f"{op} compares strings, numbers or binary; {name} is of type {kind}.")
+        raise InvalidInput(
+            _("{op} compares strings, numbers or binary; {name} is of type {kind}.").format(
+                op=op, name=name, kind=kind
+            )
+        )
     if kind not in (*_ORDERED_TYPES, "BOOL"):
-        raise InvalidInput(f"{name} is of type {kind}: filter it with contains or exists.")
+        raise InvalidInput(
+            _("{name} is of type {kind}: filter it with contains or exists.").format(
+                name=name, kind=kind
+            )
+        )
     return parse_value(text, kind, name)
 
 

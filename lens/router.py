@@ -17,9 +17,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 
 from lens.access_patterns import access_patterns
-from lens.design import Design, code_of_access_pattern, describe_design
+from lens.design import Design, code_of_access_pattern, describe_design, japanese_doc
 from lens.explorer_router import builder_url
 from shared.errors import NotFound
+from shared.i18n import gettext as _
 from shared.settings import active_settings
 from shared.web import render
 
@@ -57,6 +58,7 @@ class Package:
     name: str
     kind: str
     summary: str
+    summary_ja: str
 
 
 _layout: list[Package] = []
@@ -67,12 +69,13 @@ def show_layout(kind: str, packages: Iterable[ModuleType]) -> None:
     the page shows each with the first line of its docstring. Idempotent."""
     for package in packages:
         summary = (inspect.getdoc(package) or "").split("\n\n")[0].replace("\n", " ")
-        entry = Package(package.__name__, kind, summary)
+        summary_ja = japanese_doc(package).split("\n\n")[0].replace("\n", "")
+        entry = Package(package.__name__, kind, summary, summary_ja)
         if entry not in _layout:
             _layout.append(entry)
 
 
-def _current_examples() -> dict[str, str | None]:
+def current_examples() -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for name, provider in _examples.items():
         try:
@@ -86,7 +89,7 @@ def _current_examples() -> dict[str, str | None]:
 @router.get("/design")
 def design_page(request: Request) -> Response:
     """Every table, its keys and indexes, and the access patterns each serves."""
-    examples = _current_examples()
+    examples = current_examples()
     ctx = {
         "design": describe_design(),
         "runnable": lambda page: runnable_url(page, examples),
@@ -102,7 +105,9 @@ def access_pattern_code(request: Request, function: str) -> Response:
     """The source of the service function behind an access pattern, to read beside its keys."""
     found = code_of_access_pattern(function)
     if found is None:
-        raise NotFound(f"No declared access pattern is served by {function!r}.")
+        raise NotFound(
+            _("No declared access pattern is served by {function!r}.").format(function=function)
+        )
     location, source = found
     patterns = [p for p in access_patterns() if p.function == function]
     ctx = {"function": function, "location": location, "source": source, "patterns": patterns}

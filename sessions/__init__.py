@@ -5,6 +5,13 @@
 
 from __future__ import annotations
 
+__doc_ja__ = """セッションのコンテキスト: 新規登録、サインイン、サインアウト。サインイン状態は
+TTL 付きの DynamoDB 項目。
+
+`install` がこのコンテキストの配線のすべてで、コンポジションルート（`app.py`）
+から呼ばれます。
+"""
+
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

@@ -27,6 +27,37 @@ Sliding expiry without a write per request
 
 from __future__ import annotations
 
+__doc_ja__ = """DynamoDB が自分で削除する短命な項目のテーブル 2 つ: サインイン状態（`sessions`）と、
+サインインと新規登録の回数を制限する試行カウンター（`rate_limits`、`AttemptCounter` を参照）。
+
+アクセスパターン
+    * リクエストのセッションを Cookie から探す: `session_id` に対する GetItem（1
+      項目、結果整合性なら 0.5 RCU）。ほかのパターンはないので、
+      ソートキーもインデックスも持たない。
+    * サインイン時に作成（ID が新しいことを条件にした PutItem）、
+      ときどき有効期限を延ばす（UpdateItem）、サインアウト時に削除（DeleteItem）。
+
+このキーにした理由
+    `session_id` は Cookie のランダムなトークンそのものではなく、その SHA-256
+    ハッシュ。テーブルのダンプやログが漏れても、使える認証情報は含まれない。256
+    ビットのランダム値なのでセッションはパーティションに均等に散らばり、
+    何人サインインしてもホットキーにはならない。
+
+TTL によるライフサイクル
+    `expires_at` がテーブルの TTL 属性（エポック秒。`create-tables` が有効にする）。
+    DynamoDB は期限切れの項目をすぐには削除せず、通常は数日以内に削除する。
+    ローカルエンジンは削除しない。そのためセッションを読むときはコードで
+    `expires_at` を確かめ、期限切れの項目は存在しないものとして扱う。TTL
+    はゴミ集めであって、アクセス制御ではない。
+
+リクエストごとに書き込まずに有効期限を延ばす
+    リクエストのたびに新しい有効期限を書き込むと、ページを 1 回表示するごとに 1
+    WCU かかる。有効期限を延ばすのはアイドル時間の残りが半分を切ったときだけなの
+    で、アクティブなユーザーでも、かかるのは半分の時間ごとに小さな UpdateItem 1
+    回。どれだけアクティブでも、`absolute_expiry`
+    がセッションの寿命に上限を設ける。
+"""
+
 from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
@@ -41,6 +72,10 @@ from shared.dynamo import register_model
 @register_model
 class Session(Model):
     """One signed-in browser. PK `session_id` = sha256(cookie token); TTL on `expires_at`."""
+
+    __doc_ja__ = """サインイン中のブラウザー 1 つ。PK `session_id` = sha256（Cookie のトークン）。
+    `expires_at` に TTL。
+    """
 
     class Meta:
         table_name = "sessions"
@@ -92,6 +127,50 @@ class AttemptCounter(Model):
         * A per-username limit lets a stranger lock a user out for one window by guessing
           wrong on purpose. The window is short, and the per-address limit stops one client
           from doing it to many users.
+    """
+
+    __doc_ja__ = """ある主体が、ある固定の時間枠の中で行ったサインインまたは新規登録の試行回数。
+
+    PK `counter_id` = "<制限名>#<主体>#<時間枠の番号>"。たとえば
+    "sign-in-username#alice#1967301" や "sign-up-address#203.0.113.7#1967301"。
+    時間枠の番号は、エポック秒を時間枠の長さで割ったもの。`expires_at` に TTL。
+
+    アクセスパターン
+        * 試行を数え、上限を超えたら拒否する。これを 1 回の呼び出しで: `ADD
+          attempts 1` の UpdateItem に、条件 `attribute_not_exists(attempts) OR
+          attempts < :limit` を付ける。
+          時間枠の最初の試行で項目が作られ（UpdateItem はアップサート）、
+          ConditionalCheckFailed は「上限超過」を意味し、項目は変わらない。
+          拒否された試行もそれぞれ 1 WCU かかるが、回数は増えない。
+          先に読み込みはしない。GetItem してから PutItem すると、同時の 2
+          つの試行がどちらも「上限未満」と判断してしまう（更新の喪失）。
+          条件を使えば、確認と加算が 1 つのアトミックな操作になる。
+
+    このキーにした理由
+        キーに時間枠の番号があるので、リセット処理なしに時間枠ごとに新しいカウン
+        ターが始まる。古い時間枠の項目は二度と書き込まれず、TTL
+        が削除する（すぐには削除されないが、古い時間枠は誰も読まないので問題ない）。
+        主体はユーザー名かクライアントのアドレスで、
+        長いもの（悪意のあるクライアントしか送らない）
+        はハッシュにしてキーを小さく保つ。
+
+    上限とトレードオフ
+        * 固定の時間枠では、時間枠の境目（ある時間枠の終わりと次の始まり）で、
+          上限の最大 2 倍までの集中を許してしまう。
+          スライディングウィンドウにするには試行ごとに 1 項目と、
+          それを数えるクエリが必要で、コストは数倍になる。
+          パスワードの総当たりを防ぐ制限には、そこまでの精度は要らない。
+        * 試行 1 回につき、制限ごとに書き込みが 1
+          回（サインインはアドレスとユーザー名の 2 つを確認する）。
+          攻撃されている 1 つのユーザー名への書き込みはすべて 1
+          つのパーティションキーに集まるが、その上限（1 秒あたり 1,000
+          回の書き込み）は人間のサインインの頻度よりずっと高い。
+          それを超える大量の試行はスロットリングされ、
+          スロットリングされた確認は試行を 503 で拒否する（安全側に倒れる）。
+        * ユーザー名ごとの制限では、第三者がわざと間違えることで、1
+          つの時間枠のあいだユーザーをロックアウトできてしまう。時間枠は短く、
+          アドレスごとの制限によって、1 つのクライアントが大勢のユーザーに同じこ
+          とをするのを防いでいる。
     """
 
     class Meta:

@@ -21,6 +21,8 @@ from shared.auth import SESSION_COOKIE, Viewer, token_hash
 from shared.database import database
 from shared.dynamo import conditional_write, utc_now
 from shared.errors import Conflict, TooManyAttempts
+from shared.i18n import N_, ngettext
+from shared.i18n import gettext as _
 from shared.settings import active_settings
 
 SUBJECT_KEY_MAX = 64
@@ -60,7 +62,7 @@ def start_session(*, viewer: Viewer, replacing: str | None = None) -> str:
         session.save(condition=Session.session_id.does_not_exist())
     if write.refused:
         # Two tokens of 256 random bits with one hash: never in practice, but never silently.
-        raise Conflict("Could not start a session; please try again.")
+        raise Conflict(_("Could not start a session; please try again."))
     return token
 
 
@@ -168,7 +170,7 @@ def sign_in_per_username() -> RateLimit:
         "sign-in-username",
         active_settings().sign_in_attempts_per_username,
         _window_seconds(),
-        "Too many sign-in attempts for this username.",
+        N_("Too many sign-in attempts for this username."),
     )
 
 
@@ -177,7 +179,7 @@ def sign_in_per_address() -> RateLimit:
         "sign-in-address",
         active_settings().sign_in_attempts_per_address,
         _window_seconds(),
-        "Too many sign-in attempts from your network.",
+        N_("Too many sign-in attempts from your network."),
     )
 
 
@@ -186,7 +188,7 @@ def sign_up_per_address() -> RateLimit:
         "sign-up-address",
         active_settings().sign_up_attempts_per_address,
         _window_seconds(),
-        "Too many sign-ups from your network.",
+        N_("Too many sign-ups from your network."),
     )
 
 
@@ -225,11 +227,16 @@ def count_attempt(*, limit: RateLimit, subject: str) -> int:
     if write.refused:
         retry_after = max(1, math.ceil(window_end - now))
         raise TooManyAttempts(
-            f"{limit.refusal} Try again in {_wait(retry_after)}.", retry_after=retry_after
+            _("{refusal} Try again in {wait}.").format(
+                refusal=_(limit.refusal), wait=_wait(retry_after)
+            ),
+            retry_after=retry_after,
         )
     return int(counter.attempts)
 
 
 def _wait(seconds: int) -> str:
+    if seconds < 60:
+        return ngettext("{n} second", "{n} seconds", seconds).format(n=seconds)
     minutes = math.ceil(seconds / 60)
-    return f"{seconds} seconds" if seconds < 60 else f"{minutes} minute" + "s" * (minutes > 1)
+    return ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)

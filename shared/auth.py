@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shared.errors import DynamoDBUnavailable, NotAuthenticated
+from shared.i18n import gettext as _
 from shared.outage import dynamodb_unavailable, mark_unavailable
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def require_viewer(request: Request) -> Viewer:
     if viewer is None and viewer_unknown(request):
         raise _cannot_check_sign_in()
     if viewer is None:
-        raise NotAuthenticated("You need to sign in first.")
+        raise NotAuthenticated(_("You need to sign in first."))
     return viewer
 
 

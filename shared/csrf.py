@@ -15,6 +15,7 @@ from fastapi import Request
 
 from shared.auth import ANON_COOKIE, SESSION_COOKIE, token_hash
 from shared.errors import Forbidden
+from shared.i18n import gettext as _
 from shared.settings import active_settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -53,8 +54,8 @@ async def csrf_protect(request: Request) -> None:
     ):
         sent = str((await request.form()).get(FORM_FIELD) or "")
     if not sent:
-        raise Forbidden("The CSRF token is missing. Reload the page and try again.")
+        raise Forbidden(_("The CSRF token is missing. Reload the page and try again."))
     # Bytes, not str: compare_digest raises TypeError on non-ASCII text, which would turn any
     # stranger's "csrf_token=é" into a 500.
     if not hmac.compare_digest(sent.encode(), csrf_token(request).encode()):
-        raise Forbidden("The CSRF token is wrong or out of date. Reload the page and try again.")
+        raise Forbidden(_("The CSRF token is wrong or out of date. Reload the page and try again."))

@@ -16,6 +16,7 @@ from typing import Any
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from shared.errors import BadCursor
+from shared.i18n import gettext as _
 from shared.settings import active_settings
 
 Key = dict[str, dict[str, str]]
@@ -52,14 +53,14 @@ def decode_cursor(
     try:
         payload = _serializer(kind).loads(cursor, max_age=max_age or CURSOR_MAX_AGE_SECONDS)
     except SignatureExpired:
-        raise BadCursor("This page link has expired. Start again from the first page.") from None
+        raise BadCursor(_("This page link has expired. Start again from the first page.")) from None
     except BadData:
-        raise BadCursor("This cursor is not valid (tampered with or truncated).") from None
+        raise BadCursor(_("This cursor is not valid (tampered with or truncated).")) from None
     if not isinstance(payload, dict) or payload.get("q") != bound_to:
-        raise BadCursor("This cursor belongs to another list. Start from the first page.")
+        raise BadCursor(_("This cursor belongs to another list. Start from the first page."))
     position = payload.get("k")
     if not is_valid(position):
-        raise BadCursor("This cursor is not valid (unexpected key).")
+        raise BadCursor(_("This cursor is not valid (unexpected key)."))
     return position
 
 

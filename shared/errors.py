@@ -1,11 +1,17 @@
-"""Domain exceptions, raised by services and mapped to HTTP once (in shared.web)."""
+"""Domain exceptions, raised by services and mapped to HTTP once (in shared.web).
+
+The `detail` is for the learner, so a service translates it when raising (`_()`, in the request's
+language); a class's `title` is a msgid, translated when the error page is drawn.
+"""
 
 from __future__ import annotations
+
+from shared.i18n import N_
 
 
 class DomainError(Exception):
     status_code = 400
-    title = "Bad request"
+    title = N_("Bad request")
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:
         super().__init__(detail)
@@ -20,48 +26,48 @@ class DomainError(Exception):
 
 class InvalidInput(DomainError):
     status_code = 422
-    title = "Please check your input"
+    title = N_("Please check your input")
 
 
 class NotAuthenticated(DomainError):
     status_code = 401
-    title = "Please sign in"
+    title = N_("Please sign in")
 
 
 class Forbidden(DomainError):
     status_code = 403
-    title = "Not allowed"
+    title = N_("Not allowed")
 
 
 class NotFound(DomainError):
     status_code = 404
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(DomainError):
     status_code = 409
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class BadCursor(DomainError):
     status_code = 400
-    title = "Bad cursor"
+    title = N_("Bad cursor")
 
 
 class ServiceUnavailable(DomainError):
     status_code = 503
-    title = "A backing store is unavailable"
+    title = N_("A backing store is unavailable")
 
 
 class DynamoDBUnavailable(ServiceUnavailable):
-    title = "DynamoDB is unavailable"
+    title = N_("DynamoDB is unavailable")
 
 
 class TooManyAttempts(DomainError):
     """A rate limit refused the request; `retry_after` seconds until the window ends."""
 
     status_code = 429
-    title = "Too many attempts"
+    title = N_("Too many attempts")
 
     def __init__(self, detail: str, *, retry_after: int, field: str | None = None) -> None:
         super().__init__(detail, field=field)

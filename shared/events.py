@@ -18,6 +18,28 @@ Two ways to publish:
 
 from __future__ import annotations
 
+__doc_ja__ = """コンテキスト間のイベントと、障害があってもイベントを失わないためのトランザクショ
+ナルアウトボックス。
+
+コンテキストは互いのモデルに手を出さない。ほかのコンテキストが関心を持つことが起
+きたら、持ち主がここにイベントを発行し、購読者がそれに反応する。
+
+発行の方法は 2 つ:
+
+* `record(event)` はイベントを RDB のアウトボックステーブルに書き込む。
+  それが表す RDB の変更と同じ `database.atomic()` ブロックの中で呼ぶこと。
+  投稿とそのイベントは一緒にコミットされるか、どちらもされないかのどちらか。
+  そのあと `deliver(ids)` がイベントを購読者に渡す。
+  購読者が失敗したイベント（DynamoDB が落ちている、スロットリングされた）
+  は未配信のまま残り、`deliver_pending()`（アプリと `manage.py relay-outbox`
+  が定期的に実行する）が再試行する。したがって配信は at-least-once で、
+  購読者はすべて冪等でなければならない（アクティビティログは項目のキーを
+  `event_id` から作るので、再配信されたイベントは同じ項目を書く）。
+* `emit(event)` はその場で購読者を呼び、失敗はログに残すだけ。
+  閲覧のような使い捨てのシグナル向けで、1 つ失っても構わないが、
+  ページを遅くするのは困るときに使う。
+"""
+
 import dataclasses
 import json
 import logging
@@ -125,6 +147,8 @@ def unsubscribe(cls: type[EventT], handler: Callable[[EventT], None]) -> None:
 @register_rdb_model
 class OutboxEvent(BaseModel):
     """An event written in the same RDB transaction as the change it describes."""
+
+    __doc_ja__ = "イベント 1 件。それが表す変更と同じ RDB トランザクションで書き込まれる。"
 
     id = peewee.AutoField()
 

@@ -19,8 +19,10 @@ from fastapi import Request
 from markupsafe import Markup
 
 from shared.dynamo import UnprocessedReads, UnprocessedWrites, is_unavailable
+from shared.i18n import N_
+from shared.i18n import gettext as _
 
-NOTICE = "DynamoDB is unavailable: like counts and activity are not shown"
+NOTICE = N_("DynamoDB is unavailable: like counts and activity are not shown")
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -64,4 +66,4 @@ def notice(request: Request) -> Markup:
     request.state.dynamodb_notice_shown = True
     return Markup(
         '<p class="dynamodb-notice" role="status" data-testid="dynamodb-notice">{}</p>'
-    ).format(NOTICE)
+    ).format(_(NOTICE))

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from shared.i18n import gettext as _
 from shared.outage import dynamodb_unavailable, mark_unavailable, notice
 
 log = logging.getLogger(__name__)
@@ -88,26 +89,37 @@ def render_badges(slot: str, request: Request, *, ids: list[int]) -> dict[int, l
     return result
 
 
-_lesson_links: dict[str, list[tuple[str, str]]] = defaultdict(list)
+_lesson_links: dict[str, list[tuple[str, str, tuple[tuple[str, str], ...]]]] = defaultdict(list)
 LESSON_PAGES = ("feed", "user_activity", "activity_by_type", "likes", "sign_in")
 """Pages whose lesson panel offers links to experiments that prove it (the labs)."""
 
 
-def register_lesson_link(page: str, *, href: str, label: str) -> None:
-    """Offer a link in a page's lesson panel; the page draws it with `lesson_links(page)`."""
+def register_lesson_link(
+    page: str, *, href: str, label: str, values: dict[str, str] | None = None
+) -> None:
+    """Offer a link in a page's lesson panel; the page draws it with `lesson_links(page)`.
+
+    `label` is a msgid (mark it with `N_`), translated when the page is drawn, and `values`
+    fill its `{placeholders}` (`N_("the {name} lab")`, `{"name": "counter"}`)."""
     if page not in LESSON_PAGES:
         raise ValueError(f"no lesson panel is named {page!r}; known: {', '.join(LESSON_PAGES)}")
-    if (href, label) not in _lesson_links[page]:
-        _lesson_links[page].append((href, label))
+    link = (href, label, tuple(sorted((values or {}).items())))
+    if link not in _lesson_links[page]:
+        _lesson_links[page].append(link)
 
 
 def lesson_links(page: str) -> Markup:
-    """The links offered for one page's lesson panel, or nothing when none are registered."""
+    """The links offered for one page's lesson panel, in the request's language, or nothing
+    when none are registered."""
     links = _lesson_links.get(page, [])
     if not links:
         return Markup("")
     anchors = Markup(", ").join(
-        Markup('<a href="{}" data-testid="lesson-lab-link">{}</a>').format(href, label)
-        for href, label in links
+        Markup('<a href="{}" data-testid="lesson-lab-link">{}</a>').format(
+            href, _(label).format(**dict(values))
+        )
+        for href, label, values in links
     )
-    return Markup('<span class="lesson-links">See it happen: {}.</span>').format(anchors)
+    return Markup('<span class="lesson-links">{}</span>').format(
+        Markup(escape(_("See it happen: {links}."))).format(links=anchors)
+    )

@@ -23,28 +23,58 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from shared.errors import InvalidInput
+from shared.i18n import N_
+from shared.i18n import gettext as _
 
 LINE_BREAKS = "\t\n\r"
 
 
-def text_problem(text: str, *, multiline: bool) -> str | None:
-    """Why `text` is refused (a phrase that follows "The <field>"), or None when it is fine."""
+FIELD_NAMES = {
+    "username": N_("username"),
+    "display_name": N_("display name"),
+    "password": N_("password"),
+    "title": N_("title"),
+    "body": N_("body"),
+}
+"""How a message to the learner names a form field."""
+
+
+def _refused_char(text: str, *, multiline: bool) -> tuple[str, int] | None:
+    """The category ("Cs" or "Cc") and code point of the first refused character, if any."""
     allowed = LINE_BREAKS if multiline else ""
     for char in text:
         category = unicodedata.category(char)
-        if category == "Cs":
-            return f"is not valid Unicode: it contains a lone surrogate (U+{ord(char):04X})"
-        if category == "Cc" and char not in allowed:
-            return f"contains a control character (U+{ord(char):04X})"
+        if category == "Cs" or (category == "Cc" and char not in allowed):
+            return category, ord(char)
     return None
 
 
+def text_problem(text: str, *, multiline: bool) -> str | None:
+    """Why `text` is refused (a phrase that follows "The <field>"), or None when it is fine."""
+    refused = _refused_char(text, multiline=multiline)
+    if refused is None:
+        return None
+    category, code = refused
+    if category == "Cs":
+        return f"is not valid Unicode: it contains a lone surrogate (U+{code:04X})"
+    return f"contains a control character (U+{code:04X})"
+
+
 def check_text(text: str, *, field: str, multiline: bool = False) -> str:
-    """`text` unchanged, or an `InvalidInput` bound to `field` saying what is wrong with it."""
-    problem = text_problem(text, multiline=multiline)
-    if problem is not None:
-        raise InvalidInput(f"The {field.replace('_', ' ')} {problem}.", field=field)
-    return text
+    """`text` unchanged, or an `InvalidInput` bound to `field` saying what is wrong with it, in
+    the learner's language."""
+    refused = _refused_char(text, multiline=multiline)
+    if refused is None:
+        return text
+    category, code = refused
+    name = _(FIELD_NAMES[field]) if field in FIELD_NAMES else field.replace("_", " ")
+    if category == "Cs":
+        message = _(
+            "The {field} is not valid Unicode: it contains a lone surrogate (U+{code:04X})."
+        )
+    else:
+        message = _("The {field} contains a control character (U+{code:04X}).")
+    raise InvalidInput(message.format(field=name, code=code), field=field)
 
 
 def _validator(*, multiline: bool) -> AfterValidator:

@@ -31,6 +31,14 @@ from shared.auth import ANON_COOKIE, known_viewer, optional_viewer, viewer_unkno
 from shared.csrf import anon_id, csrf_token
 from shared.database import RdbConnectionPerRequest
 from shared.errors import DomainError
+from shared.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    LanguageMiddleware,
+    current_language,
+    install_template_i18n,
+)
+from shared.i18n import gettext as _
 from shared.outage import dynamodb_unavailable, mark_unavailable, notice, page_notice_needed
 from shared.panels import lesson_links
 from shared.settings import PROJECT_ROOT, Settings, active_settings
@@ -45,6 +53,7 @@ templates = Jinja2Templates(
         undefined=jinja2.StrictUndefined,
     )
 )
+install_template_i18n(templates.env)
 
 
 def _no_panel(oob: bool) -> Markup:
@@ -183,11 +192,14 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """The error as JSON under /api/, else as a page (a fragment for htmx). It carries the
-    security headers itself: a 500 is sent from outside every middleware."""
+    security headers itself: a 500 is sent from outside every middleware. `title` is a msgid
+    (a domain exception's class attribute), translated here; `detail` was translated where it
+    was raised."""
     headers = {**security_headers(active_settings()), **(headers or {})}
     if is_api(request):
         return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
     message = detail if isinstance(detail, str) else _validation_message(detail)
+    title = _(title)
     ctx = {"status_code": status_code, "title": title, "message": message}
     try:
         return render(
@@ -205,12 +217,31 @@ def error_response(
         return HTMLResponse(body, status_code=status_code, headers=headers)
 
 
+VALIDATION_MESSAGES = {
+    "missing": N_("this field is required"),
+    "int_parsing": N_("a whole number is expected"),
+    "int_type": N_("a whole number is expected"),
+    "greater_than_equal": N_("the value is too small"),
+    "less_than_equal": N_("the value is too large"),
+    "string_too_short": N_("the text is too short"),
+    "string_too_long": N_("the text is too long"),
+    "literal_error": N_("the value is not one of the allowed choices"),
+    "enum": N_("the value is not one of the allowed choices"),
+}
+"""pydantic's messages are English only: in another language the common kinds get one from the
+catalog (in English pydantic's own, more precise, message stays)."""
+
+
 def _validation_message(errors: Any) -> str:
     parts = []
     for err in errors if isinstance(errors, list) else []:
-        loc = ".".join(str(x) for x in err.get("loc", ())[1:]) or "request"
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts) or "The request was not valid."
+        loc = ".".join(str(x) for x in err.get("loc", ())[1:]) or _("request")
+        kind = VALIDATION_MESSAGES.get(err.get("type", ""))
+        if kind is not None and current_language() != DEFAULT_LANGUAGE:
+            parts.append(f"{loc}: {_(kind)}")
+        else:
+            parts.append(f"{loc}: {err.get('msg', _('invalid'))}")
+    return "; ".join(parts) or _("The request was not valid.")
 
 
 def _store_error(request: Request, exc: Exception) -> Response:
@@ -222,12 +253,14 @@ def _store_error(request: Request, exc: Exception) -> Response:
         return error_response(
             request,
             503,
-            "DynamoDB is unavailable",
-            "DynamoDB did not answer, or asked to slow down, so this cannot be shown or done "
-            "right now. Posts are safe in the database; try again shortly.",
+            N_("DynamoDB is unavailable"),
+            _(
+                "DynamoDB did not answer, or asked to slow down, so this cannot be shown or done "
+                "right now. Posts are safe in the database; try again shortly."
+            ),
         )
     log.exception("DynamoDB call failed")
-    return error_response(request, 500, "DynamoDB error", "DynamoDB refused the request.")
+    return error_response(request, 500, N_("DynamoDB error"), _("DynamoDB refused the request."))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -238,13 +271,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
-        return error_response(request, 422, "Please check your input", errors)
+        return error_response(request, 422, N_("Please check your input"), errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: "Not found", 413: "Request too large"}
+        titles = {404: N_("Not found"), 413: N_("Request too large")}
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = _("There is no page at this address.")
         return error_response(
-            request, exc.status_code, titles.get(exc.status_code, "Request refused"), exc.detail
+            request, exc.status_code, titles.get(exc.status_code, N_("Request refused")), detail
         )
 
     for store_error in (PynamoDBException, BotoCoreError, ClientError):
@@ -253,17 +289,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RdbOperationalError)
     async def _rdb(request: Request, exc: RdbOperationalError) -> Response:
         log.exception("database call failed")
-        return error_response(request, 503, "The database is unavailable", "Try again shortly.")
+        return error_response(
+            request, 503, N_("The database is unavailable"), _("Try again shortly.")
+        )
 
     @app.exception_handler(MaxConnectionsExceeded)
     async def _rdb_busy(request: Request, exc: MaxConnectionsExceeded) -> Response:
         log.warning("no free database connection: %s", exc)
-        return error_response(request, 503, "The database is busy", "Try again shortly.")
+        return error_response(request, 503, N_("The database is busy"), _("Try again shortly."))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
-        return error_response(request, 500, "Something went wrong", "An unexpected error.")
+        return error_response(request, 500, N_("Something went wrong"), _("An unexpected error."))
 
 
 class _TooLarge(StarletteHTTPException):
@@ -271,8 +309,9 @@ class _TooLarge(StarletteHTTPException):
     instead of turning it into a 400 "error parsing the body"."""
 
     def __init__(self, max_bytes: int) -> None:
+        limit = max_bytes // 1024
         super().__init__(
-            413, f"The request body is too large (the limit is {max_bytes // 1024} KiB)."
+            413, _("The request body is too large (the limit is {limit} KiB).").format(limit=limit)
         )
 
 
@@ -309,7 +348,7 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         exc = _TooLarge(self.max_bytes)
-        response = error_response(Request(scope), 413, "Request too large", exc.detail)
+        response = error_response(Request(scope), 413, N_("Request too large"), exc.detail)
         await response(scope, receive, send)
 
 
@@ -381,3 +420,4 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     if "*" not in settings.trusted_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(SecurityHeaders, headers=security_headers(settings))
+    app.add_middleware(LanguageMiddleware)  # last added runs first: the language is set for all

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from lens.labs import counter, gsi_cost, hot_partition, query_vs_scan, ttl
 from lens.labs.lab import Lab
+from shared.i18n import N_
 from shared.panels import register_lesson_link
 
 LABS: dict[str, Lab] = {
@@ -36,4 +37,9 @@ def install(app: FastAPI) -> None:
     app.include_router(router.api)
     for lab in LABS.values():
         for page in lab.pages:
-            register_lesson_link(page, href=f"/labs/{lab.name}", label=f"the {lab.name} lab")
+            register_lesson_link(
+                page,
+                href=f"/labs/{lab.name}",
+                label=N_("the {name} lab"),
+                values={"name": lab.name},
+            )

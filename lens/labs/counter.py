@@ -28,6 +28,8 @@ from lens.labs.meter import CONDITION_FAILED, Meter, Tally, error_code, sum_tall
 from lens.labs.synthetic import check_keys, counter
 from lens.labs.tables import LabTable
 from shared.dynamo import backoff_delay
+from shared.i18n import N_
+from shared.i18n import gettext as _
 
 WAYS = ("read-modify-write", "add", "optimistic")
 RMW_ATTEMPTS = 3
@@ -37,8 +39,8 @@ MAX_RETRIES_PER_INCREMENT = 1_000
 
 @dataclass
 class Options:
-    clients: int = option(16, "--clients", "Concurrent clients", 1, 64)
-    increments: int = option(20, "--increments", "Increments per client", 1, 500)
+    clients: int = option(16, "--clients", N_("Concurrent clients"), 1, 64)
+    increments: int = option(20, "--increments", N_("Increments per client"), 1, 500)
 
 
 Increment = Callable[[Meter, LabTable, dict[str, Any], Tally], int]
@@ -116,7 +118,7 @@ def _run_way(
     def client() -> tuple[Tally, int]:
         tally, retries = Tally(), 0
         barrier.wait()
-        for _ in range(increments):
+        for _increment in range(increments):
             retries += increment(meter, table, key, tally)
             with lock:
                 done[0] += 1
@@ -156,8 +158,10 @@ def run(lab: LabContext, options: Options) -> Result:
         if outcome["lost"] > 0 or attempt == RMW_ATTEMPTS - 1 or clients >= MAX_CLIENTS:
             break
         lab.note(
-            f"Read-modify-write lost no update with {clients} clients this time (the reads "
-            "and writes happened not to overlap); rerun with twice as many clients."
+            _(
+                "Read-modify-write lost no update with {clients} clients this time (the reads"
+                " and writes happened not to overlap); rerun with twice as many clients."
+            ).format(clients=clients)
         )
         clients = min(MAX_CLIENTS, clients * 2)
     ways["read-modify-write"] = {**attempts[-1], "attempts": attempts}
@@ -165,22 +169,26 @@ def run(lab: LabContext, options: Options) -> Result:
         ways[way] = _run_way(lab, table, way, options.clients, options.increments, way)
     if ways["read-modify-write"]["lost"] == 0:
         lab.note(
-            f"Read-modify-write lost no update in {len(attempts)} attempts, up to {clients} "
-            "clients: this engine served them one at a time. The race is still there: any "
-            "overlap of one client's read and another's write loses an update."
+            _(
+                "Read-modify-write lost no update in {len} attempts, up to {clients} clients:"
+                " this engine served them one at a time. The race is still there: any overlap"
+                " of one client's read and another's write loses an update."
+            ).format(len=len(attempts), clients=clients)
         )
     if ways["add"]["lost"]:
         lab.note(
-            f"ADD lost {ways['add']['lost']} updates: this engine does not serialise writes to "
-            "one item (stock moto's server does not). DynamoDB applies every ADD."
+            _(
+                "ADD lost {lost} updates: this engine does not serialise writes to one item "
+                "(stock moto's server does not). DynamoDB applies every ADD."
+            ).format(lost=ways["add"]["lost"])
         )
     return {"ways": ways}
 
 
 WAY_LABELS = {
-    "read-modify-write": "read-modify-write",
+    "read-modify-write": N_("read-modify-write"),
     "add": "ADD",
-    "optimistic": "optimistic locking",
+    "optimistic": N_("optimistic locking"),
 }
 
 
@@ -188,21 +196,21 @@ def view(result: Result) -> LabView:
     ways = result["ways"]
     groups = [
         BarGroup(
-            WAY_LABELS[way],
+            _(WAY_LABELS[way]),
             [Bar(0, w["expected"]), Bar(1, w["final"]), Bar(2, w["lost"])],
         )
         for way, w in ways.items()
     ]
     chart = bar_chart(
-        title="Increments expected, counted and lost",
-        x_label="way of incrementing",
-        y_label="increments",
-        series=["expected", "final value", "lost"],
+        title=_("Increments expected, counted and lost"),
+        x_label=_("way of incrementing"),
+        y_label=_("increments"),
+        series=[_("expected"), _("final value"), _("lost")],
         groups=groups,
     )
     rows = [
         [
-            WAY_LABELS[way],
+            _(WAY_LABELS[way]),
             str(w["clients"]),
             str(w["expected"]),
             str(w["final"]),
@@ -217,25 +225,25 @@ def view(result: Result) -> LabView:
         for way, w in ways.items()
     ]
     columns = [
-        "way",
-        "clients",
-        "expected",
-        "final",
-        "lost",
-        "condition failures",
-        "retries",
-        "requests",
-        "RCU",
-        "WCU",
-        "reported R/W",
+        _("way"),
+        _("clients"),
+        _("expected"),
+        _("final"),
+        _("lost"),
+        _("condition failures"),
+        _("retries"),
+        _("requests"),
+        _("RCU"),
+        _("WCU"),
+        _("reported R/W"),
     ]
-    tables = [ResultTable("Per way", columns, rows, note=_capacity_note())]
+    tables = [ResultTable(_("Per way"), columns, rows, note=_capacity_note())]
     attempts = ways["read-modify-write"]["attempts"]
     if len(attempts) > 1:
         tables.append(
             ResultTable(
-                "Read-modify-write attempts",
-                ["clients", "expected", "final", "lost"],
+                _("Read-modify-write attempts"),
+                [_("clients"), _("expected"), _("final"), _("lost")],
                 [
                     [str(a["clients"]), str(a["expected"]), str(a["final"]), str(a["lost"])]
                     for a in attempts
@@ -246,50 +254,66 @@ def view(result: Result) -> LabView:
 
 
 def _capacity_note() -> str:
-    return (
-        "RCU and WCU are computed by DynamoDB's rules; a write without ReturnValues is priced "
-        "at its floor (1 WCU for these small items), and a failed condition still costs a "
-        "write. Reported: the engine's ConsumedCapacity, which an error response does not "
-        "carry, so the failed conditions are missing from it."
+    return _(
+        "RCU and WCU are computed by DynamoDB's rules; a write without ReturnValues is "
+        "priced at its floor (1 WCU for these small items), and a failed condition still "
+        "costs a write. Reported: the engine's ConsumedCapacity, which an error response "
+        "does not carry, so the failed conditions are missing from it."
     )
 
 
 def _shows(ways: dict[str, Result]) -> str:
     rmw, add, opt = ways["read-modify-write"], ways["add"], ways["optimistic"]
     if rmw["lost"]:
-        lost = (
-            f"Read-modify-write lost {rmw['lost']} of {rmw['expected']} increments "
-            f"({rmw['lost'] / rmw['expected']:.0%}): two clients read the same count and both "
-            "wrote count + 1, and neither call failed."
+        lost = _(
+            "Read-modify-write lost {rmw_lost} of {rmw_expected} increments "
+            "({value:.0%}): two clients read the same count and both wrote count + 1, and"
+            " neither call failed."
+        ).format(
+            rmw_lost=rmw["lost"], rmw_expected=rmw["expected"], value=rmw["lost"] / rmw["expected"]
         )
     else:
-        lost = (
-            "Read-modify-write lost nothing in this run (see the notes): the race needs an "
-            "overlap, and this engine happened to serve the clients one at a time."
+        lost = _(
+            "Read-modify-write lost nothing in this run (see the notes): the race needs "
+            "an overlap, and this engine happened to serve the clients one at a time."
         )
-    return (
-        f"{lost} ADD counted {add['final']} of {add['expected']} in {add['requests']} "
-        f"requests: the engine does the arithmetic on the item. Optimistic locking counted "
-        f"{opt['final']} of {opt['expected']} too, paying {opt['conditional_failures']} failed "
-        f"conditions and {opt['retries']} retries for it ({opt['requests']} requests): right "
-        "when the new value depends on the whole item, wasteful for a plain counter."
+    return _(
+        "{lost} ADD counted {add_final} of {add_expected} in {add_requests} requests: the"
+        " engine does the arithmetic on the item. Optimistic locking counted {opt_final} "
+        "of {opt_expected} too, paying {opt_conditional_failures} failed conditions and "
+        "{opt_retries} retries for it ({opt_requests} requests): right when the new value"
+        " depends on the whole item, wasteful for a plain counter."
+    ).format(
+        lost=lost,
+        add_final=add["final"],
+        add_expected=add["expected"],
+        add_requests=add["requests"],
+        opt_final=opt["final"],
+        opt_expected=opt["expected"],
+        opt_conditional_failures=opt["conditional_failures"],
+        opt_retries=opt["retries"],
+        opt_requests=opt["requests"],
     )
 
 
 LAB = Lab(
     name="counter",
-    title="Counter: read-modify-write vs ADD vs optimistic locking",
-    proves="Read-modify-write loses concurrent updates; ADD and a version condition do not.",
+    title=N_("Counter: read-modify-write vs ADD vs optimistic locking"),
+    proves=N_("Read-modify-write loses concurrent updates; ADD and a version condition do not."),
     lesson=(
-        "Like counts are counters that many people bump at once. The app bumps them with ADD "
-        "(guarded by a condition so a retry counts once) and guards comment edits with a "
-        "version attribute. This lab runs concurrent clients against one counter three ways."
+        N_(
+            "Like counts are counters that many people bump at once. The app bumps them with ADD "
+            "(guarded by a condition so a retry counts once) and guards comment edits with a "
+            "version attribute. This lab runs concurrent clients against one counter three ways."
+        )
     ),
     mirrors=(
-        Mirror("model", "engagement.models.LikeCounter", "the counter item, bumped with ADD"),
-        Mirror("service", "engagement.likes.like_post", "a like: a conditional ADD"),
-        Mirror("model", "engagement.models.Comment", "VersionAttribute: optimistic locking"),
-        Mirror("service", "engagement.comments.edit_comment", "an edit conditional on its version"),
+        Mirror("model", "engagement.models.LikeCounter", N_("the counter item, bumped with ADD")),
+        Mirror("service", "engagement.likes.like_post", N_("a like: a conditional ADD")),
+        Mirror("model", "engagement.models.Comment", N_("VersionAttribute: optimistic locking")),
+        Mirror(
+            "service", "engagement.comments.edit_comment", N_("an edit conditional on its version")
+        ),
     ),
     pages=("likes",),
     options=Options,

@@ -20,6 +20,8 @@ from lens.labs.context import LabContext
 from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
 from lens.labs.meter import Tally, units_text
 from lens.labs.synthetic import activities, check_keys
+from shared.i18n import N_
+from shared.i18n import gettext as _
 
 STORAGE_OVERHEAD_BYTES = 100
 VARIANTS: dict[str, tuple[str, ...] | None] = {
@@ -34,7 +36,7 @@ VARIANTS: dict[str, tuple[str, ...] | None] = {
 
 @dataclass
 class Options:
-    items: int = option(200, "--items", "Activities written to each table", 10, 5_000)
+    items: int = option(200, "--items", N_("Activities written to each table"), 10, 5_000)
 
 
 def _storage(schema: TableSchema, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -76,7 +78,7 @@ def _variant(
             ConditionExpression="attribute_not_exists(user_id)",
         )
         if number % 25 == 0 or number == len(items):
-            lab.progress(f"writing to {name}", number, len(items))
+            lab.progress(_("writing to {name}").format(name=name), number, len(items))
     by_target = tally.computed.by_target
     indexes_used = [index.name for index in table.schema.indexes]
     return {
@@ -109,10 +111,10 @@ def view(result: Result) -> LabView:
     variants = result["variants"]
     groups = [BarGroup(name, [Bar(0, v["wcu_per_write"])]) for name, v in variants.items()]
     chart = bar_chart(
-        title="Write capacity per PutItem, by the indexes on the table",
-        x_label="table variant",
-        y_label="WCU per write",
-        series=["WCU per write (computed)"],
+        title=_("Write capacity per PutItem, by the indexes on the table"),
+        x_label=_("table variant"),
+        y_label=_("WCU per write"),
+        series=[_("WCU per write (computed)")],
         groups=groups,
     )
     rows = [
@@ -127,16 +129,18 @@ def view(result: Result) -> LabView:
         for name, v in variants.items()
     ]
     summary = ResultTable(
-        f"{result['items']} PutItems per table",
-        ["variant", "GSIs", "WCU/write", "WCU", "WCU reported", "bytes stored"],
+        _("{items} PutItems per table").format(items=result["items"]),
+        [_("variant"), _("GSIs"), _("WCU/write"), _("WCU"), _("WCU reported"), _("bytes stored")],
         rows,
-        note="Bytes by AWS's rule (item or index entry + 100 bytes), table and indexes together. "
-        "The engine's own TableSizeBytes is in the JSON (stock moto reports 0; AWS refreshes "
-        "it about every six hours).",
+        note=_(
+            "Bytes by AWS's rule (item or index entry + 100 bytes), table and indexes "
+            "together. The engine's own TableSizeBytes is in the JSON (stock moto reports 0; "
+            "AWS refreshes it about every six hours)."
+        ),
     )
     breakdown = ResultTable(
-        "Where the writes and the bytes go",
-        ["variant", "table or index", "items", "WCU", "bytes"],
+        _("Where the writes and the bytes go"),
+        [_("variant"), _("table or index"), _("items"), _("WCU"), _("bytes")],
         [row for name, v in variants.items() for row in _breakdown(name, v, result["items"])],
     )
     tables = [summary, breakdown]
@@ -151,7 +155,13 @@ def _stored_bytes(variant: Result) -> int:
 def _breakdown(name: str, variant: Result, items: int) -> list[list[str]]:
     table_wcu = variant["wcu"] - sum(variant["wcu_by_index"].values())
     rows = [
-        [name, "table", str(items), units_text(table_wcu), f"{variant['storage']['table_bytes']:,}"]
+        [
+            name,
+            _("table"),
+            str(items),
+            units_text(table_wcu),
+            f"{variant['storage']['table_bytes']:,}",
+        ]
     ]
     for index, stored in variant["storage"]["indexes"].items():
         wcu = units_text(variant["wcu_by_index"][index])
@@ -162,31 +172,43 @@ def _breakdown(name: str, variant: Result, items: int) -> list[list[str]]:
 def _shows(result: Result) -> str:
     v = result["variants"]
     share = result["items_with_feed_key"] / result["items"]
-    return (
-        f"Without a GSI each write cost {v['no-gsi']['wcu_per_write']:g} WCU; with one, "
-        f"{v['one-gsi']['wcu_per_write']:g}; with two, {v['two-gsi']['wcu_per_write']:g}: "
-        "every index whose key an item carries is written again on every write, and stored "
-        f"again. The sparse FeedIndex cost {v['sparse-gsi']['wcu_per_write']:g} per write: "
-        f"only the {share:.0%} of items that carry feed_key (views do not) are copied into it. "
-        f"The app's design with all three indexes: {v['app-design']['wcu_per_write']:g} WCU "
-        "per write."
+    return _(
+        "Without a GSI each write cost {wcu_per_write:g} WCU; with one, "
+        "{wcu_per_write2:g}; with two, {wcu_per_write3:g}: every index whose key an item "
+        "carries is written again on every write, and stored again. The sparse FeedIndex "
+        "cost {wcu_per_write4:g} per write: only the {share:.0%} of items that carry "
+        "feed_key (views do not) are copied into it. The app's design with all three "
+        "indexes: {wcu_per_write5:g} WCU per write."
+    ).format(
+        wcu_per_write=v["no-gsi"]["wcu_per_write"],
+        wcu_per_write2=v["one-gsi"]["wcu_per_write"],
+        wcu_per_write3=v["two-gsi"]["wcu_per_write"],
+        wcu_per_write4=v["sparse-gsi"]["wcu_per_write"],
+        share=share,
+        wcu_per_write5=v["app-design"]["wcu_per_write"],
     )
 
 
 LAB = Lab(
     name="gsi-cost",
-    title="GSI cost: every index is paid on every write",
-    proves="Each GSI adds a write and storage per item; a sparse one only for items with its key.",
+    title=N_("GSI cost: every index is paid on every write"),
+    proves=N_(
+        "Each GSI adds a write and storage per item; a sparse one only for items with its key."
+    ),
     lesson=(
-        "The activities table has three global secondary indexes. DynamoDB keeps each one "
-        "up to date by writing the index entry whenever an item carrying its key is written, "
-        "and bills that write. This lab writes the same activities to tables with none, one, "
-        "two, a sparse one and all of the app's indexes."
+        N_(
+            "The activities table has three global secondary indexes. DynamoDB keeps each one "
+            "up to date by writing the index entry whenever an item carrying its key is written, "
+            "and bills that write. This lab writes the same activities to tables with none, one, "
+            "two, a sparse one and all of the app's indexes."
+        )
     ),
     mirrors=(
-        Mirror("model", "activity.models.Activity", "three GSIs; FeedIndex and views: sparse"),
-        Mirror("service", "activity.service.record_activity", "one PutItem, three index writes"),
-        Mirror("service", "activity.service.record_view", "a view skips FeedIndex"),
+        Mirror("model", "activity.models.Activity", N_("three GSIs; FeedIndex and views: sparse")),
+        Mirror(
+            "service", "activity.service.record_activity", N_("one PutItem, three index writes")
+        ),
+        Mirror("service", "activity.service.record_view", N_("a view skips FeedIndex")),
     ),
     pages=("activity_by_type", "user_activity"),
     options=Options,

@@ -29,6 +29,8 @@ from lens.labs.meter import THROTTLED, Meter, Tally, error_code, sum_tallies
 from lens.labs.synthetic import check_keys, counter
 from lens.labs.tables import LabTable
 from shared.dynamo import backoff_delay
+from shared.i18n import N_
+from shared.i18n import gettext as _
 
 POST = "42"
 PARTITION_WCU = 1_000
@@ -37,13 +39,13 @@ MODEL_FACTORS = (1, 10, 100)
 
 @dataclass
 class Options:
-    clients: int = option(16, "--clients", "Concurrent clients", 1, 64)
-    seconds: int = option(3, "--seconds", "Seconds per run", 1, 30)
-    shards: int = option(8, "--shards", "Counter shards", 2, 32)
+    clients: int = option(16, "--clients", N_("Concurrent clients"), 1, 64)
+    seconds: int = option(3, "--seconds", N_("Seconds per run"), 1, 30)
+    shards: int = option(8, "--shards", N_("Counter shards"), 2, 32)
     partition_limit: int = option(
         50,
         "--partition-limit",
-        "Write units per second per partition key (private engine)",
+        N_("Write units per second per partition key (private engine)"),
         1,
         1_000,
     )
@@ -148,8 +150,10 @@ def _one_run(
     counted = _counted(meter, table, keys)
     if sum(counted.values()) != accepted:
         lab.note(
-            f"{label}: the counters hold {sum(counted.values())} but {accepted} writes were "
-            "accepted: this engine lost or double-applied writes to one item."
+            _(
+                "{label}: the counters hold {sum} but {accepted} writes were accepted: this "
+                "engine lost or double-applied writes to one item."
+            ).format(label=label, sum=sum(counted.values()), accepted=accepted)
         )
     return {
         "keys": len(keys),
@@ -198,8 +202,12 @@ def run(lab: LabContext, options: Options) -> Result:
     }
     if lab.private and runs["single"]["throttled"] == 0:
         lab.note(
-            f"The single key was never throttled: {options.clients} clients sent "
-            f"{runs['single']['offered_per_second']:g} writes/s, under this engine's limit."
+            _(
+                "The single key was never throttled: {clients} clients sent "
+                "{offered_per_second:g} writes/s, under this engine's limit."
+            ).format(
+                clients=options.clients, offered_per_second=runs["single"]["offered_per_second"]
+            )
         )
     load = max(run["offered_per_second"] for run in runs.values())
     return {"runs": runs, "model": _model(load, options.shards)}
@@ -211,24 +219,27 @@ def engine_options(options: Options) -> dict[str, Any]:
 
 def elsewhere(options: Options) -> list[str]:
     return [
-        f"--partition-limit {options.partition_limit} applies to the private engine only: this "
-        "engine throttles at its own limits. Real DynamoDB allows about 1,000 WCU/s per "
-        "partition, more than these clients send, so both runs may show no throttling at all; "
-        "the model table says what the limit means at higher loads.",
+        _(
+            "--partition-limit {partition_limit} applies to the private engine only: this "
+            "engine throttles at its own limits. Real DynamoDB allows about 1,000 WCU/s per "
+            "partition, more than these clients send, so both runs may show no throttling at "
+            "all; the model table says what the limit means at higher loads."
+        ).format(partition_limit=options.partition_limit),
     ]
 
 
 def view(result: Result) -> LabView:
     runs = result["runs"]
     groups = [
-        BarGroup(f"{key} (one key)", [Bar(0, n)]) for key, n in runs["single"]["per_key"].items()
+        BarGroup(_("{key} (one key)").format(key=key), [Bar(0, n)])
+        for key, n in runs["single"]["per_key"].items()
     ]
     groups += [BarGroup(key, [Bar(1, n)]) for key, n in runs["sharded"]["per_key"].items()]
     chart = bar_chart(
-        title="Accepted writes per partition key",
-        x_label="counter key",
-        y_label="writes accepted",
-        series=["one key", f"{runs['sharded']['keys']} shards"],
+        title=_("Accepted writes per partition key"),
+        x_label=_("counter key"),
+        y_label=_("writes accepted"),
+        series=[_("one key"), _("{keys} shards").format(keys=runs["sharded"]["keys"])],
         groups=groups,
     )
     run_rows = [
@@ -247,7 +258,7 @@ def view(result: Result) -> LabView:
     model = result["model"]
     model_rows = [
         [
-            f"{row['factor']}x ({row['load']:,.0f}/s)",
+            _("{factor}x ({load:,.0f}/s)").format(factor=row["factor"], load=row["load"]),
             _accepts(row["single"]),
             _accepts(row["sharded"]),
             str(row["shards_needed"]),
@@ -256,21 +267,32 @@ def view(result: Result) -> LabView:
     ]
     tables = [
         ResultTable(
-            "Measured",
-            ["run", "keys", "attempted", "accepted", "throttled", "retries", "writes/s", "counted"],
+            _("Measured"),
+            [
+                _("run"),
+                _("keys"),
+                _("attempted"),
+                _("accepted"),
+                _("throttled"),
+                _("retries"),
+                _("writes/s"),
+                _("counted"),
+            ],
             run_rows,
         ),
         ResultTable(
-            "A model, not a measurement: real DynamoDB at this load and beyond",
+            _("A model, not a measurement: real DynamoDB at this load and beyond"),
             [
-                "load",
-                "one key accepts/s",
-                f"{runs['sharded']['keys']} shards accept/s",
-                "shards needed",
+                _("load"),
+                _("one key accepts/s"),
+                _("{keys} shards accept/s").format(keys=runs["sharded"]["keys"]),
+                _("shards needed"),
             ],
             model_rows,
-            note=f"Each partition key takes at most {model['partition_wcu']:,} one-unit writes "
-            "per second; a single item can never be split across partitions.",
+            note=_(
+                "Each partition key takes at most {model_partition_wcu:,} one-unit writes per"
+                " second; a single item can never be split across partitions."
+            ).format(model_partition_wcu=model["partition_wcu"]),
         ),
     ]
     return LabView(shows=_shows(result), chart=chart, tables=tables)
@@ -278,48 +300,76 @@ def view(result: Result) -> LabView:
 
 def _accepts(modelled: Result) -> str:
     rate, share = modelled["accepted_per_second"], modelled["throttled_share"]
-    return f"{rate:,.0f} ({share:.0%} throttled)"
+    return _("{rate:,.0f} ({share:.0%} throttled)").format(rate=rate, share=share)
 
 
 def _shows(result: Result) -> str:
     single, sharded = result["runs"]["single"], result["runs"]["sharded"]
     top = result["model"]["rows"][-1]
-    model = (
-        f"On paper, at {top['load']:,.0f} writes/s real DynamoDB would accept at most "
-        f"{top['single']['accepted_per_second']:,.0f}/s on one key and would need "
-        f"{top['shards_needed']} shards."
+    model = _(
+        "On paper, at {top_load:,.0f} writes/s real DynamoDB would accept at most "
+        "{accepted_per_second:,.0f}/s on one key and would need {top_shards_needed} "
+        "shards."
+    ).format(
+        top_load=top["load"],
+        accepted_per_second=top["single"]["accepted_per_second"],
+        top_shards_needed=top["shards_needed"],
     )
     if single["throttled"] == 0:
         return (
-            f"No write was throttled: one key took {single['writes_per_second']:g} writes/s and "
-            f"{sharded['keys']} shards {sharded['writes_per_second']:g}/s, both under this "
-            "engine's limit, so sharding bought nothing here (see the notes). " + model
+            _(
+                "No write was throttled: one key took {single_writes_per_second:g} writes/s "
+                "and {sharded_keys} shards {sharded_writes_per_second:g}/s, both under this "
+                "engine's limit, so sharding bought nothing here (see the notes). "
+            ).format(
+                single_writes_per_second=single["writes_per_second"],
+                sharded_keys=sharded["keys"],
+                sharded_writes_per_second=sharded["writes_per_second"],
+            )
+            + model
         )
     ratio = sharded["writes_per_second"] / max(single["writes_per_second"], 0.1)
     return (
-        f"On one key, {single['accepted']} of {single['attempted']} likes got through "
-        f"({single['writes_per_second']:g}/s) and the engine throttled {single['throttled']} "
-        f"calls; over {sharded['keys']} keys, {sharded['accepted']} got through "
-        f"({sharded['writes_per_second']:g}/s, {ratio:.1f}x) with {sharded['throttled']} "
-        "throttles, spread evenly by picking a shard at random. A partition's limit caps one "
-        "key whatever the table's capacity; shards multiply it. " + model
+        _(
+            "On one key, {single_accepted} of {single_attempted} likes got through "
+            "({single_writes_per_second:g}/s) and the engine throttled {single_throttled} "
+            "calls; over {sharded_keys} keys, {sharded_accepted} got through "
+            "({sharded_writes_per_second:g}/s, {ratio:.1f}x) with {sharded_throttled} "
+            "throttles, spread evenly by picking a shard at random. A partition's limit caps "
+            "one key whatever the table's capacity; shards multiply it. "
+        ).format(
+            single_accepted=single["accepted"],
+            single_attempted=single["attempted"],
+            single_writes_per_second=single["writes_per_second"],
+            single_throttled=single["throttled"],
+            sharded_keys=sharded["keys"],
+            sharded_accepted=sharded["accepted"],
+            sharded_writes_per_second=sharded["writes_per_second"],
+            ratio=ratio,
+            sharded_throttled=sharded["throttled"],
+        )
+        + model
     )
 
 
 LAB = Lab(
     name="hot-partition",
-    title="Hot partition: one counter key vs sharded keys",
-    proves="One hot key is throttled at its partition's limit; the same load over shards is not.",
+    title=N_("Hot partition: one counter key vs sharded keys"),
+    proves=N_(
+        "One hot key is throttled at its partition's limit; the same load over shards is not."
+    ),
     lesson=(
-        "A popular post's like counter is one item, and one item lives in one partition, which "
-        "takes at most 1,000 write units per second on DynamoDB. The app spreads a hot post's "
-        "counter over several partition keys. This lab runs the same likes against one key "
-        "and against shards, on an engine with a per-partition limit."
+        N_(
+            "A popular post's like counter is one item, and one item lives in one partition, which "
+            "takes at most 1,000 write units per second on DynamoDB. The app spreads a hot post's "
+            "counter over several partition keys. This lab runs the same likes against one key "
+            "and against shards, on an engine with a per-partition limit."
+        )
     ),
     mirrors=(
-        Mirror("model", "engagement.models.LikeCounter", "home counter + shards, one key each"),
-        Mirror("service", "engagement.likes.promote_hot_post", "shard a hot post's counter"),
-        Mirror("service", "engagement.likes.like_post", "a like picks a shard at random"),
+        Mirror("model", "engagement.models.LikeCounter", N_("home counter + shards, one key each")),
+        Mirror("service", "engagement.likes.promote_hot_post", N_("shard a hot post's counter")),
+        Mirror("service", "engagement.likes.like_post", N_("a like picks a shard at random")),
     ),
     pages=("likes", "activity_by_type"),
     options=Options,

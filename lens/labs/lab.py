@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import InvalidInput
+from shared.i18n import gettext as _
 
 if TYPE_CHECKING:
     from lens.labs.charts import Chart
@@ -55,7 +56,9 @@ def parse_int_list(text: str, *, flag: str) -> list[int]:
     """`"1000, 5000"` -> [1000, 5000]; anything else is a readable 422."""
     parts = [part.strip().replace("_", "") for part in text.split(",") if part.strip()]
     if not parts or not all(part.isdigit() for part in parts):
-        raise InvalidInput(f"{flag} takes whole numbers separated by commas.", field=flag)
+        raise InvalidInput(
+            _("{flag} takes whole numbers separated by commas.").format(flag=flag), field=flag
+        )
     return [int(part) for part in parts]
 
 
@@ -65,7 +68,9 @@ def build_options(options_class: type, raw: Mapping[str, Any]) -> Any:
     known = {name: (spec, default) for name, spec, default in option_specs(options_class)}
     unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise InvalidInput(f"Unknown option(s) for this lab: {', '.join(unknown)}.")
+        raise InvalidInput(
+            _("Unknown option(s) for this lab: {value}.").format(value=", ".join(unknown))
+        )
     values: dict[str, Any] = {}
     for name, value in raw.items():
         spec, default = known[name]
@@ -77,20 +82,26 @@ def _checked(spec: OptionSpec, default: Any, value: Any) -> Any:
     if isinstance(default, list):
         numbers = value if isinstance(value, list) else parse_int_list(str(value), flag=spec.flag)
         if not 1 <= len(numbers) <= 6:
-            raise InvalidInput(f"{spec.flag} takes one to six values.", field=spec.flag)
+            raise InvalidInput(
+                _("{flag} takes one to six values.").format(flag=spec.flag), field=spec.flag
+            )
         for number in numbers:
             _in_range(spec, number)
         return sorted(set(numbers))
     text = str(value).strip()
     if not text.isdigit():
-        raise InvalidInput(f"{spec.flag} must be a whole number.", field=spec.flag)
+        raise InvalidInput(
+            _("{flag} must be a whole number.").format(flag=spec.flag), field=spec.flag
+        )
     return _in_range(spec, int(text))
 
 
 def _in_range(spec: OptionSpec, number: int) -> int:
     if not spec.low <= number <= spec.high:
         raise InvalidInput(
-            f"{spec.flag} must be between {spec.low:,} and {spec.high:,} (got {number:,}).",
+            _("{flag} must be between {low:,} and {high:,} (got {number:,}).").format(
+                flag=spec.flag, low=spec.low, high=spec.high, number=number
+            ),
             field=spec.flag,
         )
     return number

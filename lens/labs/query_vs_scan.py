@@ -18,6 +18,8 @@ from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
 from lens.labs.meter import Meter, Tally, units_text
 from lens.labs.synthetic import activities, check_keys
 from lens.labs.tables import LabTable
+from shared.i18n import N_
+from shared.i18n import gettext as _
 
 LATEST = 20
 QUERY_REPEATS = 5
@@ -31,10 +33,10 @@ class Options:
     sizes: list[int] = option(
         [1_000, 5_000, 20_000],
         "--sizes",
-        "Table sizes (items, comma-separated)",
+        N_("Table sizes (items, comma-separated)"),
         100,
         100_000,
-        "The table grows to each size in turn; both reads run at every step.",
+        N_("The table grows to each size in turn; both reads run at every step."),
     )
 
 
@@ -119,7 +121,7 @@ def _measure(
         lab.progress(stage, 1 if way == "query" else 2, 2)
         reads[way] = _figures(tallies, outcomes[0])
     if reads["query"]["returned"] != reads["scan"]["returned"]:
-        lab.note(f"At {size:,} items the two reads returned different answers.")
+        lab.note(_("At {size:,} items the two reads returned different answers.").format(size=size))
     return {"size": size, **reads}
 
 
@@ -152,24 +154,26 @@ def view(result: Result) -> LabView:
     steps = result["steps"]
     sizes = [step["size"] for step in steps]
     series = [
-        Series("Query, computed", [s["query"]["rcu"] for s in steps]),
-        Series("Scan-and-filter, computed", [s["scan"]["rcu"] for s in steps]),
+        Series(_("Query, computed"), [s["query"]["rcu"] for s in steps]),
+        Series(_("Scan-and-filter, computed"), [s["scan"]["rcu"] for s in steps]),
     ]
     if all(s["scan"]["rcu_reported"] is not None for s in steps):
         series += [
-            Series("Query, reported", [s["query"]["rcu_reported"] for s in steps], dashed=True),
-            Series("Scan, reported", [s["scan"]["rcu_reported"] for s in steps], dashed=True),
+            Series(_("Query, reported"), [s["query"]["rcu_reported"] for s in steps], dashed=True),
+            Series(_("Scan, reported"), [s["scan"]["rcu_reported"] for s in steps], dashed=True),
         ]
     chart = line_chart(
-        title=f"Read capacity of 'the latest {result['latest']} of one user' as the table grows",
-        x_label="items in the table",
-        y_label="RCU per read",
+        title=_("Read capacity of 'the latest {latest} of one user' as the table grows").format(
+            latest=result["latest"]
+        ),
+        x_label=_("items in the table"),
+        y_label=_("RCU per read"),
         xs=sizes,
         series=series,
     )
     rows = []
     for step in steps:
-        for way, label in (("query", "Query"), ("scan", "Scan + filter")):
+        for way, label in ((_("query"), _("Query")), (_("scan"), _("Scan + filter"))):
             f = step[way]
             precision = PRECISIONS[f["precision"]]
             rows.append(
@@ -185,21 +189,23 @@ def view(result: Result) -> LabView:
                 ]
             )
     table = ResultTable(
-        "Per step: one read of the latest 20 items of one user",
+        _("Per step: one read of the latest 20 items of one user"),
         [
-            "items",
-            "read",
-            "requests",
-            "scanned",
-            "returned",
-            "RCU computed",
-            "RCU reported",
-            "p50 ms",
+            _("items"),
+            _("read"),
+            _("requests"),
+            _("scanned"),
+            _("returned"),
+            _("RCU computed"),
+            _("RCU reported"),
+            _("p50 ms"),
         ],
         rows,
-        note="Computed: DynamoDB's rules (sizes of the items read, 4 KB per unit, halved for an "
-        "eventually consistent read); the Scan's items that the filter dropped are sized at the "
-        "table's mean item size. Reported: the engine's ConsumedCapacity.",
+        note=_(
+            "Computed: DynamoDB's rules (sizes of the items read, 4 KB per unit, halved for "
+            "an eventually consistent read); the Scan's items that the filter dropped are "
+            "sized at the table's mean item size. Reported: the engine's ConsumedCapacity."
+        ),
     )
     return LabView(shows=_shows(result), chart=chart, tables=[table])
 
@@ -208,41 +214,62 @@ def _shows(result: Result) -> str:
     first, last = result["steps"][0], result["steps"][-1]
     q0, q1 = first["query"]["rcu"], last["query"]["rcu"]
     s0, s1 = first["scan"]["rcu"], last["scan"]["rcu"]
-    growth = f"{last['size'] / first['size']:.0f}x" if len(result["steps"]) > 1 else "no"
-    flat = (
-        f"the Query read {q0:g} RCU at every size"
-        if result["query_flat"]
-        else f"the Query's cost moved from {q0:g} to {q1:g} RCU, which a Query with a Limit "
-        "should not do (look at the notes and the reported figures)"
+    growth = (
+        _("{value:.0f}x").format(value=last["size"] / first["size"])
+        if len(result["steps"]) > 1
+        else _("no")
     )
-    return (
-        f"The table grew {growth} from {first['size']:,} to {last['size']:,} items: {flat}, "
-        f"reading {last['query']['scanned']} items for {last['query']['returned']}; the Scan "
-        f"read {first['scan']['scanned']:,} then {last['scan']['scanned']:,} items for the "
-        f"same {last['scan']['returned']}, and its cost went from {s0:g} to {s1:g} RCU. "
-        "A Query goes to one partition by its key and stops after the Limit; a Scan reads "
-        "every item, and filtering (in the app or by a FilterExpression) only drops items after "
-        "they are read and billed."
+    flat = (
+        _("the Query read {q0:g} RCU at every size").format(q0=q0)
+        if result["query_flat"]
+        else _(
+            "the Query's cost moved from {q0:g} to {q1:g} RCU, which a Query with a Limit "
+            "should not do (look at the notes and the reported figures)"
+        ).format(q0=q0, q1=q1)
+    )
+    return _(
+        "The table grew {growth} from {first_size:,} to {last_size:,} items: {flat}, "
+        "reading {scanned} items for {returned}; the Scan read {scanned2:,} then "
+        "{scanned3:,} items for the same {returned2}, and its cost went from {s0:g} to "
+        "{s1:g} RCU. A Query goes to one partition by its key and stops after the Limit; "
+        "a Scan reads every item, and filtering (in the app or by a FilterExpression) "
+        "only drops items after they are read and billed."
+    ).format(
+        growth=growth,
+        first_size=first["size"],
+        last_size=last["size"],
+        flat=flat,
+        scanned=last["query"]["scanned"],
+        returned=last["query"]["returned"],
+        scanned2=first["scan"]["scanned"],
+        scanned3=last["scan"]["scanned"],
+        returned2=last["scan"]["returned"],
+        s0=s0,
+        s1=s1,
     )
 
 
 LAB = Lab(
     name="query-vs-scan",
-    title="Query vs Scan as the table grows",
-    proves="A Query's cost stays flat as the table grows; a Scan's grows with the table.",
+    title=N_("Query vs Scan as the table grows"),
+    proves=N_("A Query's cost stays flat as the table grows; a Scan's grows with the table."),
     lesson=(
-        "The app reads 'the latest N activities of a user' with a Query on the partition key "
-        "user_id, newest first, with a Limit. The seed's global feed was a Scan. This lab grows "
-        "an activities table and reads the same 20 items both ways at each size."
+        N_(
+            "The app reads 'the latest N activities of a user' with a Query on the partition "
+            "key user_id, newest first, with a Limit. The seed's global feed was a Scan. This lab "
+            "grows an activities table and reads the same 20 items both ways at each size."
+        )
     ),
     mirrors=(
-        Mirror("model", "activity.models.Activity", "PK user_id, SK timestamp: the table copied"),
+        Mirror(
+            "model", "activity.models.Activity", N_("PK user_id, SK timestamp: the table copied")
+        ),
         Mirror(
             "service",
             "activity.service.latest_activities_of_user",
-            "the Query: one partition, newest first, Limit",
+            N_("the Query: one partition, newest first, Limit"),
         ),
-        Mirror("service", "activity.service.feed_by_scan", "the Scan the app keeps on purpose"),
+        Mirror("service", "activity.service.feed_by_scan", N_("the Scan the app keeps on purpose")),
     ),
     pages=("user_activity", "feed"),
     options=Options,

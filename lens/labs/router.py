@@ -20,6 +20,7 @@ from lens.labs.runner import LabRun, active_run, get_run, start_run
 from lens.labs.schemas import LabOut, LabRunOut, LabsOut, OptionOut
 from shared.dynamo import base_table_name, registered_models
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.i18n import gettext as _
 from shared.settings import active_settings
 from shared.web import htmx_redirect, is_htmx, render
 
@@ -59,7 +60,11 @@ def _mirror_links(lab: Lab) -> list[MirrorLink]:
 def _lab(name: str) -> Lab:
     lab = LABS.get(name)
     if lab is None:
-        raise NotFound(f"There is no lab named {name!r}. The labs: {', '.join(LABS)}.")
+        raise NotFound(
+            _("There is no lab named {name!r}. The labs: {value}.").format(
+                name=name, value=", ".join(LABS)
+            )
+        )
     return lab
 
 
@@ -127,7 +132,9 @@ async def start_lab_run(request: Request, name: str) -> Response:
 def _run_of(lab: Lab, run_id: str) -> LabRun:
     run = get_run(run_id)
     if run is None or run.lab is not lab:
-        raise NotFound("No such run: runs are kept in memory, and the server may have restarted.")
+        raise NotFound(
+            _("No such run: runs are kept in memory, and the server may have restarted.")
+        )
     return run
 
 

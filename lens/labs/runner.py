@@ -12,6 +12,7 @@ one starts an engine and loads it hard, and two at once would skew each other's 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import logging
 import secrets
@@ -25,6 +26,7 @@ from typing import Any
 from lens.labs.context import LabContext, ProgressSink, no_progress
 from lens.labs.lab import Lab, Result
 from shared.errors import Conflict
+from shared.i18n import gettext as _
 from shared.settings import active_settings
 
 log = logging.getLogger(__name__)
@@ -147,14 +149,20 @@ def start_run(lab: Lab, options: Any) -> LabRun:
         busy = next((run for run in _runs.values() if run.status == "running"), None)
         if busy is not None:
             raise Conflict(
-                f"The {busy.lab.name} lab is running (started {busy.seconds:.0f}s ago): one "
-                "lab runs at a time, so that two runs do not skew each other's figures."
+                _(
+                    "The {name} lab is running (started {seconds:.0f}s ago): one lab runs at "
+                    "a time, so that two runs do not skew each other's figures."
+                ).format(name=busy.lab.name, seconds=busy.seconds)
             )
         run = LabRun(id=secrets.token_hex(8), lab=lab, options=options)
         _runs[run.id] = run
         while len(_runs) > KEPT_RUNS:
             _runs.popitem(last=False)
-    threading.Thread(target=_execute, args=(run,), name=f"lab-{lab.name}", daemon=True).start()
+    # The run's notes and progress are in the language of the request that started it.
+    in_context = contextvars.copy_context().run
+    threading.Thread(
+        target=in_context, args=(_execute, run), name=f"lab-{lab.name}", daemon=True
+    ).start()
     return run
 
 

@@ -23,6 +23,8 @@ from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
 from lens.labs.meter import Meter, Tally, units_text
 from lens.labs.synthetic import activity, check_keys, session
 from lens.labs.tables import LabTable
+from shared.i18n import N_
+from shared.i18n import gettext as _
 
 SHORT_SESSIONS, LONG_SESSIONS, VIEWS, LIKES = 20, 10, 30, 10
 LONG_LIVED_SECONDS = 3_600
@@ -35,7 +37,12 @@ BATCH = 25
 @dataclass
 class Options:
     seconds: int = option(
-        5, "--seconds", "Seconds to watch", 4, 60, "Short-lived items expire within this window."
+        5,
+        "--seconds",
+        N_("Seconds to watch"),
+        4,
+        60,
+        N_("Short-lived items expire within this window."),
     )
 
 
@@ -141,7 +148,7 @@ def _watch(
                 },
             }
         )
-        lab.progress(f"watching for {seconds}s", number, len(schedule))
+        lab.progress(_("watching for {seconds}s").format(seconds=seconds), number, len(schedule))
     return samples
 
 
@@ -198,8 +205,11 @@ def run(lab: LabContext, options: Options) -> Result:
     last = samples[-1]
     if last["expired"] and last["deleted_by_ttl"] == 0:
         lab.note(
-            "This engine deleted none of the expired items during the run. Real DynamoDB "
-            "deletes them within a few days, stock moto never: either way reads must filter."
+            _(
+                "This engine deleted none of the expired items during the run. Real DynamoDB "
+                "deletes them within a few days, stock moto never: either way reads must "
+                "filter."
+            )
         )
     return {
         "samples": samples,
@@ -215,24 +225,26 @@ def engine_options(_options: Options) -> dict[str, Any]:
 
 def elsewhere(_options: Options) -> list[str]:
     return [
-        "This engine deletes expired items on its own schedule, if at all: real DynamoDB "
-        "within a few days, stock moto never. deleted_by_ttl counts what it removed during "
-        "the run; the reads filter expired items either way.",
+        _(
+            "This engine deletes expired items on its own schedule, if at all: real DynamoDB "
+            "within a few days, stock moto never. deleted_by_ttl counts what it removed "
+            "during the run; the reads filter expired items either way."
+        ),
     ]
 
 
 def view(result: Result) -> LabView:
     samples = result["samples"]
     chart = line_chart(
-        title="Items stored, visible to reads, and deleted by TTL, over time",
-        x_label="seconds",
-        y_label="items",
+        title=_("Items stored, visible to reads, and deleted by TTL, over time"),
+        x_label=_("seconds"),
+        y_label=_("items"),
         xs=[s["t"] for s in samples],
         series=[
-            Series("stored", [s["stored"] for s in samples]),
-            Series("visible to a read", [s["visible"] for s in samples]),
-            Series("deleted by TTL", [s["deleted_by_ttl"] for s in samples]),
-            Series("expired", [s["expired"] for s in samples], dashed=True),
+            Series(_("stored"), [s["stored"] for s in samples]),
+            Series(_("visible to a read"), [s["visible"] for s in samples]),
+            Series(_("deleted by TTL"), [s["deleted_by_ttl"] for s in samples]),
+            Series(_("expired"), [s["expired"] for s in samples], dashed=True),
         ],
     )
     sample_rows = [
@@ -247,9 +259,9 @@ def view(result: Result) -> LabView:
     ]
     manual = result["manual_cleanup"]
     cost_rows = [
-        ["TTL (the engine deletes)", "0", "0", "0", "-"],
+        [_("TTL (the engine deletes)"), "0", "0", "0", "-"],
         [
-            "Scan + BatchWriteItem",
+            _("Scan + BatchWriteItem"),
             str(manual["requests"]),
             units_text(manual["rcu"]),
             units_text(manual["wcu"]),
@@ -258,14 +270,21 @@ def view(result: Result) -> LabView:
     ]
     tables = [
         ResultTable(
-            "Samples", ["t (s)", "stored", "visible", "expired", "deleted by TTL"], sample_rows
+            _("Samples"),
+            [_("t (s)"), _("stored"), _("visible"), _("expired"), _("deleted by TTL")],
+            sample_rows,
         ),
         ResultTable(
-            f"Cleaning up {manual['deleted']} expired items",
-            ["how", "requests", "RCU", "WCU", "reported R/W"],
+            _("Cleaning up {manual_deleted} expired items").format(
+                manual_deleted=manual["deleted"]
+            ),
+            [_("how"), _("requests"), _("RCU"), _("WCU"), _("reported R/W")],
             cost_rows,
-            note="DynamoDB does not charge write capacity for TTL deletes. The manual job reads "
-            "every item of the table to find the expired ones, then pays a write for each delete.",
+            note=_(
+                "DynamoDB does not charge write capacity for TTL deletes. The manual job "
+                "reads every item of the table to find the expired ones, then pays a write "
+                "for each delete."
+            ),
         ),
     ]
     return LabView(shows=_shows(result), chart=chart, tables=tables)
@@ -277,34 +296,46 @@ def _shows(result: Result) -> str:
     last = samples[-1]
     manual = result["manual_cleanup"]
     ttl = (
-        "TTL did the same for nothing, but late."
+        _("TTL did the same for nothing, but late.")
         if last["deleted_by_ttl"]
-        else "This engine's TTL deleted nothing during the run (see the notes)."
+        else _("This engine's TTL deleted nothing during the run (see the notes).")
     )
-    return (
-        f"Up to {lag} items had expired but were still stored at one sample: a read that does "
-        f"not filter would have returned them. At the end {last['stored']} items were stored, "
-        f"{last['visible']} visible, {last['deleted_by_ttl']} deleted by TTL. Deleting the "
-        f"{manual['deleted']} expired items of the twin tables by hand took "
-        f"{manual['requests']} requests, {units_text(manual['rcu'])} RCU to find them (the Scan "
-        f"reads every item) and {units_text(manual['wcu'])} WCU to delete them. {ttl}"
+    return _(
+        "Up to {lag} items had expired but were still stored at one sample: a read that "
+        "does not filter would have returned them. At the end {last_stored} items were "
+        "stored, {last_visible} visible, {last_deleted_by_ttl} deleted by TTL. Deleting "
+        "the {manual_deleted} expired items of the twin tables by hand took "
+        "{manual_requests} requests, {units_text} RCU to find them (the Scan reads every "
+        "item) and {units_text2} WCU to delete them. {ttl}"
+    ).format(
+        lag=lag,
+        last_stored=last["stored"],
+        last_visible=last["visible"],
+        last_deleted_by_ttl=last["deleted_by_ttl"],
+        manual_deleted=manual["deleted"],
+        manual_requests=manual["requests"],
+        units_text=units_text(manual["rcu"]),
+        units_text2=units_text(manual["wcu"]),
+        ttl=ttl,
     )
 
 
 LAB = Lab(
     name="ttl",
-    title="TTL: late deletion, filtered reads, and the manual alternative",
-    proves="TTL deletes expired items late and for free, so every read must filter them.",
+    title=N_("TTL: late deletion, filtered reads, and the manual alternative"),
+    proves=N_("TTL deletes expired items late and for free, so every read must filter them."),
     lesson=(
-        "Sessions and view logs carry an expiry (epoch seconds) in the table's TTL attribute. "
-        "DynamoDB deletes expired items by itself, without charging for it, but late: within "
-        "days. Until then they are still returned, so the app checks the expiry on every read."
+        N_(
+            "Sessions and view logs carry an expiry (epoch seconds) in the table's TTL attribute. "
+            "DynamoDB deletes expired items by itself, without charging for it, but late: within "
+            "days. Until then they are still returned, so the app checks the expiry on every read."
+        )
     ),
     mirrors=(
-        Mirror("model", "sessions.models.Session", "TTL on expires_at; reads check it"),
-        Mirror("service", "sessions.service.viewer_for_token", "a session read that filters"),
-        Mirror("model", "activity.models.Activity", "views carry a TTL; Activity.expired"),
-        Mirror("service", "activity.service.record_view", "a view log written with its TTL"),
+        Mirror("model", "sessions.models.Session", N_("TTL on expires_at; reads check it")),
+        Mirror("service", "sessions.service.viewer_for_token", N_("a session read that filters")),
+        Mirror("model", "activity.models.Activity", N_("views carry a TTL; Activity.expired")),
+        Mirror("service", "activity.service.record_view", N_("a view log written with its TTL")),
     ),
     pages=("sign_in", "user_activity"),
     options=Options,

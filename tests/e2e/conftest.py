@@ -84,7 +84,9 @@ def browser(chromium_path: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def page(browser, app_server: AppServer, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=app_server.url, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=app_server.url, locale="en-US", viewport={"width": 1280, "height": 900}
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []

@@ -221,7 +221,9 @@ def test_a_production_server_does_not_start_lab_runs(monkeypatch, tmp_path) -> N
 
     from tests.conftest import in_process_app
 
-    with in_process_app(monkeypatch, tmp_path, APP_ENV="production", SECRET_KEY="k" * 32) as app:
+    with in_process_app(
+        monkeypatch, tmp_path, APP_ENV="production", SECRET_KEY="k" * 32, TRUSTED_HOSTS="testserver"
+    ) as app:
         client = TestClient(app.app, base_url="https://testserver")  # production cookies: Secure
         page = client.get("/labs/gsi-cost")
         assert page.status_code == 200 and 'data-testid="run-lab"' not in page.text

@@ -1,0 +1,122 @@
+"""The guided tour: the seed's eight lessons in order, each backed by real code, progress per
+browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lens import tour
+from lens.access_patterns import access_patterns
+from lens.design import resolve
+
+JA = {"Accept-Language": "ja"}
+SEED_ORDER = [
+    "access-patterns",
+    "keys",
+    "indexes",
+    "updates",
+    "hot-partitions",
+    "ttl",
+    "scan",
+    "rdb-and-dynamodb",
+]
+
+
+def csrf(client) -> str:  # type: ignore[no-untyped-def]
+    return str(client.get("/api/v1/auth/session").json()["csrf_token"])
+
+
+def test_the_tour_has_the_seeds_eight_lessons_in_order() -> None:
+    assert [step.slug for step in tour.STEPS] == SEED_ORDER
+
+
+def test_every_step_names_a_model_class_and_a_function_that_exist(unit_client) -> None:
+    for step in tour.STEPS:
+        assert isinstance(resolve(step.model), type), step.model
+        assert callable(resolve(step.function)), step.function
+        assert tour.model_anchor(step.model), step.model
+
+
+def test_most_steps_link_to_the_source_of_a_declared_access_pattern(unit_client) -> None:
+    served = {pattern.function for pattern in access_patterns()}
+    assert sum(step.function in served for step in tour.STEPS) >= 7
+
+
+def test_the_overview_lists_the_steps_and_no_progress_yet(unit_client) -> None:
+    page = unit_client.get("/tour")
+    assert page.status_code == 200
+    assert "0 of 8 steps done" in page.text
+    assert re.findall(r'data-step="([\w-]+)"', page.text) == SEED_ORDER
+
+
+def test_a_step_page_says_what_to_do_what_to_watch_and_where_to_read(unit_client) -> None:
+    page = unit_client.get("/tour/2")
+    assert page.status_code == 200
+    for testid in ("tour-do", "tour-watch", "tour-model", "tour-function", "tour-guide"):
+        assert f'data-testid="{testid}"' in page.text
+    assert "activity.models.Activity" in page.text
+    assert 'href="/design/code/activity.service.latest_activities_of_user"' in page.text
+    assert (
+        'href="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/'
+        'HowItWorks.CoreComponents.html"' in page.text
+    )
+
+
+def test_in_japanese_the_step_links_to_the_japanese_developer_guide(unit_client) -> None:
+    page = unit_client.get("/tour/7", headers=JA)
+    assert "<h1>スキャンと本来のアクセスパターン</h1>" in page.text
+    assert "docs.aws.amazon.com/ja_jp/amazondynamodb/latest/developerguide/bp-query-scan.html" in (
+        page.text
+    )
+
+
+def test_marking_steps_done_is_remembered_per_browser(unit_client) -> None:
+    token = csrf(unit_client)
+    first = unit_client.post("/tour/1/done", data={"csrf_token": token}, follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/tour/2"
+    unit_client.post("/tour/3/done", data={"csrf_token": token}, follow_redirects=False)
+    overview = unit_client.get("/tour")
+    assert "2 of 8 steps done" in overview.text
+    assert re.findall(r'<li class="done" data-step="([\w-]+)"', overview.text) == [
+        "access-patterns",
+        "indexes",
+    ]
+    last = unit_client.post("/tour/8/done", data={"csrf_token": token}, follow_redirects=False)
+    assert last.headers["location"] == "/tour"
+
+
+def test_starting_over_clears_the_progress(unit_client) -> None:
+    token = csrf(unit_client)
+    unit_client.post("/tour/1/done", data={"csrf_token": token})
+    unit_client.post("/tour/reset", data={"csrf_token": token})
+    assert "0 of 8 steps done" in unit_client.get("/tour").text
+
+
+@pytest.mark.parametrize("value", ["", "x", "1.2.;drop", "0.9.99", "1..2"])
+def test_a_malformed_progress_cookie_counts_as_no_progress(value: str) -> None:
+    assert tour.progress_from_cookie(value) <= {1, 2}
+    assert 0 not in tour.progress_from_cookie(value) and 9 not in tour.progress_from_cookie(value)
+
+
+def test_a_step_that_does_not_exist_is_a_404_page(unit_client) -> None:
+    assert unit_client.get("/tour/9").status_code == 404
+    assert (
+        unit_client.get("/tour/0", headers=JA).text.count("ツアーにステップ 0 はありません。") == 1
+    )
+
+
+def test_the_tour_is_linked_from_the_home_page_and_the_nav(unit_client) -> None:
+    home = unit_client.get("/").text
+    assert home.count('href="/tour"') >= 2
+    assert 'href="/tour"' in unit_client.get("/design").text
+
+
+def test_the_tour_reaches_the_explorer_and_the_labs(unit_client) -> None:
+    links = {url for step in tour.STEPS for url, _label in step.also} | {
+        step.do_page for step in tour.STEPS
+    }
+    assert "/tables" in links
+    assert {"/labs/query-vs-scan", "/labs/counter", "/labs/hot-partition", "/labs/ttl"} <= links
+    assert 'href="/labs/query-vs-scan"' in unit_client.get("/tour/7").text
