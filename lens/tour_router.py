@@ -18,7 +18,7 @@ from shared.i18n import current_language
 from shared.i18n import gettext as _
 from shared.web import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 StepNumber = Annotated[int, Path(description="A step of the tour, from 1")]
 
 
