@@ -86,7 +86,11 @@ def _http_run(bench: Bench, clients: int, seconds: float) -> dict[str, Any]:
         post_id = int(post.json()["id"])
 
         def run(liker: Liker) -> None:
-            _warm_up(liker, post_id)
+            try:
+                _warm_up(liker, post_id)
+            except BaseException:
+                barrier.abort()  # the others would wait for this client forever
+                raise
             barrier.wait()
             _toggle_until(liker, post_id, start[0] + seconds)
 
