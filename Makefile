@@ -71,7 +71,6 @@ fuzz: setup
 
 bench: setup
 	$(PY) -m benchmarks
-	$(PY) -m benchmarks.scale
 
 lint: setup
 	$(VENV)/bin/ruff check .

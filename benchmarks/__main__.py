@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dynamodb-lab-bench-") as tmp, LocalEngine() as engine:
-        bench = Bench(quick=args.quick, data_dir=Path(tmp), endpoint=engine.endpoint)
+        bench = Bench(
+            quick=args.quick, data_dir=Path(tmp), endpoint=engine.endpoint, engine_pid=engine.pid
+        )
         figures = _run_all(bench, args.only)
     _print(figures)
     path = _write(figures, args.quick, time.monotonic() - started, args.results)

@@ -151,10 +151,13 @@ def configure(data_dir: Path, endpoint: str) -> None:
 class Bench:
     """The run's engine, settings and shared data; `size(full, quick)` picks a size."""
 
-    def __init__(self, *, quick: bool, data_dir: Path, endpoint: str) -> None:
+    def __init__(
+        self, *, quick: bool, data_dir: Path, endpoint: str, engine_pid: int | None = None
+    ) -> None:
         self.quick = quick
         self.data_dir = data_dir
         self.endpoint = endpoint
+        self.engine_pid = engine_pid
         configure(data_dir, endpoint)
         from shared.database import create_rdb_tables
         from shared.dynamo import create_tables

@@ -1,19 +1,22 @@
 """Demo likes and comments for `manage.py seed` and the first `make run`: idempotent.
 
-Written in batches (BatchWriteItem, 25 items a call) straight into both tables; a post that
-already has a like counter or a comment is skipped, so a second run adds nothing.
+Everything is gathered first and written in full batches (BatchWriteItem, 25 items a call):
+400 items for the demo's 40 posts take 17 calls, not one or two per post. Demo comments get
+keys that depend only on their post (its time, and random bits drawn from the post id), so
+one BatchGetItem tells which posts were seeded before: a post whose like counter or first demo
+comment exists is skipped, and a second run adds nothing.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.models import Model
 
 from engagement.models import (
     COUNT_SK,
-    REQUEST_PREFIX,
     Comment,
     LikeCounter,
     UserLike,
@@ -35,6 +38,8 @@ DEMO_COMMENTS = [
     "How many WCU did that cost?",
     "Conditional writes are underrated.",
 ]
+# The time a demo comment counts from when its post's time is unknown (a plan built by hand).
+DEMO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def seed_size(plan: SeedPlan) -> int:
@@ -46,29 +51,48 @@ def seed_size(plan: SeedPlan) -> int:
     name="Seed likes and comments",
     model=Comment,
     operation="BatchWriteItem",
-    key="likes: home counters and USER# items; comments: post_id = :post",
-    notes="Posts that already have a counter or a comment are skipped, so a rerun adds nothing.",
+    key="likes: home counters and USER# items; comments: post_id = :post, demo comment ids",
+    notes="One BatchGetItem per table finds the posts seeded before (their counter, their first "
+    "demo comment); the rest is written 25 items a call.",
 )
 def seed_engagement(plan: SeedPlan, progress: Progress) -> int:
     """Demo likes and comments by the demo viewers, written in batches. Idempotent."""
     if not plan.viewers:
         return 0
-    homes = [likes_key(home_key(p), COUNT_SK) for p in plan.post_ids]
-    counted = {
-        item["post_id"]["S"]
-        for item in batch_get(bound_client(), LikeCounter.Meta.table_name, homes, consistent=True)
-    }
-    written = 0
+    counted, commented = _seeded_before(plan)
+    like_items: list[Model] = []
+    comment_items: list[Model] = []
     for post_id in plan.post_ids:
         likers = plan.rng.sample(plan.viewers, k=min(plan.likes_per_post, len(plan.viewers)))
         if home_key(post_id) not in counted and likers:
-            written += _put(UserLike, _demo_likes(post_id, likers))
-        progress(len(likers))
+            like_items += _demo_likes(post_id, likers)
         comments = _demo_comments(plan, post_id)
-        if comments and not _has_comments(post_id):
-            written += _put(Comment, comments)
-        progress(plan.comments_per_post)
+        if comments and comments[0].comment_id not in commented.get(post_id, ()):
+            comment_items += comments
+    written = _put(UserLike, like_items)
+    progress(len(plan.post_ids) * min(plan.likes_per_post, len(plan.viewers)))
+    written += _put(Comment, comment_items)
+    progress(len(plan.post_ids) * plan.comments_per_post)
     return written
+
+
+def _seeded_before(plan: SeedPlan) -> tuple[set[str], dict[int, set[str]]]:
+    """The posts whose like counter exists, and the demo comments found, by post."""
+    client = bound_client()
+    homes = [likes_key(home_key(p), COUNT_SK) for p in plan.post_ids]
+    counted = {
+        item["post_id"]["S"]
+        for item in batch_get(client, LikeCounter.Meta.table_name, homes, consistent=True)
+    }
+    firsts = [
+        {"post_id": {"N": str(p)}, "comment_id": {"S": demo_comment_id(plan, p, 0)}}
+        for p in plan.post_ids
+    ]
+    commented: dict[int, set[str]] = {}
+    if plan.comments_per_post:
+        for item in batch_get(client, Comment.Meta.table_name, firsts, consistent=True):
+            commented.setdefault(int(item["post_id"]["N"]), set()).add(item["comment_id"]["S"])
+    return counted, commented
 
 
 def _put(model: type[Model], items: list[Any]) -> int:
@@ -93,30 +117,36 @@ def _demo_likes(post_id: int, likers: list[Viewer]) -> list[Model]:
     return items
 
 
+def demo_comment_time(plan: SeedPlan, post_id: int, i: int) -> datetime:
+    """Comment i of a demo post: a minute apart, starting a minute after the post."""
+    posted = plan.post_times.get(post_id, DEMO_EPOCH)
+    return posted + timedelta(minutes=i + 1)
+
+
+def demo_comment_id(plan: SeedPlan, post_id: int, i: int) -> str:
+    """The key of comment i of a demo post: the same in every run of the seed."""
+    bits = random.Random(f"demo-comment:{post_id}:{i}").getrandbits(48)
+    return comment_id_at(demo_comment_time(plan, post_id, i), bits)
+
+
 def _demo_comments(plan: SeedPlan, post_id: int) -> list[Comment]:
-    start = utc_now() - timedelta(minutes=plan.comments_per_post)
     comments: list[Comment] = []
     for i in range(plan.comments_per_post):
         author = plan.rng.choice(plan.viewers)
         parent = plan.rng.choice(comments) if comments and plan.rng.random() < 0.4 else None
-        when = start + timedelta(minutes=i)
         comments.append(
             Comment(
                 post_id,
-                comment_id_at(when, plan.rng.getrandbits(48)),
+                demo_comment_id(plan, post_id, i),
                 parent_id=parent.comment_id if parent else None,
                 user_id=author.user_id,
                 username=author.username,
                 display_name=author.display_name,
                 body=plan.rng.choice(DEMO_COMMENTS),
-                created_at=when,
+                created_at=demo_comment_time(plan, post_id, i),
                 version=1,
             )
         )
         if parent is not None:
             parent.reply_count = int(parent.reply_count) + 1
     return comments
-
-
-def _has_comments(post_id: int) -> bool:
-    return any(Comment.query(post_id, Comment.comment_id < REQUEST_PREFIX, limit=1))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from shared.auth import Viewer
 
@@ -27,6 +28,7 @@ class SeedPlan:
     rng: random.Random = field(default_factory=lambda: random.Random(20261125))
     viewers: list[Viewer] = field(default_factory=list)
     post_ids: list[int] = field(default_factory=list)
+    post_times: dict[int, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

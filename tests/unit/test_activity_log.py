@@ -3,6 +3,7 @@ views, exact cursor pagination and refused cursors."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -70,6 +71,36 @@ def test_a_redelivered_event_writes_the_same_item_once(unit_client, alice) -> No
     event = happened(events.PostLiked, alice, post_id, ago(minutes=1))
     assert service.record_activity(event=event) is False  # the outbox delivers at least once
     assert len(api_items(unit_client, "/api/v1/activities", type="like")) == 1
+
+
+def test_a_run_of_events_is_written_in_batches_and_a_redelivered_run_changes_nothing(
+    unit_client, alice, engine_responses
+) -> None:
+    post_id = alice.write_post()
+    rows = [
+        events.record(
+            events.PostLiked(
+                post_id=post_id,
+                user_id=alice.user_id,
+                username="alice",
+                occurred_at=ago(minutes=40 - n).timestamp(),
+            )
+        )
+        for n in range(30)
+    ]
+    engine_responses.clear()
+    assert events.deliver(rows) == 30
+    assert [operation for operation, _ in engine_responses] == ["BatchWriteItem"] * 2
+    likes = api_items(unit_client, "/api/v1/activities", type="like", limit=50)
+    assert len(likes) == 30
+    run = [
+        events.PostLiked(**json.loads(r.payload))
+        for r in events.OutboxEvent.select()
+        .where(events.OutboxEvent.id.in_(rows))
+        .order_by(events.OutboxEvent.id)
+    ]
+    service.record_activities(batch=run)  # delivered again: the same 30 items, overwritten
+    assert api_items(unit_client, "/api/v1/activities", type="like", limit=50) == likes
 
 
 def test_latest_activities_of_one_type_across_the_site(unit_client, alice, bob) -> None:

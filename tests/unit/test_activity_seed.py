@@ -56,3 +56,13 @@ def test_seeded_activities_spread_over_users_posts_types_and_days(unit_client) -
     views = [a for a in items if a.activity_type == "view"]
     assert views and all(a.expires_at and a.feed_key is None for a in views)
     assert all(a.feed_key for a in items if a.activity_type != "view")
+
+
+def test_the_seeded_posts_activities_are_written_in_batches(unit_client, engine_responses) -> None:
+    plan = SeedPlan(users=8, posts=40, activities=0)
+    blog_service.seed_demo(plan, lambda n: None)
+    calls = [operation for operation, _ in engine_responses]
+    assert calls == ["BatchWriteItem"] * 2, "40 post activities, 25 a call"
+    posts = [a for a in stored() if a.activity_type == "post"]
+    assert sorted(int(a.post_id) for a in posts) == plan.post_ids
+    assert all(a.feed_key for a in posts)

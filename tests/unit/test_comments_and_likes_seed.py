@@ -35,3 +35,31 @@ def test_seeding_twice_writes_exact_likes_and_threads_once(unit_client) -> None:
     assert seed.seed_engagement(again, lambda n: None) == 0
     assert likes.like_counts(post_ids=plan.post_ids) == counts
     assert sum(1 for p in plan.post_ids for _ in Comment.query(p)) == 12
+
+
+def test_seeding_writes_full_batches_and_finds_earlier_seeds_in_one_read_per_table(
+    unit_client, engine_responses
+) -> None:
+    plan = SeedPlan(users=8, posts=40, likes_per_post=5, comments_per_post=4)
+    blog_service.seed_demo(plan, lambda n: None)
+    engine_responses.clear()
+    assert seed.seed_engagement(plan, lambda n: None) == 40 * (5 + 1 + 4)
+    calls = [operation for operation, _ in engine_responses]
+    # 240 likes items (10 calls) and 160 comments (7 calls), after one read per table.
+    assert calls == ["BatchGetItem"] * 2 + ["BatchWriteItem"] * 17
+
+    engine_responses.clear()
+    again = SeedPlan(users=8, posts=40, likes_per_post=5, comments_per_post=4)
+    blog_service.seed_demo(again, lambda n: None)
+    assert seed.seed_engagement(again, lambda n: None) == 0
+    assert [operation for operation, _ in engine_responses] == ["BatchGetItem"] * 2
+
+
+def test_demo_comments_come_after_their_post(unit_client) -> None:
+    plan = SeedPlan(users=2, posts=3, likes_per_post=1, comments_per_post=2)
+    blog_service.seed_demo(plan, lambda n: None)
+    seed.seed_engagement(plan, lambda n: None)
+    for post_id in plan.post_ids:
+        posted = blog_service.get_post(post_id=post_id).created_at
+        for comment in comments.list_comments(post_id=post_id).comments:
+            assert comment.created_at.replace(tzinfo=None) > posted.replace(tzinfo=None)

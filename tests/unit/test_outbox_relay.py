@@ -63,3 +63,55 @@ def test_writers_and_the_relay_run_together_without_database_is_locked(
     while events.pending_count():
         rounds.append(events.deliver_pending())
     assert sum(delivered for delivered, _ in rounds) == 80
+
+
+def test_a_run_of_one_event_type_goes_to_the_many_form_in_one_call(unit_client: TestClient) -> None:
+    runs: list[list[int]] = []
+    singles: list[int] = []
+
+    def one(event: events.PostDeleted) -> None:
+        singles.append(event.post_id)
+
+    def many(run: list[events.PostDeleted]) -> None:
+        runs.append([event.post_id for event in run])
+
+    events.subscribe(events.PostDeleted, one, many=many)
+    try:
+        ids = [
+            events.record(events.PostDeleted(post_id=n, user_id="1", username="author"))
+            for n in range(1, 5)
+        ]
+        ids.append(events.record(events.PostViewed(post_id=9, user_id="1", username="reader")))
+        ids.append(events.record(events.PostDeleted(post_id=5, user_id="1", username="author")))
+        assert events.deliver(ids) == 6
+    finally:
+        events.unsubscribe(events.PostDeleted, one)
+    assert runs == [[1, 2, 3, 4]], "consecutive events of one type form a run, in outbox order"
+    assert singles == [5], "a run of one goes to the one-event form"
+    assert events.pending_count() == 0
+
+
+def test_a_failed_run_is_retried_one_by_one_and_only_the_bad_event_waits(
+    unit_client: TestClient,
+) -> None:
+    delivered: list[int] = []
+
+    def one(event: events.PostDeleted) -> None:
+        if event.post_id == 2:
+            raise RuntimeError("this one cannot be written yet")
+        delivered.append(event.post_id)
+
+    def many(run: list[events.PostDeleted]) -> None:
+        raise RuntimeError("the batch call failed")
+
+    events.subscribe(events.PostDeleted, one, many=many)
+    try:
+        ids = [
+            events.record(events.PostDeleted(post_id=n, user_id="1", username="author"))
+            for n in range(1, 4)
+        ]
+        assert events.deliver(ids) == 2
+    finally:
+        events.unsubscribe(events.PostDeleted, one)
+    assert delivered == [1, 3]
+    assert events.pending_count() == 1
