@@ -28,8 +28,10 @@ def install(app: FastAPI | None = None) -> None:
     from shared.panels import POST_PAGE, TIMELINE_ORDER, register_panel
     from shared.seeding import Seeder, register_seeder
 
-    for logged in (events.PostCreated, events.PostLiked, events.PostUnliked, events.CommentAdded):
-        events.subscribe(logged, _on_logged_event, many=_on_logged_events)
+    events.subscribe(events.PostCreated, _on_logged_event, many=_on_logged_events)
+    events.subscribe(events.PostLiked, _on_logged_event, many=_on_logged_events)
+    events.subscribe(events.PostUnliked, _on_logged_event, many=_on_logged_events)
+    events.subscribe(events.CommentAdded, _on_logged_event, many=_on_logged_events)
     events.subscribe(events.PostViewed, _on_post_viewed)
     register_panel(POST_PAGE, router.post_timeline_panel, order=TIMELINE_ORDER)
     register_seeder(Seeder(30, "activities", service.seed_size, service.seed_activities))

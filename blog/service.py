@@ -338,9 +338,7 @@ def seed_demo(plan: SeedPlan, progress: Progress) -> int:
     events.deliver(rows)
     progress(len(rows))
     demo_posts = Post.select(Post.id, Post.created_at).where(Post.author.in_(author_ids))
-    plan.post_times = {
-        p.id: p.created_at.replace(tzinfo=UTC) for p in demo_posts.order_by(Post.id)
-    }
+    plan.post_times = {p.id: p.created_at.replace(tzinfo=UTC) for p in demo_posts.order_by(Post.id)}
     plan.post_ids = list(plan.post_times)
     return created
 
