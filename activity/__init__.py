@@ -15,6 +15,8 @@ __doc_ja__ = """アクティビティのコンテキスト: アクティビテ�
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from fastapi import FastAPI
 
     from shared import events
@@ -49,7 +51,7 @@ def _on_logged_event(
 
 
 def _on_logged_events(
-    run: list[events.PostCreated | events.PostLiked | events.PostUnliked | events.CommentAdded],
+    run: Sequence[events.PostCreated | events.PostLiked | events.PostUnliked | events.CommentAdded],
 ) -> None:
     from activity import service
 

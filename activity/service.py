@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -130,7 +130,7 @@ def record_activity(*, event: LoggedEvent) -> bool:
     "overwrites its item with the same attributes: still idempotent, without the 'already "
     "there' answer.",
 )
-def record_activities(*, batch: list[LoggedEvent]) -> int:
+def record_activities(*, batch: Sequence[LoggedEvent]) -> int:
     """Write the activities of many events at once; returns how many items were written."""
     items = [_activity_of(event).serialize() for event in batch]
     return batch_write(bound_client(), Activity.Meta.table_name, puts=items)

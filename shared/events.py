@@ -56,7 +56,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 
 EventT = TypeVar("EventT", bound="Event")
 Handler = Callable[[Any], None]
-ManyHandler = Callable[[list[Any]], None]
+ManyHandler = Callable[[Sequence[Any]], None]
 
 
 def _new_event_id() -> str:
@@ -150,7 +150,7 @@ def subscribe(
     cls: type[EventT],
     handler: Callable[[EventT], None],
     *,
-    many: Callable[[list[EventT]], None] | None = None,
+    many: Callable[[Sequence[EventT]], None] | None = None,
 ) -> None:
     """Call `handler` for each event of type `cls`; `many`, if given, takes a run of them at
     once and must leave the same result as `handler` on each (idempotent, like it)."""
