@@ -221,22 +221,27 @@ def create_post(
     *, viewer: Viewer, title: str, body: str, created_at: datetime | None = None
 ) -> Post:
     title, body = _check_post(title, body)
-    when = created_at or utcnow()
     with database.atomic():
-        post = Post.create(
-            title=title, body=body, author=int(viewer.user_id), created_at=when, updated_at=when
-        )
-        row = events.record(
-            events.PostCreated(
-                post_id=post.id,
-                user_id=viewer.user_id,
-                username=viewer.username,
-                title=title,
-                occurred_at=when.replace(tzinfo=UTC).timestamp(),
-            )
-        )
+        post, row = _insert_post(viewer, title, body, created_at or utcnow())
     events.deliver([row])
     return get_post(post_id=post.id)
+
+
+def _insert_post(viewer: Viewer, title: str, body: str, when: datetime) -> tuple[Post, int]:
+    """The post and its PostCreated event, in the caller's transaction; the event's row id."""
+    post = Post.create(
+        title=title, body=body, author=int(viewer.user_id), created_at=when, updated_at=when
+    )
+    row = events.record(
+        events.PostCreated(
+            post_id=post.id,
+            user_id=viewer.user_id,
+            username=viewer.username,
+            title=title,
+            occurred_at=when.replace(tzinfo=UTC).timestamp(),
+        )
+    )
+    return post, row
 
 
 def update_post(*, viewer: Viewer, post_id: int, title: str, body: str) -> Post:
@@ -351,16 +356,5 @@ def _demo_post(plan: SeedPlan, i: int) -> int:
     body = f"{topic}: demo post {i + 1} by {viewer.display_name}.\n\n" + (
         "DynamoDB rewards knowing your access patterns before you pick your keys. " * 3
     )
-    title = f"{topic} (#{i + 1})"
-    post = Post.create(
-        title=title, body=body, author=int(viewer.user_id), created_at=when, updated_at=when
-    )
-    return events.record(
-        events.PostCreated(
-            post_id=post.id,
-            user_id=viewer.user_id,
-            username=viewer.username,
-            title=title,
-            occurred_at=when.replace(tzinfo=UTC).timestamp(),
-        )
-    )
+    _, row = _insert_post(viewer, f"{topic} (#{i + 1})", body, when)
+    return row
