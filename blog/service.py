@@ -275,6 +275,7 @@ def newest_username() -> str | None:
 
 
 DEMO_PASSWORD = "demo-password"
+POSTS_PER_ROUND = 500  # demo posts per transaction, their events delivered together
 DEMO_NAMES = [
     "alice",
     "bob",
@@ -318,8 +319,8 @@ def seed_demo(plan: SeedPlan, progress: Progress) -> int:
     existing demo users are reused and only the missing number of posts is written.
 
     The password is hashed once for all demo users (argon2 takes ~0.1 s on purpose; they share
-    the password, so a salt each buys nothing), and the posts go in one transaction with their
-    events, delivered as one run: 2 BatchWriteItems for 40 "post" activities, not 40 PutItems.
+    the password, so a salt each buys nothing), and the posts go in transactions of 500 with
+    their events, delivered as runs: 2 BatchWriteItems for 40 "post" activities, not 40 PutItems.
     """
     names = [DEMO_NAMES[i] if i < len(DEMO_NAMES) else f"demo_{i}" for i in range(plan.users)]
     created = 0
@@ -335,17 +336,20 @@ def seed_demo(plan: SeedPlan, progress: Progress) -> int:
     author_ids = [int(v.user_id) for v in plan.viewers]
     existing = Post.select().where(Post.author.in_(author_ids)).count()
     progress(min(existing, plan.posts))
-    rows = []
-    with database.atomic():
-        for i in range(existing, plan.posts):
-            rows.append(_demo_post(plan, i))
-            created += 1
-    events.deliver(rows)
-    progress(len(rows))
+    for numbers in _rounds(range(existing, plan.posts), POSTS_PER_ROUND):
+        with database.atomic():
+            rows = [_demo_post(plan, i) for i in numbers]
+        events.deliver(rows)
+        created += len(rows)
+        progress(len(rows))
     demo_posts = Post.select(Post.id, Post.created_at).where(Post.author.in_(author_ids))
     plan.post_times = {p.id: p.created_at.replace(tzinfo=UTC) for p in demo_posts.order_by(Post.id)}
     plan.post_ids = list(plan.post_times)
     return created
+
+
+def _rounds(numbers: range, size: int) -> list[range]:
+    return [numbers[start : start + size] for start in range(0, len(numbers), size)]
 
 
 def _demo_post(plan: SeedPlan, i: int) -> int:

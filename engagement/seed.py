@@ -27,7 +27,7 @@ from engagement.models import (
 )
 from lens.access_patterns import access_pattern
 from shared.auth import Viewer
-from shared.dynamo import batch_get, batch_write, bound_client, utc_now
+from shared.dynamo import batch_get, batch_write, bound_client, chunks, utc_now
 from shared.seeding import Progress, SeedPlan
 
 DEMO_COMMENTS = [
@@ -38,6 +38,7 @@ DEMO_COMMENTS = [
     "How many WCU did that cost?",
     "Conditional writes are underrated.",
 ]
+ITEMS_PER_ROUND = 5_000
 # The time a demo comment counts from when its post's time is unknown (a plan built by hand).
 DEMO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -59,34 +60,41 @@ def seed_engagement(plan: SeedPlan, progress: Progress) -> int:
     """Demo likes and comments by the demo viewers, written in batches. Idempotent."""
     if not plan.viewers:
         return 0
-    counted, commented = _seeded_before(plan)
+    per_post = min(plan.likes_per_post, len(plan.viewers)) + 1 + plan.comments_per_post
+    written = 0
+    # A few thousand items at a time: the demo's 40 posts are one round, and 100,000 posts with
+    # 1,000 comments each never sit in memory at once.
+    for post_ids in chunks(plan.post_ids, max(1, ITEMS_PER_ROUND // per_post)):
+        written += _seed_round(plan, post_ids)
+        progress(len(post_ids) * (per_post - 1))
+    return written
+
+
+def _seed_round(plan: SeedPlan, post_ids: list[int]) -> int:
+    counted, commented = _seeded_before(plan, post_ids)
     like_items: list[Model] = []
     comment_items: list[Model] = []
-    for post_id in plan.post_ids:
+    for post_id in post_ids:
         likers = plan.rng.sample(plan.viewers, k=min(plan.likes_per_post, len(plan.viewers)))
         if home_key(post_id) not in counted and likers:
             like_items += _demo_likes(post_id, likers)
         comments = _demo_comments(plan, post_id)
         if comments and comments[0].comment_id not in commented.get(post_id, ()):
             comment_items += comments
-    written = _put(UserLike, like_items)
-    progress(len(plan.post_ids) * min(plan.likes_per_post, len(plan.viewers)))
-    written += _put(Comment, comment_items)
-    progress(len(plan.post_ids) * plan.comments_per_post)
-    return written
+    return _put(UserLike, like_items) + _put(Comment, comment_items)
 
 
-def _seeded_before(plan: SeedPlan) -> tuple[set[str], dict[int, set[str]]]:
+def _seeded_before(plan: SeedPlan, post_ids: list[int]) -> tuple[set[str], dict[int, set[str]]]:
     """The posts whose like counter exists, and the demo comments found, by post."""
     client = bound_client()
-    homes = [likes_key(home_key(p), COUNT_SK) for p in plan.post_ids]
+    homes = [likes_key(home_key(p), COUNT_SK) for p in post_ids]
     counted = {
         item["post_id"]["S"]
         for item in batch_get(client, LikeCounter.Meta.table_name, homes, consistent=True)
     }
     firsts = [
         {"post_id": {"N": str(p)}, "comment_id": {"S": demo_comment_id(plan, p, 0)}}
-        for p in plan.post_ids
+        for p in post_ids
     ]
     commented: dict[int, set[str]] = {}
     if plan.comments_per_post:

@@ -63,3 +63,21 @@ def test_demo_comments_come_after_their_post(unit_client) -> None:
         posted = blog_service.get_post(post_id=post_id).created_at
         for comment in comments.list_comments(post_id=post_id).comments:
             assert comment.created_at.replace(tzinfo=None) > posted.replace(tzinfo=None)
+
+
+def test_a_seed_larger_than_a_round_is_written_round_by_round_exactly_once(
+    unit_client, monkeypatch
+) -> None:
+    monkeypatch.setattr(blog_service, "POSTS_PER_ROUND", 3)
+    monkeypatch.setattr(seed, "ITEMS_PER_ROUND", 10)  # two posts of 1 + 1 + 2 items a round
+    plan = SeedPlan(users=2, posts=7, likes_per_post=1, comments_per_post=2)
+    blog_service.seed_demo(plan, lambda n: None)
+    assert len(plan.post_ids) == 7
+    progress: list[int] = []
+    assert seed.seed_engagement(plan, progress.append) == 7 * (1 + 1 + 2)
+    assert progress == [6, 6, 6, 3] and sum(progress) == seed.seed_size(plan)
+    assert likes.like_counts(post_ids=plan.post_ids) == {p: 1 for p in plan.post_ids}
+    again = SeedPlan(users=2, posts=7, likes_per_post=1, comments_per_post=2)
+    blog_service.seed_demo(again, lambda n: None)
+    assert again.post_ids == plan.post_ids
+    assert seed.seed_engagement(again, lambda n: None) == 0
