@@ -3,8 +3,9 @@
 On a table with TTL enabled, an item whose TTL attribute is a Number of epoch seconds in the
 past is expired. DynamoDB deletes such items in the background, typically within a few days,
 and until then reads still return them. The sweeper mimics that with a much shorter, fixed lag:
-every `interval` seconds (default a minute, so the lag stays visible; `--ttl-interval`) it
-deletes what has expired. Reads in the app must still treat an expired item as absent.
+every `interval` seconds (default a minute, so the lag stays visible; `--ttl-interval`), half
+a second past a whole second, it deletes what has expired. Reads in the app must still treat an
+expired item as absent.
 
 Each deletion is an ordinary DeleteItem, applied through the gate and journalled like any
 write, with a condition that the item is still expired: between finding the expired items and
@@ -90,8 +91,16 @@ class TtlSweeper:
         }
         return self.gate.apply("DeleteItem", expired.region, expired.account, request)
 
+    def next_wait(self) -> float:
+        """Seconds until the next sweep. Sweeps fall half a second past a whole second, every
+        `interval` seconds (x.5 s for a one-second interval): TTLs are whole seconds, so with a
+        whole-second interval an expired item always stays readable for at least half a second
+        before it is deleted, whatever the moment the engine started. A free-running timer
+        could sweep a few milliseconds after each expiry and hide the lag the TTL lab shows."""
+        return self.interval - ((self._clock() - 0.5) % self.interval)
+
     def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
+        while not self._stopping.wait(self.next_wait()):
             try:
                 self.sweep()
             except Exception:  # noqa: BLE001 - one failed sweep must not end the sweeper
