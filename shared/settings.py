@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     table_prefix: str = Field(default="lab-", description="Prefix of every DynamoDB table name.")
     database_url: str = Field(
         default=f"sqlite:///{DATA_DIR / 'blog.sqlite3'}",
-        description="Peewee database URL: sqlite:///path or postgresql://user@host:port/db.",
+        description="Peewee database URL: sqlite:///path or postgresql://user@host:port/db; "
+        "unset, blog.sqlite3 in DATA_DIR.",
     )
     database_pool_size: int = Field(
         default=20,
@@ -125,6 +126,14 @@ class Settings(BaseSettings):
             for name in PRODUCTION_OFF:
                 if name not in self.model_fields_set:
                     setattr(self, name, False)
+        return self
+
+    @model_validator(mode="after")
+    def _rdb_lives_beside_the_engine_data(self) -> Settings:
+        """Unset, DATABASE_URL follows DATA_DIR: a DATA_DIR that moved the engine's tables but
+        left the blog's SQLite file behind would pair a fresh DynamoDB with old posts."""
+        if "database_url" not in self.model_fields_set:
+            self.database_url = f"sqlite:///{self.data_dir / 'blog.sqlite3'}"
         return self
 
     @field_validator("dynamodb_endpoint", mode="before")
