@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.export_format import sync_directory
+
 logger = logging.getLogger(__name__)
 
 _FILE = re.compile(r"journal-(\d{8})\.log")
@@ -238,14 +240,3 @@ def _datasync(fd: int) -> None:
         os.fdatasync(fd)
     else:
         os.fsync(fd)
-
-
-def sync_directory(directory: Path) -> None:
-    """Make renames and new names in `directory` durable (POSIX; Windows has no such call)."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
