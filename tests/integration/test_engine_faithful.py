@@ -22,6 +22,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from engine.launcher import LocalEngine
+from tests.tables import pk_sk_table
 
 pytestmark = pytest.mark.integration
 
@@ -29,26 +30,7 @@ TABLE = "lab-faithful"
 
 
 def create_table(client: BaseClient, *, name: str = TABLE, ttl: str | None = None) -> None:
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "kind", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "KindIndex",
-                "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(**pk_sk_table(name, kind_index="KEYS_ONLY"))
     if ttl:
         client.update_time_to_live(
             TableName=name, TimeToLiveSpecification={"AttributeName": ttl, "Enabled": True}

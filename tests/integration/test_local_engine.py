@@ -20,6 +20,7 @@ from botocore.client import BaseClient
 from engine import launcher
 from engine.launcher import EngineError, EngineState, LocalEngine
 from engine.snapshots import export_tables, import_tables
+from tests.tables import pk_sk_table
 
 pytestmark = pytest.mark.integration
 
@@ -34,18 +35,7 @@ def engine(tmp_path: Path) -> Iterator[LocalEngine]:
 
 
 def _create_table(client: BaseClient) -> None:
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(**pk_sk_table(TABLE))
 
 
 def _get(client: BaseClient) -> dict[str, object] | None:

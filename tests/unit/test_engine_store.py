@@ -27,6 +27,7 @@ from engine.gate import Gate, stored_items
 from engine.journal import Journal, JournalCorrupt, generations, journal_path
 from engine.store import Store
 from engine.ttl import TtlSweeper
+from tests.tables import pk_sk_table
 
 REGION = "ap-northeast-1"
 TABLE = "lab-store-items"
@@ -55,28 +56,7 @@ def call(gate: Gate, operation: str, **body: Any) -> tuple[int, dict[str, Any]]:
 
 
 def create_table(gate: Gate, *, ttl: str | None = None) -> None:
-    status, _ = call(
-        gate,
-        "CreateTable",
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "kind", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "KindIndex",
-                "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    status, _ = call(gate, "CreateTable", **pk_sk_table(TABLE, kind_index="ALL"))
     assert status == 200
     if ttl:
         spec = {"AttributeName": ttl, "Enabled": True}

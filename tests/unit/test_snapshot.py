@@ -24,6 +24,7 @@ from engine.snapshots import (
 )
 from shared import dynamo
 from shared.dynamo import backoff_delay
+from tests.tables import pk_sk_table
 
 REGION = "ap-northeast-1"
 TABLE = "lab-snapshot-items"
@@ -44,18 +45,7 @@ def client() -> Iterator[BaseClient]:
 
 
 def _create_table(client: BaseClient, name: str) -> None:
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(**pk_sk_table(name, sk_type="N"))
 
 
 def _item(i: int) -> dict[str, Any]:
