@@ -336,7 +336,7 @@ def seed_demo(plan: SeedPlan, progress: Progress) -> int:
     author_ids = [int(v.user_id) for v in plan.viewers]
     existing = Post.select().where(Post.author.in_(author_ids)).count()
     progress(min(existing, plan.posts))
-    for numbers in _rounds(range(existing, plan.posts), POSTS_PER_ROUND):
+    for numbers in peewee.chunked(range(existing, plan.posts), POSTS_PER_ROUND):
         with database.atomic():
             rows = [_demo_post(plan, i) for i in numbers]
         events.deliver(rows)
@@ -346,10 +346,6 @@ def seed_demo(plan: SeedPlan, progress: Progress) -> int:
     plan.post_times = {p.id: p.created_at.replace(tzinfo=UTC) for p in demo_posts.order_by(Post.id)}
     plan.post_ids = list(plan.post_times)
     return created
-
-
-def _rounds(numbers: range, size: int) -> list[range]:
-    return [numbers[start : start + size] for start in range(0, len(numbers), size)]
 
 
 def _demo_post(plan: SeedPlan, i: int) -> int:

@@ -252,7 +252,7 @@ def deliver(ids: Iterable[int]) -> int:
                 delivered += [row.id for row in run]
                 continue
         delivered += [row.id for row in run if _deliver_one(row)]
-    for chunk in _id_chunks(delivered, 500):
+    for chunk in peewee.chunked(delivered, 500):
         OutboxEvent.update(
             delivered_at=datetime.now(UTC).replace(tzinfo=None),
             attempts=OutboxEvent.attempts + 1,
@@ -271,10 +271,6 @@ def _deliver_one(row: OutboxEvent) -> bool:
         ).execute()
         return False
     return True
-
-
-def _id_chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def publish(event: Event) -> bool:

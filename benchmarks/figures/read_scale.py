@@ -19,7 +19,6 @@ CPU time per request (from /proc, Linux) is kept beside them: the work the engin
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import time
 from collections.abc import Callable
@@ -29,13 +28,12 @@ from typing import Any
 
 import httpx
 
-from benchmarks.environment import Bench, capacity_summary, serving, sign_in
+from benchmarks.environment import Bench, capacity_summary, server_timing, serving, sign_in
 from benchmarks.figures import Figure, equal, ratio
 
 ORDER = 40
 TARGET_RATIO = 1.5
 PAGE = 20
-_DYNAMODB_TIME = re.compile(r"dynamodb;dur=([\d.]+)")
 
 
 @dataclass(frozen=True)
@@ -50,10 +48,10 @@ class Probe:
 def _server_timing_ms(client: httpx.Client, path: str) -> float:
     response = client.get(path)
     response.raise_for_status()
-    match = _DYNAMODB_TIME.search(response.headers.get("server-timing", ""))
-    if match is None:
+    timing = server_timing(response)
+    if "dynamodb" not in timing:
         raise RuntimeError(f"GET {path} has no DynamoDB time in Server-Timing")
-    return float(match.group(1))
+    return timing["dynamodb"]
 
 
 def _query_ms(dynamodb: Any, request: dict[str, Any]) -> float:
