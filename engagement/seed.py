@@ -79,13 +79,14 @@ def _seed_round(plan: SeedPlan, post_ids: list[int]) -> int:
         if home_key(post_id) not in counted and likers:
             like_items += _demo_likes(post_id, likers)
         comments = _demo_comments(plan, post_id)
-        if comments and comments[0].comment_id not in commented.get(post_id, ()):
+        if comments and post_id not in commented:
             comment_items += comments
     return _put(UserLike, like_items) + _put(Comment, comment_items)
 
 
-def _seeded_before(plan: SeedPlan, post_ids: list[int]) -> tuple[set[str], dict[int, set[str]]]:
-    """The posts whose like counter exists, and the demo comments found, by post."""
+def _seeded_before(plan: SeedPlan, post_ids: list[int]) -> tuple[set[str], set[int]]:
+    """The posts whose like counter exists (by home key), and those whose first demo comment
+    exists."""
     client = bound_client()
     homes = [likes_key(home_key(p), COUNT_SK) for p in post_ids]
     counted = {
@@ -96,10 +97,10 @@ def _seeded_before(plan: SeedPlan, post_ids: list[int]) -> tuple[set[str], dict[
         {"post_id": {"N": str(p)}, "comment_id": {"S": demo_comment_id(plan, p, 0)}}
         for p in post_ids
     ]
-    commented: dict[int, set[str]] = {}
+    commented: set[int] = set()
     if plan.comments_per_post:
-        for item in batch_get(client, Comment.Meta.table_name, firsts, consistent=True):
-            commented.setdefault(int(item["post_id"]["N"]), set()).add(item["comment_id"]["S"])
+        found = batch_get(client, Comment.Meta.table_name, firsts, consistent=True)
+        commented = {int(item["post_id"]["N"]) for item in found}
     return counted, commented
 
 
