@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -47,7 +47,7 @@ from shared.cursors import Key, decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import batch_write, bound_client, conditional_write, utc_now
 from shared.errors import InvalidInput, NotFound
 from shared.i18n import gettext as _
-from shared.seeding import Progress, SeedPlan
+from shared.seeding import BATCHES_IN_FLIGHT, Progress, SeedPlan
 
 log = logging.getLogger(__name__)
 
@@ -488,7 +488,6 @@ def post_title(*, post_id: int) -> str:
 
 SEED_DAYS = 7
 SEED_TYPE_WEIGHTS = {"view": 45, "like": 25, "comment": 20, "unlike": 10}
-BATCH_SIZE = 25
 
 
 def seed_size(plan: SeedPlan) -> int:
@@ -548,7 +547,7 @@ def _synthetic_activity(
     name="Seed demo activities",
     model=Activity,
     operation="BatchWriteItem",
-    key="25 PutRequests per call, UnprocessedItems retried with exponential backoff",
+    key="25 PutRequests per call, two calls in flight, UnprocessedItems retried with backoff",
     notes="Deterministic keys: a second run overwrites instead of adding.",
 )
 def write_synthetic_activities(
@@ -565,12 +564,11 @@ def write_synthetic_activities(
     Item i depends only on i (and the users, posts and times given), so writing 4,000 after
     1,000 rewrites the first 1,000 and adds 3,000.
     """
-    client = bound_client()
-    batch: list[dict[str, Any]] = []
-    for i in range(count):
-        batch.append(_synthetic_activity(i, users, post_ids, newest, span).serialize())
-        if len(batch) == BATCH_SIZE or i == count - 1:
-            batch_write(client, Activity.Meta.table_name, puts=batch)
-            progress(len(batch))
-            batch = []
+
+    def items() -> Iterator[dict[str, Any]]:
+        for i in range(count):
+            yield _synthetic_activity(i, users, post_ids, newest, span).serialize()
+
+    table = Activity.Meta.table_name
+    batch_write(bound_client(), table, puts=items(), in_flight=BATCHES_IN_FLIGHT, progress=progress)
     return count

@@ -28,7 +28,7 @@ from engagement.models import (
 from lens.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.dynamo import batch_get, batch_write, bound_client, chunks, utc_now
-from shared.seeding import Progress, SeedPlan
+from shared.seeding import BATCHES_IN_FLIGHT, Progress, SeedPlan
 
 DEMO_COMMENTS = [
     "Great explanation of why the key design comes first.",
@@ -106,7 +106,9 @@ def _seeded_before(plan: SeedPlan, post_ids: list[int]) -> tuple[set[str], set[i
 
 def _put(model: type[Model], items: list[Any]) -> int:
     puts = [item.serialize() for item in items]
-    return batch_write(bound_client(), model.Meta.table_name, puts=puts)
+    return batch_write(
+        bound_client(), model.Meta.table_name, puts=puts, in_flight=BATCHES_IN_FLIGHT
+    )
 
 
 def _demo_likes(post_id: int, likers: list[Viewer]) -> list[Model]:

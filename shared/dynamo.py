@@ -16,15 +16,18 @@ batching every context uses.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, TypeVar
 
 import boto3
@@ -293,29 +296,64 @@ def batch_write(
     client: Any,
     table: str,
     *,
-    puts: Sequence[dict[str, Any]] = (),
-    deletes: Sequence[dict[str, Any]] = (),
+    puts: Iterable[dict[str, Any]] = (),
+    deletes: Iterable[dict[str, Any]] = (),
     max_attempts: int = BATCH_ATTEMPTS,
+    in_flight: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """BatchWriteItem in chunks of 25 (raw DynamoDB JSON items and keys); returns the count.
 
     A batch can come back with UnprocessedItems under load: those are retried with exponential
     backoff. PynamoDB's own batch write retries at once, without backoff, hence this function.
+
+    `puts` and `deletes` may be generators: items are taken 25 at a time, so a million never
+    sit in memory at once. With `in_flight` above 1, that many batches are sent at once from a
+    small pool of threads while the caller's thread builds the next ones: the server then never
+    waits for the client between two batches (the seed's activities: 0.54 s -> 0.40 s). Batches
+    may then land in any order, so every key must appear once in the whole stream. `progress`
+    is called, in the caller's thread, with the size of each batch once it is written.
     """
 
     def send(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         response = client.batch_write_item(RequestItems={table: batch})
         return response.get("UnprocessedItems", {}).get(table, [])  # type: ignore[no-any-return]
 
-    requests = [{"PutRequest": {"Item": item}} for item in puts]
-    requests += [{"DeleteRequest": {"Key": key}} for key in deletes]
-    for chunk in chunks(requests, BATCH_WRITE_MAX):
+    def write(chunk: list[dict[str, Any]]) -> int:
         if left := _until_processed(send, chunk, max_attempts):
             raise UnprocessedWrites(
                 f"{len(left)} writes to table {table} were still unprocessed after "
                 f"{max_attempts} BatchWriteItem attempts"
             )
-    return len(requests)
+        return len(chunk)
+
+    def done(count: int) -> int:
+        if progress is not None:
+            progress(count)
+        return count
+
+    requests = chain(
+        ({"PutRequest": {"Item": item}} for item in puts),
+        ({"DeleteRequest": {"Key": key}} for key in deletes),
+    )
+    batches = chunks(requests, BATCH_WRITE_MAX)
+    if in_flight <= 1:
+        return sum(done(write(chunk)) for chunk in batches)
+    written = 0
+    pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="batch-write")
+    try:
+        sent: deque[Future[int]] = deque()
+        for chunk in batches:
+            # Each batch runs in a copy of the caller's context: the inspector still sees it.
+            sent.append(pool.submit(contextvars.copy_context().run, write, chunk))
+            if len(sent) > in_flight:
+                written += done(sent.popleft().result())
+        while sent:
+            written += done(sent.popleft().result())
+    finally:
+        # After a failure nothing more is sent; batches already on their way finish first.
+        pool.shutdown(wait=True, cancel_futures=True)
+    return written
 
 
 def batch_get(

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,13 +18,17 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from shared import dynamo
 from shared.dynamo import (
     UnprocessedReads,
+    UnprocessedWrites,
     batch_get,
+    batch_write,
     chunks,
     conditional_write,
     is_condition_failure,
     is_unavailable,
 )
 from shared.errors import ServiceUnavailable
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def answered(code: str, status: int = 400) -> ClientError:
@@ -116,3 +127,90 @@ def test_batch_get_sends_at_most_100_keys_a_request(monkeypatch) -> None:
 def test_chunks_cuts_any_iterable_lazily() -> None:
     assert list(chunks(iter(range(7)), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
     assert list(chunks([], 3)) == []
+
+
+class SlowWritingClient:
+    """Answers each BatchWriteItem after a short wait, noting how many were open at once;
+    `refuse_after` calls in, it keeps every item unprocessed."""
+
+    def __init__(self, refuse_after: int | None = None) -> None:
+        self.written: list[dict[str, Any]] = []
+        self.calls = 0
+        self.open = 0
+        self.most_open = 0
+        self.refuse_after = refuse_after
+        self.lock = threading.Lock()
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+        ((table, requests),) = RequestItems.items()
+        with self.lock:
+            self.calls += 1
+            refuse = self.refuse_after is not None and self.calls > self.refuse_after
+            self.open += 1
+            self.most_open = max(self.most_open, self.open)
+        time.sleep(0.01)
+        with self.lock:
+            self.open -= 1
+            if not refuse:
+                self.written += [r["PutRequest"]["Item"] for r in requests]
+        return {"UnprocessedItems": {table: requests}} if refuse else {}
+
+
+def items(count: int) -> Iterator[dict[str, Any]]:
+    """A generator, as the seeders pass: batch_write must not need a list."""
+    return (key(i) for i in range(count))
+
+
+@pytest.mark.parametrize("in_flight", [1, 2, 4])
+def test_batch_write_writes_every_item_once_with_at_most_in_flight_calls_open(
+    in_flight: int,
+) -> None:
+    client = SlowWritingClient()
+    reported: list[int] = []
+    written = batch_write(
+        client, "things", puts=items(260), in_flight=in_flight, progress=reported.append
+    )
+    assert written == 260 and sum(reported) == 260
+    assert sorted(item["id"]["S"] for item in client.written) == sorted(f"k{i}" for i in range(260))
+    assert client.calls == 11 and sorted(reported) == [10] + [25] * 10
+    assert client.most_open == min(in_flight, 11)
+
+
+def test_batch_write_in_flight_stops_sending_after_a_batch_that_stays_unprocessed(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(dynamo.time, "sleep", lambda seconds: None)
+    client = SlowWritingClient(refuse_after=3)
+    with pytest.raises(UnprocessedWrites):
+        batch_write(client, "things", puts=items(1_000), in_flight=2, max_attempts=2)
+    # 40 batches were to go; after the first refusal only the few already queued are tried.
+    assert len(client.written) == 75 and client.calls < 12
+
+
+def test_batch_write_in_flight_runs_each_batch_in_the_callers_context() -> None:
+    """The inspector keeps a request's recording in a ContextVar: batches sent from the pool
+    must still be seen as that request's calls."""
+    seen: list[str | None] = []
+    marker: contextvars.ContextVar[str | None] = contextvars.ContextVar("marker", default=None)
+
+    class Client(SlowWritingClient):
+        def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+            seen.append(marker.get())
+            return super().batch_write_item(RequestItems)
+
+    marker.set("request 7")
+    batch_write(Client(), "things", puts=items(100), in_flight=2)
+    assert seen == ["request 7"] * 4
+
+
+def test_start_up_heap_is_frozen_once_per_process() -> None:
+    """In a fresh interpreter: the first call collects and freezes, a second does nothing."""
+    script = (
+        "import gc; from shared.process import settle_start_up_heap as s; "
+        "before = gc.get_freeze_count(); first = s(); frozen = gc.get_freeze_count(); "
+        "second = s(); print(before, first, frozen > 1000, second, gc.get_freeze_count() == frozen)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["0", "True", "True", "False", "True"]
