@@ -32,6 +32,7 @@ from shared.csrf import csrf_protect
 from shared.database import close_connection, connect_database
 from shared.dynamo import bind_models, open_connections
 from shared.openapi import API_ERRORS, install_api_docs
+from shared.process import settle_start_up_heap
 from shared.settings import PROJECT_ROOT, Settings, configure, get_settings
 from shared.web import install_error_handlers, install_middleware
 
@@ -82,6 +83,7 @@ async def _relay_outbox_forever() -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(open_connections)
+    settle_start_up_heap()
     relay = asyncio.create_task(_relay_outbox_forever())
     try:
         yield

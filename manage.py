@@ -44,9 +44,11 @@ def _settings():  # type: ignore[no-untyped-def]
 
 def _wire():  # type: ignore[no-untyped-def]
     import app as composition_root
+    from shared.process import settle_start_up_heap
 
     settings = _settings()
     composition_root.wire(settings)
+    settle_start_up_heap()
     return settings
 
 

@@ -161,6 +161,7 @@ class Bench:
         configure(data_dir, endpoint)
         from shared.database import create_rdb_tables
         from shared.dynamo import create_tables
+        from shared.process import settle_start_up_heap
         from shared.settings import get_settings
 
         get_settings.cache_clear()
@@ -168,6 +169,7 @@ class Bench:
         self.app()  # wires every context to this engine before any figure runs
         create_tables(self.settings)
         create_rdb_tables()
+        settle_start_up_heap()  # as `manage.py` and the served app do once started
         self._plan: Any = None
         self._activities = 0
 

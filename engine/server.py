@@ -46,6 +46,7 @@ from engine.gate import Gate
 from engine.journal import JournalCorrupt
 from engine.store import COMPACT_AFTER_RECORDS, DirectoryInUse, Recovery, Store
 from engine.ttl import DEFAULT_INTERVAL_SECONDS, TtlSweeper
+from shared.process import settle_start_up_heap
 
 logger = logging.getLogger("engine")
 
@@ -111,6 +112,8 @@ class Engine:
             "partition_limit": self.options.partition_limit,
             "recovery": asdict(self.recovery) if self.recovery else None,
             "last_snapshot": asdict(last) if last else None,
+            # Objects the collector no longer walks (see shared.process): 0 means it walks all.
+            "gc_frozen_objects": gc.get_freeze_count(),
         }
 
     def describe(self) -> str:
@@ -219,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot listen on {options.host}:{options.port}: {error}", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _interrupt)
+    settle_start_up_heap()  # moto, botocore's models and the recovered items stay for good
     print(f"Running on http://{options.host}:{server.port}  ({engine.describe()})", flush=True)
     try:
         server.serve_forever()
