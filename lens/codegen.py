@@ -174,6 +174,8 @@ def _read_arguments(operation: Operation, model: type[Model]) -> list[str]:
         args.append("scan_index_forward=False")
     if operation.consistent:
         args.append("consistent_read=True")
+    if operation.start_key is not None:
+        args.append(f"last_evaluated_key={operation.start_key!r}")
     if operation.filter is None:
         args.append(f"limit={operation.limit}")
     else:

@@ -76,6 +76,8 @@ class BuilderForm:
     filter_attr: str = ""
     filter_op: str = "="
     filter_value: str = ""
+    start: str = ""
+    """The signed LastEvaluatedKey of the page before (the "next page" link sets it)."""
 
     @classmethod
     def from_query(cls, request: Request) -> BuilderForm:
@@ -107,6 +109,7 @@ class BuilderForm:
                     "forward": self.order != "backward",
                     "consistent_read": self.consistent in ("on", "true", "1"),
                     "filter": filter_,
+                    "cursor": self.start or None,
                 }
             )
         except ValidationError as error:
@@ -115,6 +118,14 @@ class BuilderForm:
                 for e in error.errors()
             )
             raise InvalidInput(problems) from None
+
+    def page_url(self, table: str, view_index: str, start: str = "") -> str:
+        """This form run again from `start` (a page's next_cursor; empty: the first page), on
+        the table page showing `view_index`."""
+        given = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {"index": view_index, **given, "start": start, "run": "1"}
+        query = urlencode({name: value for name, value in values.items() if value})
+        return f"/tables/{quote(table, safe='')}?{query}#builder"
 
     def with_values(self, **changes: str) -> BuilderForm:
         return BuilderForm(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
@@ -290,6 +301,7 @@ def operation_json(table: str, body: OperationRequest) -> OperationResponse:
         count=result.count,
         scanned_count=result.scanned_count,
         last_evaluated_key=result.last_evaluated_key,
+        next_cursor=result.next_cursor,
         capacity=_capacity(result.computed, result.reported),
         latency_ms=round(result.latency_ms, 2),
         request=result.request,

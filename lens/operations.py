@@ -12,10 +12,12 @@ Only reads: a write operation is refused by name. Writes belong to the app and t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lens import capacity
@@ -24,6 +26,7 @@ from lens.capacity import Units
 from lens.design import IndexDesign, PatternDesign, TableDesign
 from lens.explorer import ExplorerTable, ItemView, call_dynamodb, view_item
 from lens.schemas import FilterCondition, OperationRequest, SortKeyCondition
+from shared.cursors import decode_cursor, dynamodb_key_check, encode_cursor
 from shared.errors import InvalidInput
 from shared.i18n import N_
 from shared.i18n import gettext as _
@@ -75,6 +78,13 @@ class Operation:
     forward: bool
     consistent: bool
     filter: FilterSpec | None
+    start_key: Item | None = None
+    """ExclusiveStartKey: where the previous page stopped (its LastEvaluatedKey)."""
+
+
+_CURSOR_KIND = "builder"
+# What a page's request carries besides the query itself: a cursor stays valid when they change.
+_PAGE_PARAMETERS = ("Limit", "ExclusiveStartKey", "ReturnConsumedCapacity")
 
 
 def check(table: ExplorerTable, request: OperationRequest) -> Operation:
@@ -100,7 +110,7 @@ def check(table: ExplorerTable, request: OperationRequest) -> Operation:
     if name == "GetItem" and request.filter is not None:
         raise InvalidInput(_("GetItem takes no filter: it reads one item by its key."))
     spec = _filter(table, request.filter, (pk_name, sk_name) if name == "Query" else ())
-    return Operation(
+    operation = Operation(
         table=table,
         name=name,
         index=index,
@@ -111,6 +121,26 @@ def check(table: ExplorerTable, request: OperationRequest) -> Operation:
         consistent=request.consistent_read,
         filter=spec,
     )
+    if not request.cursor:
+        return operation
+    if name == "GetItem":
+        raise InvalidInput(_("GetItem reads one item: it has no next page to start from."))
+    start = decode_cursor(
+        kind=_CURSOR_KIND,
+        bound_to=query_fingerprint(operation),
+        cursor=request.cursor,
+        is_valid=dynamodb_key_check(table.position_keys(index)),
+    )
+    return replace(operation, start_key=start)
+
+
+def query_fingerprint(operation: Operation) -> str:
+    """The query a page belongs to: its request without what only says which page and how
+    long. A cursor is signed with it, so it opens the next page of this very query only (a
+    LastEvaluatedKey of alice's partition cannot start a Query of bob's)."""
+    request = dynamodb_request(operation)
+    query = {name: value for name, value in request.items() if name not in _PAGE_PARAMETERS}
+    return hashlib.sha256(json.dumps(query, sort_keys=True).encode()).hexdigest()
 
 
 def _operation_name(operation: str) -> str:
@@ -283,6 +313,8 @@ def dynamodb_request(operation: Operation) -> dict[str, Any]:
     params["Limit"] = operation.limit
     if operation.consistent:
         params["ConsistentRead"] = True
+    if operation.start_key is not None:
+        params["ExclusiveStartKey"] = operation.start_key
     params["ReturnConsumedCapacity"] = "INDEXES"
     return params
 
@@ -331,6 +363,8 @@ class OperationResult:
     count: int
     scanned_count: int
     last_evaluated_key: Item | None
+    next_cursor: str | None
+    """The signed LastEvaluatedKey: the next page of the same query starts after it."""
     computed: Units
     reported: Units | None
     latency_ms: float
@@ -360,6 +394,11 @@ def run(operation: Operation) -> OperationResult:
         count=count,
         scanned_count=scanned,
         last_evaluated_key=response.get("LastEvaluatedKey"),
+        next_cursor=encode_cursor(
+            kind=_CURSOR_KIND,
+            bound_to=query_fingerprint(operation),
+            position=response.get("LastEvaluatedKey"),
+        ),
         computed=capacity.computed(operation.name, request, response, schemas=table.schema_lookup),
         reported=capacity.reported(operation.name, response),
         latency_ms=latency_ms,

@@ -130,6 +130,11 @@ class OperationRequest(BaseModel):
     forward: bool = Field(default=True, description="ScanIndexForward (Query).")
     consistent_read: bool = Field(default=False, description="Strongly consistent (no GSI).")
     filter: FilterCondition | None = Field(default=None, description="Query and Scan only.")
+    cursor: CleanLine | None = Field(
+        default=None,
+        description="The `next_cursor` of the previous page of the same query: the request "
+        "then carries its LastEvaluatedKey as ExclusiveStartKey (Query and Scan).",
+    )
 
 
 class GeneratedCode(BaseModel):
@@ -147,6 +152,10 @@ class OperationResponse(BaseModel):
     count: int
     scanned_count: int
     last_evaluated_key: DynamoItem | None
+    next_cursor: str | None = Field(
+        description="Send it back as `cursor` with the same query for the next page; null on "
+        "the last page."
+    )
     capacity: CapacityOut
     latency_ms: float
     request: dict[str, Any] = Field(description="The request exactly as sent to DynamoDB.")

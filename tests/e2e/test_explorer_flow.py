@@ -1,5 +1,6 @@
 """The explorer in Chromium on the seeded app: from /design to a pre-filled builder, a Query run
-in place with htmx, its code shown; a bad value answered in the builder; a collection opened."""
+in place with htmx, its code shown, its next page and back; a bad value answered in the builder;
+a collection opened."""
 
 from __future__ import annotations
 
@@ -39,6 +40,18 @@ def test_a_design_pattern_opens_the_builder_and_a_query_runs_in_place(page: Page
     expect(inspector.get_by_test_id("inspector-summary")).to_contain_text("1 DynamoDB call")
     ARTIFACTS.mkdir(exist_ok=True)
     page.get_by_test_id("builder").screenshot(path=str(ARTIFACTS / "explorer-builder.png"))
+
+    first_page = result.get_by_test_id("item").all_inner_texts()
+    result.get_by_test_id("builder-next").click()
+    expect(page.get_by_test_id("builder-first")).to_be_visible()
+    result = page.get_by_test_id("builder-result")
+    expect(result.get_by_test_id("builder-request")).to_contain_text('"ExclusiveStartKey"')
+    expect(result.get_by_test_id("item")).to_have_count(5)
+    assert not set(result.get_by_test_id("item").all_inner_texts()) & set(first_page)
+    assert page.url == url  # the next page came in place too
+    page.get_by_test_id("builder-first").click()
+    expect(page.get_by_test_id("builder-first")).to_have_count(0)
+    expect(page.get_by_test_id("builder-request")).not_to_contain_text("ExclusiveStartKey")
 
     builder.get_by_test_id("builder-index").select_option("")
     builder.get_by_test_id("builder-sk-op").select_option("begins_with")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -377,3 +379,115 @@ def test_the_json_api_is_documented_in_openapi_with_its_response_models(
         assert answer["schema"] == {"$ref": f"#/components/schemas/{model}"}
     body = spec["paths"]["/api/v1/tables/{table}/operations"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"]["$ref"].endswith("/OperationRequest")
+
+
+# -- pages: LastEvaluatedKey handed back as a signed cursor, ExclusiveStartKey on the next -------
+
+
+def test_paging_a_query_with_its_cursor_reads_each_item_once_in_order(
+    seeded_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "ap-northeast-1")
+    user_id = a_user_with_activities()
+    query = {"operation": "Query", "partition_key": user_id, "limit": 3, "forward": False}
+    expected = [(a.user_id, a.timestamp) for a in Activity.query(user_id, scan_index_forward=False)]
+    assert len(expected) > 6  # several pages
+    seen: list[tuple[str, ...]] = []
+    cursor = previous_key = None
+    pages = 0
+    while True:
+        body = run(seeded_client, "unit-activities", **query, cursor=cursor).json()
+        pages += 1
+        seen += keys_of(body["items"], "user_id", "timestamp")
+        if pages > 1:  # the page after another starts after that page's last key
+            assert body["request"]["ExclusiveStartKey"] == previous_key
+            assert "last_evaluated_key={" in body["code"]["pynamodb"]
+            scope: dict[str, Any] = {}
+            exec(body["code"]["pynamodb"], scope)  # noqa: S102 - the page, as a learner runs it
+            assert [item.serialize() for item in scope["items"]] == body["items"]
+        cursor, previous_key = body["next_cursor"], body["last_evaluated_key"]
+        if cursor is None:
+            break
+        assert previous_key == {
+            "user_id": body["items"][-1]["user_id"],
+            "timestamp": body["items"][-1]["timestamp"],
+        }
+    assert seen == expected and pages >= len(expected) // 3
+
+
+def test_a_cursor_opens_only_the_next_page_of_its_own_query(seeded_client: TestClient) -> None:
+    users = sorted({a.user_id for a in Activity.scan()})
+    first = run(
+        seeded_client, "unit-activities", operation="Query", partition_key=users[0], limit=1
+    ).json()
+    cursor = first["next_cursor"]
+    assert cursor
+    other = run(
+        seeded_client,
+        "unit-activities",
+        operation="Query",
+        partition_key=users[1],
+        limit=1,
+        cursor=cursor,
+    )
+    assert other.status_code == 400 and "belongs to another list" in other.json()["detail"]
+    longer = run(
+        seeded_client,
+        "unit-activities",
+        operation="Query",
+        partition_key=users[0],
+        limit=50,
+        cursor=cursor,
+    )
+    assert longer.status_code == 200  # a longer page of the same query: still the same list
+    assert longer.json()["request"]["ExclusiveStartKey"] == first["last_evaluated_key"]
+    tampered = run(
+        seeded_client,
+        "unit-activities",
+        operation="Query",
+        partition_key=users[0],
+        limit=1,
+        cursor=cursor[:-4] + "AAAA",
+    )
+    assert tampered.status_code == 400 and "not valid" in tampered.json()["detail"]
+    get = run(
+        seeded_client,
+        "unit-activities",
+        operation="GetItem",
+        partition_key=users[0],
+        sort_key={"op": "=", "value": "x"},
+        cursor=cursor,
+    )
+    assert get.status_code == 422 and "no next page" in get.json()["detail"]
+
+
+def test_a_filtered_page_can_come_back_short_or_empty_and_still_not_be_the_last(
+    seeded_client: TestClient,
+) -> None:
+    """Limit counts the items read: a page of a filtered Scan keeps few or none, and only a
+    missing LastEvaluatedKey ends the reading. The page says so."""
+    form = {
+        "op": "Scan",
+        "limit": "10",
+        "filter_attr": "activity_type",
+        "filter_op": "=",
+        "filter_value": "unlike",
+        "run": "1",
+    }
+    headers = {"HX-Request": "true"}
+    fragment = seeded_client.get("/tables/unit-activities", params=form, headers=headers)
+    assert fragment.status_code == 200
+    assert 'data-testid="builder-short-page"' in fragment.text
+    assert 'data-testid="builder-first"' not in fragment.text  # already on the first page
+    found = fragment.text.count('data-testid="item"')
+    pages = 1
+    while link := re.search(r'<a href="([^"]+)"[^>]*data-testid="builder-next"', fragment.text):
+        fragment = seeded_client.get(html.unescape(link.group(1)), headers=headers)
+        assert fragment.status_code == 200, fragment.text
+        assert 'data-testid="builder-first"' in fragment.text
+        assert "ExclusiveStartKey" in fragment.text
+        found += fragment.text.count('data-testid="item"')
+        pages += 1
+    assert 'data-testid="builder-last-page"' in fragment.text
+    unlikes = sum(1 for a in Activity.scan() if a.activity_type == "unlike")
+    assert found == unlikes > 0 and pages >= Activity.count() // 10
