@@ -46,8 +46,8 @@ def test_a_design_pattern_opens_the_builder_and_a_query_runs_in_place(page: Page
     expect(page.get_by_test_id("builder-first")).to_be_visible()
     result = page.get_by_test_id("builder-result")
     expect(result.get_by_test_id("builder-request")).to_contain_text('"ExclusiveStartKey"')
-    expect(result.get_by_test_id("item")).to_have_count(5)
-    assert not set(result.get_by_test_id("item").all_inner_texts()) & set(first_page)
+    second_page = result.get_by_test_id("item").all_inner_texts()
+    assert 1 <= len(second_page) <= 5 and not set(second_page) & set(first_page)
     assert page.url == url  # the next page came in place too
     page.get_by_test_id("builder-first").click()
     expect(page.get_by_test_id("builder-first")).to_have_count(0)
