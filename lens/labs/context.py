@@ -22,6 +22,13 @@ from lens.labs.tables import LabTable, create_table_request
 from shared.dynamo import LOCAL_CREDENTIALS, batch_write
 
 ProgressSink = Callable[[str, int, int | None], None]
+
+
+class LabCancelled(Exception):  # noqa: N818 - it is what happened, not an error
+    """Raised by a run's progress sink once someone asked to cancel it: every lab reports
+    progress as it goes, so a run stops at its next report, in whichever thread makes it."""
+
+
 LOAD_CHUNK = 500
 TIMEOUT_SECONDS = 30
 

@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lens.labs.charts import Bar, BarGroup, bar_chart
-from lens.labs.context import LabContext
+from lens.labs.context import LabCancelled, LabContext
 from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
 from lens.labs.meter import THROTTLED, Meter, Tally, error_code, sum_tallies
 from lens.labs.synthetic import check_keys, counter
@@ -143,11 +143,14 @@ def _one_run(
 
     def tick() -> None:
         while not ticker.wait(0.25):
-            lab.progress(
-                label,
-                min(options.seconds * 4, round((time.monotonic() - started) * 4)),
-                options.seconds * 4,
-            )
+            try:
+                lab.progress(
+                    label,
+                    min(options.seconds * 4, round((time.monotonic() - started) * 4)),
+                    options.seconds * 4,
+                )
+            except LabCancelled:
+                return  # the clients stop at their deadline; the lab's next report raises it
 
     started = time.monotonic()
     threading.Thread(target=tick, daemon=True).start()

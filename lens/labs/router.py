@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request, Response
 from lens.access_patterns import access_patterns
 from lens.labs import LABS
 from lens.labs.lab import Lab, LabView, build_options, option_specs
-from lens.labs.runner import LabRun, active_run, get_run, start_run
+from lens.labs.runner import LabRun, active_run, cancel_run, get_run, start_run
 from lens.labs.schemas import LabOut, LabRunOut, LabsOut, OptionOut
 from shared.dynamo import base_table_name, registered_models
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -145,6 +145,16 @@ def lab_run_page(request: Request, name: str, run_id: str) -> Response:
     return render(request, "lens/lab.html", _context(lab, _run_of(lab, run_id)), block="run")
 
 
+@router.post("/labs/{name}/runs/{run_id}/cancel")
+def cancel_lab_run(request: Request, name: str, run_id: str) -> Response:
+    """Stop a run at its next progress report; the block keeps polling until it has stopped."""
+    lab = _lab(name)
+    run = cancel_run(_run_of(lab, run_id))
+    if is_htmx(request):
+        return render(request, "lens/lab.html", _context(lab, run), block="run")
+    return htmx_redirect(request, f"/labs/{lab.name}/runs/{run.id}")
+
+
 @api.get("", response_model=LabsOut)
 def labs_json() -> LabsOut:
     """Every lab: name, title, what it proves, its options with defaults and bounds."""
@@ -170,3 +180,11 @@ def lab_run_json(name: str, run_id: str) -> LabRunOut:
     --format json`. Runs are started from the lab's page and kept in memory."""
     lab = _lab(name)
     return LabRunOut.model_validate(_run_of(lab, run_id).as_dict())
+
+
+@api.post("/{name}/runs/{run_id}/cancel", response_model=LabRunOut, status_code=202)
+def cancel_lab_run_json(name: str, run_id: str) -> LabRunOut:
+    """Ask a running lab to stop: it does at its next progress report (`cancelling` until
+    then, `cancelled` after). A finished run is returned as it is."""
+    lab = _lab(name)
+    return LabRunOut.model_validate(cancel_run(_run_of(lab, run_id)).as_dict())

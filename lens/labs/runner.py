@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lens.labs.context import LabContext, ProgressSink, no_progress
+from lens.labs.context import LabCancelled, LabContext, ProgressSink, no_progress
 from lens.labs.lab import Lab, Result
 from shared.errors import Conflict
 from shared.i18n import gettext as _
@@ -104,18 +104,26 @@ class LabRun:
     lab: Lab
     options: Any
     stages: list[Stage] = field(default_factory=list)
-    status: str = "running"  # running, done, failed
+    status: str = "running"  # running, done, failed, cancelled
     result: Result | None = None
     error: str | None = None
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
+    cancel_requested: threading.Event = field(default_factory=threading.Event)
 
     @property
     def seconds(self) -> float:
         return round((self.finished or time.monotonic()) - self.started, 1)
 
+    @property
+    def cancelling(self) -> bool:
+        return self.status == "running" and self.cancel_requested.is_set()
+
     def report(self, label: str, done: int, total: int | None) -> None:
-        """The progress sink: one stage per label, in the order they first appear."""
+        """The progress sink: one stage per label, in the order they first appear. Raises
+        LabCancelled once the run is to stop."""
+        if self.cancel_requested.is_set():
+            raise LabCancelled
         for stage in self.stages:
             if stage.label == label:
                 stage.done, stage.total = done, total
@@ -127,6 +135,7 @@ class LabRun:
             "id": self.id,
             "lab": self.lab.name,
             "status": self.status,
+            "cancelling": self.cancelling,
             "seconds": self.seconds,
             "stages": [dataclasses.asdict(stage) for stage in self.stages],
             "result": self.result,
@@ -171,10 +180,22 @@ def get_run(run_id: str) -> LabRun | None:
         return _runs.get(run_id)
 
 
+def cancel_run(run: LabRun) -> LabRun:
+    """Ask a running lab to stop at its next progress report; its engine is stopped (or, on
+    another endpoint, its tables deleted) as at the end of any run. A finished run is left as
+    it is, so asking twice, or too late, is harmless."""
+    if run.status == "running":
+        run.cancel_requested.set()
+    return run
+
+
 def _execute(run: LabRun) -> None:
     try:
         run.result = run_lab(run.lab, run.options, progress=run.report)
         run.status = "done"
+    except LabCancelled:
+        log.info("the %s lab was cancelled after %.1fs", run.lab.name, run.seconds)
+        run.status = "cancelled"
     except Exception as error:  # noqa: BLE001 - a failed run is shown on its page, not lost
         log.exception("the %s lab failed", run.lab.name)
         run.error = f"{type(error).__name__}: {error}"

@@ -40,7 +40,10 @@ class LabRunOut(BaseModel):
 
     id: str
     lab: str
-    status: Literal["running", "done", "failed"]
+    status: Literal["running", "done", "failed", "cancelled"]
+    cancelling: bool = Field(
+        default=False, description="Cancel was asked: it stops at its next progress report."
+    )
     seconds: float
     stages: list[StageOut]
     result: dict[str, Any] | None = Field(

@@ -28,3 +28,16 @@ def test_a_lesson_panel_leads_to_the_lab_that_proves_it(page: Page) -> None:
     page.goto("/feed")
     page.get_by_test_id("scan-lesson").get_by_role("link", name="the query-vs-scan lab").click()
     expect(page.locator("h1")).to_have_text("Query vs Scan as the table grows")
+
+
+def test_a_long_run_is_cancelled_from_its_page(page: Page) -> None:
+    page.goto("/labs/ttl")
+    page.fill("#option-seconds", "60")
+    page.get_by_test_id("run-lab").click()
+    run = page.get_by_test_id("lab-run")
+    expect(run.get_by_test_id("lab-progress")).to_contain_text("watching", timeout=60_000)
+    run.get_by_test_id("lab-cancel").click()
+    expect(run).to_have_attribute("data-status", "cancelled", timeout=30_000)
+    expect(run.get_by_test_id("lab-cancelled")).to_contain_text("Cancelled after")
+    page.goto("/labs")
+    expect(page.get_by_test_id("labs-busy")).to_have_count(0)  # the server is free again

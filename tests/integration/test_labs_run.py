@@ -147,3 +147,45 @@ def test_the_benchmark_suite_runs_every_figure_at_tiny_sizes(tmp_path: Path) -> 
     calls = next(f for name, f in figures.items() if name.startswith("post page DynamoDB calls"))
     assert calls["verdict"] == "PASS"
     assert all(f["value"] is not None and f["value"] == f["value"] for f in figures.values())
+
+
+def test_a_cancelled_run_stops_at_its_next_report_and_frees_the_server_for_another() -> None:
+    """A 60-second TTL lab, cancelled once it is watching: it ends within a sample or two, as
+    `cancelled`, its private engine stopped; the next run may start at once."""
+    import time
+
+    from lens.labs.runner import cancel_run, start_run
+
+    lab = LABS["ttl"]
+    run_ = start_run(lab, build_options(lab.options, {"seconds": "60"}))
+    deadline = time.monotonic() + 60
+    while not any(stage.label.startswith("watching") for stage in run_.stages):
+        assert run_.status == "running" and time.monotonic() < deadline, run_.as_dict()
+        time.sleep(0.1)
+    engines_before = _engine_processes()
+    cancel_run(run_)
+    assert run_.as_dict()["cancelling"] is True
+    while run_.status == "running":
+        assert time.monotonic() < deadline, "the cancelled run did not stop"
+        time.sleep(0.1)
+    assert run_.status == "cancelled" and run_.result is None and run_.seconds < 20
+    assert _engine_processes() < engines_before  # its private engine is gone
+    assert cancel_run(run_).status == "cancelled"  # asking again changes nothing
+    again = start_run(lab, build_options(lab.options, {"seconds": "4"}))
+    cancel_run(again)
+    while again.status == "running":
+        time.sleep(0.1)
+    assert again.status == "cancelled"
+
+
+def _engine_processes() -> int:
+    """Engine servers running now (`python -m engine`), read from /proc."""
+    count = 0
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"-m" in argv and b"engine" in argv:
+            count += 1
+    return count

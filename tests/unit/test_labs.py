@@ -198,6 +198,47 @@ def test_an_unknown_run_is_a_404(unit_client) -> None:  # type: ignore[no-untype
     assert api.status_code == 404 and "runs are kept in memory" in api.json()["detail"]
 
 
+def test_a_run_is_cancelled_from_its_page_or_the_api_and_stops_at_its_next_report(
+    unit_client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The run here is a record with no thread behind it: what is tested is the asking and the
+    sink that raises (the integration tier cancels a real run on its private engine)."""
+    from collections import OrderedDict
+
+    from lens.labs import runner
+    from lens.labs.context import LabCancelled
+
+    run = runner.LabRun(id="0123456789abcdef", lab=LABS["ttl"], options=None)
+    run.report("watching for 60s", 3, 60)
+    monkeypatch.setattr(runner, "_runs", OrderedDict({run.id: run}))
+    page = unit_client.get(f"/labs/ttl/runs/{run.id}")
+    assert 'data-testid="lab-cancel"' in page.text
+    token = unit_client.get("/api/v1/auth/session").json()["csrf_token"]
+    cancelled = unit_client.post(
+        f"/labs/ttl/runs/{run.id}/cancel",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert cancelled.status_code == 200
+    assert 'data-testid="lab-cancelling"' in cancelled.text
+    assert 'data-testid="lab-cancel"' not in cancelled.text
+    with pytest.raises(LabCancelled):
+        run.report("watching for 60s", 4, 60)
+    api = unit_client.post(
+        f"/api/v1/labs/ttl/runs/{run.id}/cancel", headers={"X-CSRF-Token": token}
+    )
+    assert api.status_code == 202
+    assert api.json()["status"] == "running" and api.json()["cancelling"] is True
+    run.status = "cancelled"
+    done = unit_client.get(f"/api/v1/labs/ttl/runs/{run.id}").json()
+    assert done["status"] == "cancelled" and done["cancelling"] is False
+    assert 'data-testid="lab-cancelled"' in unit_client.get(f"/labs/ttl/runs/{run.id}").text
+    missing = unit_client.post(
+        "/api/v1/labs/ttl/runs/ffffffffffffffff/cancel", headers={"X-CSRF-Token": token}
+    )
+    assert missing.status_code == 404
+
+
 def test_the_labs_json_lists_options_with_defaults_and_bounds(unit_client) -> None:  # type: ignore[no-untyped-def]
     labs = {lab["name"]: lab for lab in unit_client.get("/api/v1/labs").json()["labs"]}
     assert labs["hot-partition"]["options"]["partition_limit"] == {
