@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot listen on {options.host}:{options.port}: {error}", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _interrupt)
-    settle_start_up_heap()  # moto, botocore's models and the recovered items stay for good
+    settle_start_up_heap()  # moto, botocore's models, the recovered items (freed when replaced)
     print(f"Running on http://{options.host}:{server.port}  ({engine.describe()})", flush=True)
     try:
         server.serve_forever()

@@ -417,38 +417,26 @@ def test_paging_a_query_with_its_cursor_reads_each_item_once_in_order(
 
 def test_a_cursor_opens_only_the_next_page_of_its_own_query(seeded_client: TestClient) -> None:
     users = sorted({a.user_id for a in Activity.scan()})
-    first = run(
-        seeded_client, "unit-activities", operation="Query", partition_key=users[0], limit=1
-    ).json()
+
+    def query(user: str, limit: int = 1, cursor: str | None = None) -> Any:
+        return run(
+            seeded_client,
+            "unit-activities",
+            operation="Query",
+            partition_key=user,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    first = query(users[0]).json()
     cursor = first["next_cursor"]
     assert cursor
-    other = run(
-        seeded_client,
-        "unit-activities",
-        operation="Query",
-        partition_key=users[1],
-        limit=1,
-        cursor=cursor,
-    )
+    other = query(users[1], cursor=cursor)
     assert other.status_code == 400 and "belongs to another list" in other.json()["detail"]
-    longer = run(
-        seeded_client,
-        "unit-activities",
-        operation="Query",
-        partition_key=users[0],
-        limit=50,
-        cursor=cursor,
-    )
+    longer = query(users[0], limit=50, cursor=cursor)
     assert longer.status_code == 200  # a longer page of the same query: still the same list
     assert longer.json()["request"]["ExclusiveStartKey"] == first["last_evaluated_key"]
-    tampered = run(
-        seeded_client,
-        "unit-activities",
-        operation="Query",
-        partition_key=users[0],
-        limit=1,
-        cursor=cursor[:-4] + "AAAA",
-    )
+    tampered = query(users[0], cursor=cursor[:-4] + "AAAA")
     assert tampered.status_code == 400 and "not valid" in tampered.json()["detail"]
     get = run(
         seeded_client,
