@@ -200,7 +200,9 @@ def table_page(
 def _prefilled(form: BuilderForm, page: CollectionsPage, index: str | None) -> BuilderForm:
     """A builder opened from /design without a partition key value gets the first one of the
     collections shown, when they are read through the same index the builder will use."""
-    if not form.op or form.pk or (form.on or None) != index or not page.collections:
+    if form.op not in ("GetItem", "Query") or form.pk or (form.on or None) != index:
+        return form  # a Scan takes no key: a filled one would only be refused
+    if not page.collections:
         return form
     first = page.collections[0]
     changes = {"pk": first.partition_key}

@@ -352,6 +352,17 @@ def test_each_access_pattern_on_design_opens_the_builder_with_its_key_condition(
     assert f'name="pk" value="{first_post}"' in opened
 
 
+def test_a_scan_opened_from_a_link_gets_no_partition_key_and_runs(
+    seeded_client: TestClient,
+) -> None:
+    """Only GetItem and Query take the first collection's key: a Scan given one is refused."""
+    query = {"op": "Scan", "limit": "5", "filter_attr": "activity_type", "filter_value": "like"}
+    opened = seeded_client.get("/tables/unit-activities", params=query).text
+    assert 'name="pk" value=""' in opened
+    ran = seeded_client.get("/tables/unit-activities", params={**query, "run": "1"})
+    assert ran.status_code == 200 and 'data-testid="builder-result"' in ran.text
+
+
 def test_a_user_like_pattern_becomes_a_begins_with_on_its_prefix(unit_client: TestClient) -> None:
     table = find_table("likes").design
     like = next(p for p in access_patterns() if p.function.endswith("like_post"))
