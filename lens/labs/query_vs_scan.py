@@ -135,7 +135,7 @@ def run(lab: LabContext, options: Options) -> Result:
         items = activities(range(written, size), users=users)
         if items:
             check_keys(table, items[0])
-        lab.load(table, items, stage=f"loading to {size:,} items")
+        lab.load(table, items, stage=_("loading to {size} items").format(size=f"{size:,}"))
         written = size
         total_bytes += sum(item_size(item) for item in items)
         steps.append(_measure(lab, meter, table, size, user, total_bytes / size))

@@ -56,8 +56,13 @@ def run_lab(
     """Run one lab to the end and return its result document (`lab` first, then its figures,
     the options, the engine it ran on and the notes about what that engine cannot show)."""
     started = time.monotonic()
-    progress("starting the engine" if endpoint is None else f"connecting to {endpoint}", 0, 1)
+    if endpoint is None:
+        stage = _("starting the engine")
+    else:
+        stage = _("connecting to {endpoint}").format(endpoint=endpoint)
+    progress(stage, 0, 1)
     with lab_engine(lab, options, endpoint) as (url, private):
+        progress(stage, 1, 1)
         context = LabContext(
             lab=lab.name,
             endpoint=url,

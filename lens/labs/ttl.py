@@ -199,8 +199,8 @@ def run(lab: LabContext, options: Options) -> Result:
         check_keys(tables[name], rows[0])
     meter = lab.meter([*tables.values(), *twins])
     for (name, rows), twin in zip(items.items(), twins, strict=True):
-        lab.load(tables[name], rows, stage=f"writing {name}")
-        lab.load(twin, rows, stage=f"writing {name} (twin without TTL)")
+        lab.load(tables[name], rows, stage=_("writing {name}").format(name=name))
+        lab.load(twin, rows, stage=_("writing {name} (twin without TTL)").format(name=name))
     samples = _watch(lab, meter, tables, items, options.seconds)
     last = samples[-1]
     if last["expired"] and last["deleted_by_ttl"] == 0:
