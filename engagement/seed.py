@@ -43,9 +43,15 @@ ITEMS_PER_ROUND = 5_000
 DEMO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def seed_size(plan: SeedPlan) -> int:
+def _items_per_post(plan: SeedPlan) -> int:
+    """A post's likes, its like counter (when it has likes) and its comments."""
     likes = min(plan.likes_per_post, len(plan.viewers))
-    return len(plan.post_ids) * (likes + plan.comments_per_post)
+    return likes + (1 if likes else 0) + plan.comments_per_post
+
+
+def seed_size(plan: SeedPlan) -> int:
+    """Items, counters included: the progress bar ends at the count the CLI says it wrote."""
+    return len(plan.post_ids) * _items_per_post(plan)
 
 
 @access_pattern(
@@ -60,13 +66,13 @@ def seed_engagement(plan: SeedPlan, progress: Progress) -> int:
     """Demo likes and comments by the demo viewers, written in batches. Idempotent."""
     if not plan.viewers:
         return 0
-    per_post = min(plan.likes_per_post, len(plan.viewers)) + 1 + plan.comments_per_post
+    per_post = max(1, _items_per_post(plan))
     written = 0
     # A few thousand items at a time: the demo's 40 posts are one round, and 100,000 posts with
     # 1,000 comments each never sit in memory at once.
     for post_ids in chunks(plan.post_ids, max(1, ITEMS_PER_ROUND // per_post)):
         written += _seed_round(plan, post_ids)
-        progress(len(post_ids) * (per_post - 1))
+        progress(len(post_ids) * _items_per_post(plan))
     return written
 
 

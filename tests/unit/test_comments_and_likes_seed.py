@@ -14,9 +14,9 @@ def test_seeding_twice_writes_exact_likes_and_threads_once(unit_client) -> None:
     progress: list[int] = []
     plan = SeedPlan(users=3, posts=4, likes_per_post=2, comments_per_post=3)
     blog_service.seed_demo(plan, lambda n: None)
-    assert seed.seed_size(plan) == 4 * (2 + 3)
+    assert seed.seed_size(plan) == 4 * (2 + 1 + 3)  # likes, the counter, comments
     written = seed.seed_engagement(plan, progress.append)
-    assert written == 4 * (2 + 1 + 3) and sum(progress) == seed.seed_size(plan)
+    assert written == sum(progress) == seed.seed_size(plan)
 
     counts = likes.like_counts(post_ids=plan.post_ids)
     for post_id in plan.post_ids:
@@ -75,7 +75,7 @@ def test_a_seed_larger_than_a_round_is_written_round_by_round_exactly_once(
     assert len(plan.post_ids) == 7
     progress: list[int] = []
     assert seed.seed_engagement(plan, progress.append) == 7 * (1 + 1 + 2)
-    assert progress == [6, 6, 6, 3] and sum(progress) == seed.seed_size(plan)
+    assert progress == [8, 8, 8, 4] and sum(progress) == seed.seed_size(plan)
     assert likes.like_counts(post_ids=plan.post_ids) == {p: 1 for p in plan.post_ids}
     again = SeedPlan(users=2, posts=7, likes_per_post=1, comments_per_post=2)
     blog_service.seed_demo(again, lambda n: None)
