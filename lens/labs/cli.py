@@ -75,8 +75,13 @@ def build_lab_cli(prepare: Callable[[], object]) -> typer.Typer:
         prepare()
         lab = LABS[name]
         options = build_options(lab.options, raw)
-        with _progress_bar() as sink:
-            result = run_lab(lab, options, endpoint=endpoint, progress=sink)
+        try:
+            with _progress_bar() as sink:
+                result = run_lab(lab, options, endpoint=endpoint, progress=sink)
+        except KeyboardInterrupt:
+            where = "its tables were deleted" if endpoint else "its private engine was stopped"
+            typer.echo(f"Cancelled: the {name} lab stopped and {where}.", err=True)
+            raise typer.Exit(130) from None
         if output_format is OutputFormat.json:
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         else:

@@ -116,6 +116,34 @@ def test_the_cli_prints_exactly_one_json_document_with_the_issues_keys() -> None
     assert "retries" in result["ways"]["optimistic"]
 
 
+def test_ctrl_c_stops_a_cli_run_with_a_message_and_leaves_no_engine_behind() -> None:
+    import signal
+    import time
+
+    engines_before = _engine_processes()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "lab", "ttl", "--seconds", "60"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A terminal's Ctrl-C: SIGINT with Python's default handler (not ignored, as it is in a
+        # process started in the background by a non-interactive shell).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+    deadline = time.monotonic() + 60
+    while _engine_processes() <= engines_before:  # its private engine is up
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(3)  # into the watching
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Cancelled: the ttl lab stopped and its private engine was stopped." in err
+    assert "Traceback" not in err
+    assert _engine_processes() == engines_before
+
+
 def test_the_cli_refuses_a_bad_option_with_a_message() -> None:
     done = subprocess.run(
         [sys.executable, "manage.py", "lab", "query-vs-scan", "--sizes", "5"],
