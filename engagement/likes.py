@@ -8,6 +8,7 @@ midway run outside requests (`engagement.posts`, `engagement.cleanup`).
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Iterable
@@ -34,6 +35,7 @@ from shared.dynamo import batch_get, bound_client, bound_settings, conditional_w
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.i18n import gettext as _
 
+log = logging.getLogger(__name__)
 AUTO_SHARD_AT = 1_000
 AUTO_SHARDS = 8
 HOT_CACHE_SECONDS = 30.0
@@ -210,7 +212,13 @@ def unlike_post(*, post_id: int, viewer: Viewer) -> LikeChange:
 def _set_like(post_id: int, viewer: Viewer, *, want: bool) -> LikeChange:
     """Change the state if needed; publish an event only when it really changed."""
     posts.require_post(post_id=post_id)
-    changed = _change_state(post_id, viewer.user_id, want)
+    try:
+        changed = _change_state(post_id, viewer.user_id, want)
+    except Conflict:
+        raise  # another request of this user is counting its click: it finishes the change
+    except Exception:
+        _leave_to_the_relay(post_id, viewer.user_id)
+        raise
     posts.require_post_after_write(post_id=post_id)
     if changed:
         event_type = events.PostLiked if want else events.PostUnliked
@@ -221,6 +229,16 @@ def _set_like(post_id: int, viewer: Viewer, *, want: bool) -> LikeChange:
     return LikeChange(summary=summary, changed=changed)
 
 
+def _leave_to_the_relay(post_id: int, user_id: str) -> None:
+    """The change may now be half done (its first write landed, the error came after): an
+    outbox event has the relay finish it (`cleanup.on_like_change_unfinished`). Best effort:
+    if the RDB is down too, the user's next click or the start-up repair still finishes it."""
+    try:
+        events.record_alone(events.LikeChangeUnfinished(post_id=post_id, user_id=user_id))
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        log.warning("could not leave like %s/%s to the relay", post_id, user_id, exc_info=True)
+
+
 def _change_state(post_id: int, user_id: str, want: bool) -> bool:
     """True if this call changed the state (and counted it); False if it was already so."""
     for wait in (*CONCURRENT_CLICK_WAITS, None):
@@ -228,7 +246,7 @@ def _change_state(post_id: int, user_id: str, want: bool) -> bool:
         if started is not None:
             _settle(started)
             return True
-        current = _user_like(post_id, user_id)
+        current = user_like(post_id, user_id)
         if current is None or current.pending_shard is None:
             if (current is not None and current.liked) == want:
                 return False
@@ -241,7 +259,7 @@ def _change_state(post_id: int, user_id: str, want: bool) -> bool:
     raise Conflict(_("Your previous click on this post is still being counted. Try again shortly."))
 
 
-def _user_like(post_id: int, user_id: str) -> UserLike | None:
+def user_like(post_id: int, user_id: str) -> UserLike | None:
     try:
         return UserLike.get(home_key(post_id), user_sk(user_id), consistent_read=True)
     except UserLike.DoesNotExist:

@@ -239,7 +239,8 @@ class UserLike(Model):
            `LikeCounter`).
         3. REMOVE `pending_shard` (condition: same version), then drop the token from the shard.
         A crash or a DynamoDB error between the steps leaves `pending_shard` set. Whoever meets
-        such an item later (the same user's next click, or `settle_pending_likes`) replays
+        such an item later (the same user's next click; the outbox relay, told by the failed
+        request's LikeChangeUnfinished event; after a crash, the start-up repair) replays
         steps 2-3 with the same token once the item is older than any request could still be
         in flight: the condition in step 2 makes the bump happen exactly once.
 
@@ -282,7 +283,8 @@ class UserLike(Model):
            シャードからトークンを外す。
         手順の途中でクラッシュしたり DynamoDB がエラーを返したりすると、
         `pending_shard` が残る。あとでそのような項目に出会った人（同じユーザーの
-        次のクリック、または `settle_pending_likes`）は、
+        次のクリック。失敗したリクエストが残す LikeChangeUnfinished
+        イベントを受け取ったアウトボックスのリレー。クラッシュのあとは起動時の修復）は、
         どのリクエストもまだ処理中ではありえないほど項目が古くなっていれば、
         同じトークンで手順 2〜3 をやり直す。手順 2 の条件のおかげで、
         加算はちょうど 1 回だけ行われる。

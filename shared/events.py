@@ -146,6 +146,22 @@ class CommentAdded(Event):
     username: str
 
 
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LikeChangeUnfinished(Event):
+    """A like or unlike failed after it may have written its first step and before its last
+    (DynamoDB stopped answering midway). Recorded by the failing request, so that the relay
+    finishes the change without waiting for the user's next click or a restart."""
+
+    post_id: int
+    user_id: str
+
+
+class RetryLater(Exception):  # noqa: N818 - a subscriber's answer, not a failure
+    """A subscriber's "not yet": the event stays pending and the relay offers it again later,
+    logged quietly (unlike a failure)."""
+
+
 def subscribe(
     cls: type[EventT],
     handler: Callable[[EventT], None],
@@ -265,7 +281,8 @@ def _deliver_one(row: OutboxEvent) -> bool:
     try:
         _dispatch(_to_event(row))
     except Exception as exc:  # noqa: BLE001 - any subscriber failure leaves the event pending
-        log.warning("event %s %s not delivered yet: %s", row.name, row.event_id, exc)
+        level = logging.DEBUG if isinstance(exc, RetryLater) else logging.WARNING
+        log.log(level, "event %s %s not delivered yet: %s", row.name, row.event_id, exc)
         OutboxEvent.update(attempts=OutboxEvent.attempts + 1, last_error=str(exc)[:2000]).where(
             OutboxEvent.id == row.id
         ).execute()
@@ -273,11 +290,16 @@ def _deliver_one(row: OutboxEvent) -> bool:
     return True
 
 
+def record_alone(event: Event) -> int:
+    """Store an event in the outbox in a transaction of its own, for the relay to deliver (no
+    RDB change goes with it). Returns its row id."""
+    with database.atomic():
+        return record(event)
+
+
 def publish(event: Event) -> bool:
     """Record an event durably and try to deliver it now. True if delivered at once."""
-    with database.atomic():
-        row_id = record(event)
-    return deliver([row_id]) == 1
+    return deliver([record_alone(event)]) == 1
 
 
 def pending_ids(limit: int = 100) -> list[int]:

@@ -164,6 +164,62 @@ def test_a_change_whose_bump_never_happened_is_counted_by_settle_pending_likes(
     assert likes_of(unit_client, post_id)["count"] == 2
 
 
+def unfinished_likes() -> list[events.OutboxEvent]:
+    return list(
+        events.OutboxEvent.select().where(
+            events.OutboxEvent.name == "LikeChangeUnfinished",
+            events.OutboxEvent.delivered_at.is_null(),
+        )
+    )
+
+
+def test_a_like_that_failed_midway_is_finished_by_the_relay_without_another_click(
+    unit_client, make_user, monkeypatch
+) -> None:
+    """The request leaves an outbox event; the relay waits while the change may still be in
+    flight, then replays it once, and the count is right without the user clicking again."""
+    author, fan, other = make_user(unit_client), make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    like(other, post_id)
+
+    def dynamodb_down(self, actions, condition=None, **kwargs):  # type: ignore[no-untyped-def]
+        raise UpdateError("connection refused")
+
+    real_update = LikeCounter.update
+    monkeypatch.setattr(LikeCounter, "update", dynamodb_down)
+    assert like(fan, post_id).status_code == 503
+    monkeypatch.setattr(LikeCounter, "update", real_update)
+    (left,) = unfinished_likes()
+    assert likes_of(unit_client, post_id)["count"] == 1  # the bump never happened
+
+    assert events.deliver_pending() == (0, 1)  # too recent: it may still be in flight
+    assert (
+        events.OutboxEvent.get_by_id(left.id).last_error == "the like change may still be in flight"
+    )
+    monkeypatch.setattr(likes, "in_flight_limit", lambda: timedelta(0))
+    assert events.deliver_pending() == (1, 0)
+    assert likes_of(unit_client, post_id)["count"] == 2
+    assert unfinished_likes() == []
+    assert cleanup.settle_pending_likes(post_id=post_id) == 0  # nothing left to repair
+
+
+def test_a_like_that_succeeds_or_meets_a_busy_click_leaves_nothing_to_the_relay(
+    unit_client, make_user
+) -> None:
+    author, fan = make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    like(fan, post_id)
+    unlike(fan, post_id)
+    like(fan, post_id)
+    assert unfinished_likes() == []
+    # An event for a change that did finish (its error came after the last write) is closed
+    # by the relay at once, counting nothing twice.
+    user_id = fan.client.get("/api/v1/auth/session").json()["user"]["user_id"]
+    events.record_alone(events.LikeChangeUnfinished(post_id=post_id, user_id=user_id))
+    assert events.deliver_pending() == (1, 0)
+    assert likes_of(unit_client, post_id)["count"] == 1
+
+
 def test_author_shards_a_hot_post_and_the_sum_stays_exact(unit_client, make_user) -> None:
     author = make_user(unit_client)
     post_id = new_post(author)
