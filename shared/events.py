@@ -303,17 +303,20 @@ def publish(event: Event) -> bool:
 
 
 def pending_ids(limit: int = 100) -> list[int]:
+    """Up to `limit` pending events, those tried least first, then oldest first: events that
+    keep failing, or keep answering RetryLater (a like waiting to be safely finished), never
+    hold back the ones behind them, however many they are."""
     query = (
         OutboxEvent.select(OutboxEvent.id)
         .where(OutboxEvent.delivered_at.is_null())
-        .order_by(OutboxEvent.id)
+        .order_by(OutboxEvent.attempts, OutboxEvent.id)
         .limit(limit)
     )
     return [row.id for row in query]
 
 
 def deliver_pending(limit: int = 100) -> tuple[int, int]:
-    """Retry pending events, oldest first. Returns (delivered, still pending in this batch)."""
+    """Retry pending events (`pending_ids`). Returns (delivered, still pending in this batch)."""
     ids = pending_ids(limit)
     delivered = deliver(ids)
     return delivered, len(ids) - delivered

@@ -115,3 +115,24 @@ def test_a_failed_run_is_retried_one_by_one_and_only_the_bad_event_waits(
         events.unsubscribe(events.PostDeleted, one)
     assert delivered == [1, 3]
     assert events.pending_count() == 1
+
+
+def test_events_that_keep_failing_do_not_hold_back_newer_ones(unit_client: TestClient) -> None:
+    """A round takes the least-tried events first: two stuck events and a round of two still
+    leave room for the new one."""
+
+    def not_yet(event: events.LikeChangeUnfinished) -> None:
+        raise events.RetryLater("still in flight")
+
+    events.subscribe(events.LikeChangeUnfinished, not_yet)
+    try:
+        stuck = [
+            events.record_alone(events.LikeChangeUnfinished(post_id=n, user_id="1")) for n in (1, 2)
+        ]
+        assert events.deliver_pending(limit=2) == (0, 2)
+        fresh = events.record_alone(events.PostDeleted(post_id=3, user_id="1", username="a"))
+        assert events.pending_ids(limit=2)[0] == fresh
+        assert events.deliver_pending(limit=2) == (1, 1)
+    finally:
+        events.unsubscribe(events.LikeChangeUnfinished, not_yet)
+    assert set(events.pending_ids()) == set(stuck)
