@@ -28,6 +28,7 @@ MAIN_PAGES = {
     "not-found": "/no/such/page",
     "tables": "/tables",
     "table": "/tables/lab-activities",
+    "builder-pages": "/tables/lab-activities?op=Scan&limit=5&run=1",  # a read with a next page
     "labs": "/labs",
     "lab": "/labs/counter",
 }
