@@ -31,6 +31,7 @@ from engagement.models import (
 from lens.access_patterns import access_pattern
 from shared import events
 from shared.auth import Viewer
+from shared.database import release_connection
 from shared.dynamo import batch_get, bound_client, bound_settings, conditional_write, utc_now
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.i18n import gettext as _
@@ -212,6 +213,7 @@ def unlike_post(*, post_id: int, viewer: Viewer) -> LikeChange:
 def _set_like(post_id: int, viewer: Viewer, *, want: bool) -> LikeChange:
     """Change the state if needed; publish an event only when it really changed."""
     posts.require_post(post_id=post_id)
+    release_connection()
     try:
         changed = _change_state(post_id, viewer.user_id, want)
     except Conflict:
@@ -225,6 +227,7 @@ def _set_like(post_id: int, viewer: Viewer, *, want: bool) -> LikeChange:
         events.publish(
             event_type(post_id=post_id, user_id=viewer.user_id, username=viewer.username)
         )
+    release_connection()
     summary = like_summary(post_id=post_id, user_id=viewer.user_id, consistent=True)
     return LikeChange(summary=summary, changed=changed)
 

@@ -380,3 +380,32 @@ def test_a_like_landing_while_its_post_is_deleted_leaves_no_orphan(
     response = like(fan, post_id)
     assert response.status_code == 404
     assert list(UserLike.query(str(post_id))) == []
+
+
+def test_a_like_waiting_on_dynamodb_holds_no_rdb_connection(
+    monkeypatch, tmp_path, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """With one pooled connection and a DynamoDB that takes a second per like, four concurrent
+    likes all succeed: each holds the connection only for its SQL, not while DynamoDB works
+    (held throughout, the others would wait past the pool's 1 s and answer 503)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import in_process_app
+
+    env = {"DATABASE_POOL_SIZE": "1", "DATABASE_POOL_WAIT_SECONDS": "1"}
+    with in_process_app(monkeypatch, tmp_path, **env) as client:
+        author = make_user(client)
+        fans = [make_user(client) for _ in range(4)]
+        post_id = new_post(author)
+        real_change_state = likes._change_state
+
+        def slow_dynamodb(*args, **kwargs):  # type: ignore[no-untyped-def]
+            time.sleep(1.0)
+            return real_change_state(*args, **kwargs)
+
+        monkeypatch.setattr(likes, "_change_state", slow_dynamodb)
+        with ThreadPoolExecutor(len(fans)) as pool:
+            answers = list(pool.map(lambda fan: like(fan, post_id), fans))
+        assert [answer.status_code for answer in answers] == [200] * 4, answers[-1].text
+        assert likes_of(client, post_id)["count"] == 4
