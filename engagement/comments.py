@@ -29,6 +29,7 @@ from lens.access_patterns import access_pattern
 from shared import events
 from shared.auth import Viewer
 from shared.cursors import decode_cursor, encode_cursor
+from shared.database import release_connection
 from shared.dynamo import conditional_write, utc_now
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.i18n import N_
@@ -247,6 +248,7 @@ def create_comment(
     if parent_id is not None:
         _check_comment_id(parent_id, what=N_("comment to reply to"))
     posts.require_post(post_id=post_id)
+    release_connection()  # DynamoDB's turn: the RDB connection goes back to the pool meanwhile
     now = utc_now()
     comment_id = comment_id_at(now, secrets.randbits(48))
     if idempotency_key is not None:

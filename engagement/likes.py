@@ -213,7 +213,7 @@ def unlike_post(*, post_id: int, viewer: Viewer) -> LikeChange:
 def _set_like(post_id: int, viewer: Viewer, *, want: bool) -> LikeChange:
     """Change the state if needed; publish an event only when it really changed."""
     posts.require_post(post_id=post_id)
-    release_connection()
+    release_connection()  # DynamoDB's turn: the RDB connection goes back to the pool meanwhile
     try:
         changed = _change_state(post_id, viewer.user_id, want)
     except Conflict:
