@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from pynamodb.exceptions import UpdateError
 
+import app as composition_root
 from engagement import cleanup, likes, posts
 from engagement.models import MAX_SHARDS, LikeCounter, UserLike, shard_key
 from shared import dynamo, events
@@ -140,9 +141,11 @@ def test_a_bump_whose_response_was_lost_is_not_counted_again(
     assert LikeCounter.get(str(post_id), "COUNT").inflight is None
 
 
-def test_a_change_whose_bump_never_happened_is_counted_by_settle_pending_likes(
-    unit_client, make_user, monkeypatch
-) -> None:
+def a_like_that_failed_midway(unit_client, make_user, monkeypatch):  # type: ignore[no-untyped-def]
+    """A post liked once, then `fan`'s like whose counter step met a DynamoDB that stopped
+    answering: (post_id, fan), with the fan's like pending and the count still 1. The app's own
+    relay is stopped: its 5 s round would otherwise race the test's steps on a slow machine."""
+    monkeypatch.setattr(composition_root, "_relay_round", lambda: None)
     author, fan, other = make_user(unit_client), make_user(unit_client), make_user(unit_client)
     post_id = new_post(author)
     like(other, post_id)
@@ -150,11 +153,17 @@ def test_a_change_whose_bump_never_happened_is_counted_by_settle_pending_likes(
     def dynamodb_down(self, actions, condition=None, **kwargs):  # type: ignore[no-untyped-def]
         raise UpdateError("connection refused")
 
-    real_update = LikeCounter.update
-    monkeypatch.setattr(LikeCounter, "update", dynamodb_down)
-    assert like(fan, post_id).status_code == 503
-    monkeypatch.setattr(LikeCounter, "update", real_update)
-    assert likes_of(unit_client, post_id)["count"] == 1
+    with monkeypatch.context() as down:
+        down.setattr(LikeCounter, "update", dynamodb_down)
+        assert like(fan, post_id).status_code == 503
+    assert likes_of(unit_client, post_id)["count"] == 1  # the bump never happened
+    return post_id, fan
+
+
+def test_a_change_whose_bump_never_happened_is_counted_by_settle_pending_likes(
+    unit_client, make_user, monkeypatch
+) -> None:
+    post_id, fan = a_like_that_failed_midway(unit_client, make_user, monkeypatch)
     assert likes_of(fan.client, post_id)["liked_by_me"] is True
 
     assert cleanup.settle_pending_likes(post_id=post_id) == 0  # too recent to be dead
@@ -178,19 +187,8 @@ def test_a_like_that_failed_midway_is_finished_by_the_relay_without_another_clic
 ) -> None:
     """The request leaves an outbox event; the relay waits while the change may still be in
     flight, then replays it once, and the count is right without the user clicking again."""
-    author, fan, other = make_user(unit_client), make_user(unit_client), make_user(unit_client)
-    post_id = new_post(author)
-    like(other, post_id)
-
-    def dynamodb_down(self, actions, condition=None, **kwargs):  # type: ignore[no-untyped-def]
-        raise UpdateError("connection refused")
-
-    real_update = LikeCounter.update
-    monkeypatch.setattr(LikeCounter, "update", dynamodb_down)
-    assert like(fan, post_id).status_code == 503
-    monkeypatch.setattr(LikeCounter, "update", real_update)
+    post_id, _fan = a_like_that_failed_midway(unit_client, make_user, monkeypatch)
     (left,) = unfinished_likes()
-    assert likes_of(unit_client, post_id)["count"] == 1  # the bump never happened
 
     assert events.deliver_pending() == (0, 1)  # too recent: it may still be in flight
     assert (
@@ -203,9 +201,10 @@ def test_a_like_that_failed_midway_is_finished_by_the_relay_without_another_clic
     assert cleanup.settle_pending_likes(post_id=post_id) == 0  # nothing left to repair
 
 
-def test_a_like_that_succeeds_or_meets_a_busy_click_leaves_nothing_to_the_relay(
-    unit_client, make_user
+def test_a_like_that_succeeds_leaves_nothing_to_the_relay_and_a_late_event_changes_nothing(
+    unit_client, make_user, monkeypatch
 ) -> None:
+    monkeypatch.setattr(composition_root, "_relay_round", lambda: None)  # the test relays
     author, fan = make_user(unit_client), make_user(unit_client)
     post_id = new_post(author)
     like(fan, post_id)
