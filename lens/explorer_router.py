@@ -198,17 +198,31 @@ def table_page(
 
 
 def _prefilled(form: BuilderForm, page: CollectionsPage, index: str | None) -> BuilderForm:
-    """A builder opened from /design without a partition key value gets the first one of the
-    collections shown, when they are read through the same index the builder will use."""
-    if form.op not in ("GetItem", "Query") or form.pk or (form.on or None) != index:
-        return form  # a Scan takes no key: a filled one would only be refused
-    if not page.collections:
+    """A builder opened from /design gets what its declaration leaves open from the items on
+    the page (when they are read through the index the builder will use), so that it runs as
+    it comes: a Query, the first collection's partition key; a GetItem, the whole key of an
+    item shown, in the declared partition and with the declared sort-key prefix if an item
+    has them (`sk = "USER#<user>"` declares a prefix, and a GetItem needs one exact value).
+    A Scan takes no key: a filled one would only be refused."""
+    if form.op not in ("GetItem", "Query") or (form.on or None) != index or not page.collections:
         return form
     first = page.collections[0]
-    changes = {"pk": first.partition_key}
-    if form.op == "GetItem" and not form.sk and first.items[0].sort_key is not None:
-        changes.update(sk_op="=", sk=first.items[0].sort_key)
-    return form.with_values(**changes)
+    if form.op == "Query" or first.items[0].sort_key is None:
+        return form if form.pk else form.with_values(pk=first.partition_key)
+    if form.pk and form.sk and form.sk_op == "=":
+        return form
+    prefix = form.sk if form.sk_op == "begins_with" else ""
+    keys = [
+        (collection.partition_key, item.sort_key)
+        for collection in page.collections
+        for item in collection.items
+        if item.sort_key is not None and item.sort_key.startswith(prefix)
+    ]
+    keys.sort(key=lambda found: found[0] != form.pk)  # the declared partition's first
+    if not keys:
+        return form
+    pk, sk = keys[0]
+    return form.with_values(pk=pk, sk_op="=", sk=sk)
 
 
 def _builder_outcome(table: ExplorerTable, form: BuilderForm) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from lens.capacity import WRITE_OPERATIONS
 from lens.design import describe_table, pattern_design
 from lens.explorer import find_table
 from shared import dynamo
+from shared.dynamo import bound_client
 
 pytest_plugins = ["tests.unit.explorer_fixtures", "tests.unit.design_fixtures"]
 
@@ -490,3 +491,27 @@ def test_a_filtered_page_can_come_back_short_or_empty_and_still_not_be_the_last(
     assert 'data-testid="builder-last-page"' in fragment.text
     unlikes = sum(1 for a in Activity.scan() if a.activity_type == "unlike")
     assert found == unlikes > 0 and pages >= Activity.count() // 10
+
+
+def test_every_access_pattern_opened_from_design_runs_as_prefilled(
+    seeded_client: TestClient,
+) -> None:
+    """Each "open in builder" link of /design, run as it comes: a read the learner can run at
+    once, not a form to repair first."""
+    page = seeded_client.get("/design").text
+    links = re.findall(r'href="(/tables/[^"]+)"[^>]*data-testid="open-in-builder"', page)
+    assert len(links) == len(access_patterns())
+    failures = {}
+    tried = 0
+    for link in links:
+        url = html.unescape(link).split("#", 1)[0]
+        table = url.split("?", 1)[0].removeprefix("/tables/")
+        if not bound_client().scan(TableName=table, Limit=1)["Items"]:
+            continue  # nothing to read yet (no one signed in): the page says the table is empty
+        tried += 1
+        ran = seeded_client.get(url + "&run=1")
+        if ran.status_code != 200 or 'data-testid="builder-result"' not in ran.text:
+            error = re.search(r'data-testid="builder-error">([^<]*)<', ran.text)
+            failures[url] = error.group(1) if error else ran.status_code
+    assert not failures, "\n".join(f"{k} -> {v}" for k, v in failures.items())
+    assert tried > len(links) / 2
