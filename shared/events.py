@@ -58,6 +58,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import attrgetter
 from typing import Any, ClassVar, TypeVar
 
 import peewee
@@ -224,13 +226,7 @@ def _dispatch_run(run: list[Event]) -> None:
 
 def _runs(rows: list[OutboxEvent]) -> list[list[OutboxEvent]]:
     """Consecutive rows of one event type, in outbox order."""
-    runs: list[list[OutboxEvent]] = []
-    for row in rows:
-        if runs and runs[-1][0].name == row.name:
-            runs[-1].append(row)
-        else:
-            runs.append([row])
-    return runs
+    return [list(run) for _name, run in groupby(rows, key=attrgetter("name"))]
 
 
 def record(event: Event) -> int:
