@@ -137,8 +137,8 @@ def release_connection() -> None:
     next query takes one from the pool again. A like then holds one for its few milliseconds
     of SQL, not for its whole request: with one pooled connection and a DynamoDB taking a
     second per like, four concurrent likes all succeed, where three used to time out waiting."""
-    if database.obj is not None and not database.is_closed() and not database.in_transaction():
-        database.close()
+    if database.obj is not None and not database.in_transaction():
+        close_connection()
 
 
 class RdbConnectionPerRequest:
