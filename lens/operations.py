@@ -127,18 +127,17 @@ def check(table: ExplorerTable, request: OperationRequest) -> Operation:
         raise InvalidInput(_("GetItem reads one item: it has no next page to start from."))
     start = decode_cursor(
         kind=_CURSOR_KIND,
-        bound_to=query_fingerprint(operation),
+        bound_to=query_fingerprint(dynamodb_request(operation)),
         cursor=request.cursor,
         is_valid=dynamodb_key_check(table.position_keys(index)),
     )
     return replace(operation, start_key=start)
 
 
-def query_fingerprint(operation: Operation) -> str:
-    """The query a page belongs to: its request without what only says which page and how
-    long. A cursor is signed with it, so it opens the next page of this very query only (a
-    LastEvaluatedKey of alice's partition cannot start a Query of bob's)."""
-    request = dynamodb_request(operation)
+def query_fingerprint(request: Mapping[str, Any]) -> str:
+    """The query a page's request belongs to: the request without what only says which page
+    and how long. A cursor is signed with it, so it opens the next page of this very query only
+    (a LastEvaluatedKey of alice's partition cannot start a Query of bob's)."""
     query = {name: value for name, value in request.items() if name not in _PAGE_PARAMETERS}
     return hashlib.sha256(json.dumps(query, sort_keys=True).encode()).hexdigest()
 
@@ -396,7 +395,7 @@ def run(operation: Operation) -> OperationResult:
         last_evaluated_key=response.get("LastEvaluatedKey"),
         next_cursor=encode_cursor(
             kind=_CURSOR_KIND,
-            bound_to=query_fingerprint(operation),
+            bound_to=query_fingerprint(request),
             position=response.get("LastEvaluatedKey"),
         ),
         computed=capacity.computed(operation.name, request, response, schemas=table.schema_lookup),
