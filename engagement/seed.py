@@ -66,13 +66,13 @@ def seed_engagement(plan: SeedPlan, progress: Progress) -> int:
     """Demo likes and comments by the demo viewers, written in batches. Idempotent."""
     if not plan.viewers:
         return 0
-    per_post = max(1, _items_per_post(plan))
+    per_post = _items_per_post(plan)
     written = 0
     # A few thousand items at a time: the demo's 40 posts are one round, and 100,000 posts with
     # 1,000 comments each never sit in memory at once.
-    for post_ids in chunks(plan.post_ids, max(1, ITEMS_PER_ROUND // per_post)):
+    for post_ids in chunks(plan.post_ids, max(1, ITEMS_PER_ROUND // max(1, per_post))):
         written += _seed_round(plan, post_ids)
-        progress(len(post_ids) * _items_per_post(plan))
+        progress(len(post_ids) * per_post)
     return written
 
 
