@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +14,28 @@ from fastapi.testclient import TestClient
 import app as composition_root
 from shared import events
 from shared.database import close_connection, database
+
+
+@contextmanager
+def subscribed(
+    cls: type[events.Event],
+    handler: Callable[[Any], None],
+    many: Callable[[Any], None] | None = None,
+) -> Iterator[None]:
+    """`handler` (and its `many` form) subscribed to `cls` for the block only."""
+    events.subscribe(cls, handler, many=many)
+    try:
+        yield
+    finally:
+        events.unsubscribe(cls, handler)
+
+
+def record_deleted(post_ids: range) -> list[int]:
+    """A PostDeleted event per post id in the outbox; their row ids."""
+    return [
+        events.record(events.PostDeleted(post_id=n, user_id="1", username="author"))
+        for n in post_ids
+    ]
 
 
 def write_from_another_connection() -> None:
@@ -34,15 +59,8 @@ def test_the_relay_delivers_while_another_connection_commits(unit_client: TestCl
         write_from_another_connection()  # as if a request committed during a DynamoDB call
         delivered.append(event.post_id)
 
-    events.subscribe(events.PostDeleted, slow_subscriber)
-    try:
-        ids = [
-            events.record(events.PostDeleted(post_id=n, user_id="1", username="author"))
-            for n in range(1, 4)
-        ]
-        assert events.deliver(ids) == 3
-    finally:
-        events.unsubscribe(events.PostDeleted, slow_subscriber)
+    with subscribed(events.PostDeleted, slow_subscriber):
+        assert events.deliver(record_deleted(range(1, 4))) == 3
     assert delivered == [1, 2, 3]
     assert events.pending_count() == 3, "only the other writer's three events wait"
 
@@ -77,17 +95,11 @@ def test_a_run_of_one_event_type_goes_to_the_many_form_in_one_call(unit_client: 
     def many(run: list[events.PostDeleted]) -> None:
         runs.append([event.post_id for event in run])
 
-    events.subscribe(events.PostDeleted, one, many=many)
-    try:
-        ids = [
-            events.record(events.PostDeleted(post_id=n, user_id="1", username="author"))
-            for n in range(1, 5)
-        ]
+    with subscribed(events.PostDeleted, one, many=many):
+        ids = record_deleted(range(1, 5))
         ids.append(events.record(events.PostViewed(post_id=9, user_id="1", username="reader")))
-        ids.append(events.record(events.PostDeleted(post_id=5, user_id="1", username="author")))
+        ids += record_deleted(range(5, 6))
         assert events.deliver(ids) == 6
-    finally:
-        events.unsubscribe(events.PostDeleted, one)
     assert runs == [[1, 2, 3, 4]], "consecutive events of one type form a run, in outbox order"
     assert singles == [5], "a run of one goes to the one-event form"
     assert events.pending_count() == 0
@@ -106,15 +118,8 @@ def test_a_failed_run_is_retried_one_by_one_and_only_the_bad_event_waits(
     def many(run: list[events.PostDeleted]) -> None:
         raise RuntimeError("the batch call failed")
 
-    events.subscribe(events.PostDeleted, one, many=many)
-    try:
-        ids = [
-            events.record(events.PostDeleted(post_id=n, user_id="1", username="author"))
-            for n in range(1, 4)
-        ]
-        assert events.deliver(ids) == 2
-    finally:
-        events.unsubscribe(events.PostDeleted, one)
+    with subscribed(events.PostDeleted, one, many=many):
+        assert events.deliver(record_deleted(range(1, 4))) == 2
     assert delivered == [1, 3]
     assert events.pending_count() == 1
 
@@ -129,8 +134,7 @@ def test_events_that_keep_failing_do_not_hold_back_newer_ones(
     def not_yet(event: events.LikeChangeUnfinished) -> None:
         raise events.RetryLater("still in flight")
 
-    events.subscribe(events.LikeChangeUnfinished, not_yet)
-    try:
+    with subscribed(events.LikeChangeUnfinished, not_yet):
         stuck = [
             events.record_alone(events.LikeChangeUnfinished(post_id=n, user_id="1")) for n in (1, 2)
         ]
@@ -138,6 +142,4 @@ def test_events_that_keep_failing_do_not_hold_back_newer_ones(
         fresh = events.record_alone(events.PostDeleted(post_id=3, user_id="1", username="a"))
         assert events.pending_ids(limit=2)[0] == fresh
         assert events.deliver_pending(limit=2) == (1, 1)
-    finally:
-        events.unsubscribe(events.LikeChangeUnfinished, not_yet)
     assert set(events.pending_ids()) == set(stuck)
