@@ -4,8 +4,10 @@ the benchmark suite: they run, and their figures say what the lesson says."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import engagement.models  # noqa: F401
 import sessions.models  # noqa: F401
 from lens.labs import LABS
 from lens.labs.lab import build_options
-from lens.labs.runner import run_lab
+from lens.labs.runner import cancel_run, run_lab, start_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,9 +119,6 @@ def test_the_cli_prints_exactly_one_json_document_with_the_issues_keys() -> None
 
 
 def test_ctrl_c_stops_a_cli_run_with_a_message_and_leaves_no_engine_behind() -> None:
-    import signal
-    import time
-
     engines_before = _engine_processes()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "lab", "ttl", "--seconds", "60"],
@@ -180,9 +179,6 @@ def test_the_benchmark_suite_runs_every_figure_at_tiny_sizes(tmp_path: Path) -> 
 def test_a_cancelled_run_stops_at_its_next_report_and_frees_the_server_for_another() -> None:
     """A 60-second TTL lab, cancelled once it is watching: it ends within a sample or two, as
     `cancelled`, its private engine stopped; the next run may start at once."""
-    import time
-
-    from lens.labs.runner import cancel_run, start_run
 
     lab = LABS["ttl"]
     run_ = start_run(lab, build_options(lab.options, {"seconds": "60"}))
