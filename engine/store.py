@@ -70,7 +70,9 @@ class Store:
         compact_after: int = COMPACT_AFTER_RECORDS,
         replay_budget: float = REPLAY_BUDGET_SECONDS,
     ) -> None:
-        self.directory = directory
+        # Absolute from the start: temp files come back with absolute names, and a relative
+        # directory could not tell that they lie inside it.
+        self.directory = directory.resolve()
         self.sync = sync
         self.home_region = home_region
         self.compact_after = compact_after

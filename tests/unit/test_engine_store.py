@@ -249,6 +249,24 @@ def test_a_snapshot_truncates_the_journal_and_reads_like_an_aws_export(tmp_path:
     assert nested["nested"]["M"]["blob"] == {"B": "AAEC"}  # binary as base64, as AWS exports
 
 
+def test_a_relative_data_directory_snapshots_like_an_absolute_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`manage.py engine --data-dir data/dynamodb`, as the README writes it: the clean stop
+    writes its snapshot and leaves no temp file behind."""
+    monkeypatch.chdir(tmp_path)
+    store = open_store(Path("data/dynamodb"))
+    create_table(store.gate)
+    some_writes(store.gate, "x#")
+
+    store.close(compact=True)
+
+    directory = tmp_path / "data" / "dynamodb"
+    manifest = read_manifest(directory)
+    assert manifest is not None and manifest["tables"][TABLE]["item_count"] == 4
+    assert list(directory.rglob("*.tmp")) == []
+
+
 @pytest.mark.parametrize(
     "limits", [{"compact_after": 3}, {"replay_budget": 1e-9}], ids=["records", "replay time"]
 )
