@@ -638,6 +638,51 @@ def engine_command(
     raise typer.Exit(serve(argv))
 
 
+@cli.command("engine-check")
+def engine_check(
+    data_dir: Annotated[Path, typer.Option(help="Journal and snapshots.")] = Path("data/dynamodb"),
+    repair: Annotated[
+        bool,
+        typer.Option(
+            help="Copy damaged journal files aside, then keep only their readable records."
+        ),
+    ] = False,
+) -> None:
+    """Check the engine's journal for damaged records, and with --repair recover what can be
+    recovered. Stop the engine first. Exits 1 while damage remains."""
+    from engine import repair as journal_repair
+    from shared.i18n import gettext as _
+
+    try:
+        if repair:
+            outcome = journal_repair.repair(data_dir)
+            found, backup = outcome.examination, outcome.backup
+        else:
+            found, backup = journal_repair.examine(data_dir), None
+    except (OSError, RuntimeError) as error:
+        err_console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    console.print(_("{count} readable journal records").format(count=found.readable))
+    for damage in found.damaged:
+        console.print(
+            _("damaged: {file} at byte {offset} ({length} bytes)").format(
+                file=damage.file, offset=damage.offset, length=damage.length
+            )
+        )
+    if not found.damaged:
+        console.print(_("no damage found"))
+    elif backup is not None:
+        console.print(
+            _(
+                "repaired: the damaged files are copied to {backup}; the engine now starts "
+                "without the records above, and the writes they held are lost"
+            ).format(backup=backup)
+        )
+    else:
+        console.print(_("run again with --repair to keep a copy and recover the rest"))
+        raise typer.Exit(1)
+
+
 def localized_cli():  # type: ignore[no-untyped-def]
     """The CLI as click runs it, its help in the language of LC_ALL / LC_MESSAGES / LANG."""
     from shared.i18n import language_from_environment, set_language, translate_command_help

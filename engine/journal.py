@@ -92,7 +92,7 @@ def encode(op: str, region: str, account: str, status: int, at: float, raw_reque
     return b"%08x " % zlib.crc32(payload) + payload + b"\n"
 
 
-def _decode(line: bytes) -> Record | None:
+def decode(line: bytes) -> Record | None:
     """The record on one line (newline included), or None when it is damaged or incomplete."""
     if len(line) < 10 or not line.endswith(b"\n") or line[8:9] != b" ":
         return None
@@ -117,7 +117,7 @@ def read(path: Path, *, last_file: bool) -> Iterator[Record]:
         offset = 0
         lines = iter(handle.readline, b"")
         for line in lines:
-            record = _decode(line)
+            record = decode(line)
             if record is None:
                 if last_file and next(lines, b"") == b"":
                     _cut_torn_tail(path, offset, len(line))

@@ -210,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         engine.start()
     except (DirectoryInUse, JournalCorrupt, SnapshotError) as error:
         print(f"the engine cannot start: {error}", file=sys.stderr)
+        if isinstance(error, JournalCorrupt):
+            print(
+                f"to see the damage: manage.py engine-check --data-dir {options.data_dir}; "
+                "to keep a copy and recover the rest: add --repair",
+                file=sys.stderr,
+            )
         return 1
     _report_recovery(engine.recovery)
     app = with_engine_paths(DomainDispatcherApplication(create_backend_app), engine)

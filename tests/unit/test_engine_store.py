@@ -21,11 +21,11 @@ from moto.core.request import Request
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.responses import DynamoHandler
 
-from engine import compaction, journal
+from engine import compaction, journal, repair
 from engine.export_format import MANIFEST_NAME, read_manifest
 from engine.gate import Gate, stored_items
 from engine.journal import Journal, JournalCorrupt, generations, journal_path
-from engine.store import Store
+from engine.store import DirectoryInUse, Store
 from engine.ttl import TtlSweeper
 from tests.tables import pk_sk_table
 
@@ -220,6 +220,63 @@ def test_a_damaged_record_before_the_last_stops_recovery(tmp_path: Path) -> None
 
     with pytest.raises(JournalCorrupt, match="damaged record"):
         restart(tmp_path)
+
+
+def damaged_journal(directory: Path) -> bytes:
+    """Three puts, the middle one damaged; returns the file's bytes as damaged."""
+    store = open_store(directory)
+    create_table(store.gate)
+    for sort_key in "abc":
+        put(store.gate, "user#1", sort_key)
+    store.close(compact=False)
+    path = journal_path(directory, 0)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b'"b"', b'"z"')
+    path.write_bytes(b"".join(lines))
+    return path.read_bytes()
+
+
+def test_engine_check_names_the_damage_and_repair_keeps_a_copy_and_the_rest(
+    tmp_path: Path,
+) -> None:
+    damaged = damaged_journal(tmp_path)
+
+    found = repair.examine(tmp_path)
+    assert found.readable == 3  # CreateTable and two of the three puts
+    assert [(d.file, d.offset > 0) for d in found.damaged] == [("journal-00000000.log", True)]
+
+    outcome = repair.repair(tmp_path)
+
+    assert outcome.backup is not None
+    assert (outcome.backup / "journal-00000000.log").read_bytes() == damaged
+    assert repair.examine(tmp_path).damaged == []
+    restart(tmp_path)
+    kept = sorted(json.loads(item)["sk"]["S"] for item in state()[TABLE]["items"])
+    assert kept == ["a", "c"]
+
+
+def test_engine_check_refuses_a_directory_an_engine_is_using(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    try:
+        with pytest.raises(DirectoryInUse, match="stop it first"):
+            repair.repair(tmp_path)
+    finally:
+        store.close(compact=False)
+
+
+def test_engine_check_command_exits_1_on_damage_and_0_once_repaired(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from manage import cli
+
+    damaged_journal(tmp_path)
+    runner = CliRunner()
+    check = runner.invoke(cli, ["engine-check", "--data-dir", str(tmp_path)])
+    assert check.exit_code == 1 and "journal-00000000.log" in check.output
+    fixed = runner.invoke(cli, ["engine-check", "--data-dir", str(tmp_path), "--repair"])
+    assert fixed.exit_code == 0 and "damaged-" in fixed.output
+    again = runner.invoke(cli, ["engine-check", "--data-dir", str(tmp_path)])
+    assert again.exit_code == 0
 
 
 # -- snapshots --------------------------------------------------------------------------------
