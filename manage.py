@@ -622,8 +622,15 @@ def engine_command(
         float, typer.Option(min=0.1, help="Seconds between TTL sweeps.")
     ] = 60.0,
     partition_limit: Annotated[
-        float | None, typer.Option(min=0.1, help="Write units per second per partition key.")
+        float | None, typer.Option(min=0.1, help="Write units per second per partition.")
     ] = None,
+    partitions: Annotated[
+        int, typer.Option(min=1, help="Partitions an on-demand table or index starts with.")
+    ] = 4,
+    split_after_s: Annotated[
+        float,
+        typer.Option(min=0.1, help="Seconds a partition refuses writes before it splits."),
+    ] = 300.0,
     in_memory: Annotated[bool, typer.Option(help="Keep nothing on disk.")] = False,
 ) -> None:
     """Serve only the DynamoDB engine, like DynamoDB Local: for the AWS CLI, NoSQL Workbench or
@@ -635,6 +642,7 @@ def engine_command(
     argv += ["--in-memory"] if in_memory else ["--data-dir", str(data_dir)]
     if partition_limit is not None:
         argv += ["--partition-limit", str(partition_limit)]
+        argv += ["--partitions", str(partitions), "--split-after-s", str(split_after_s)]
     raise typer.Exit(serve(argv))
 
 

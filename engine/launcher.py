@@ -88,6 +88,8 @@ class LocalEngine:
         data_dir: Path | None = None,
         ttl_interval: float | None = None,
         partition_limit: float | None = None,
+        partitions: int | None = None,
+        split_after_s: float | None = None,
         stock_moto: bool = False,
         host: str = "127.0.0.1",
         port: int | None = None,
@@ -101,6 +103,8 @@ class LocalEngine:
         self.data_dir = data_dir.resolve() if data_dir is not None else None
         self.ttl_interval = ttl_interval
         self.partition_limit = partition_limit
+        self.partitions = partitions
+        self.split_after_s = split_after_s
         self.stock_moto = stock_moto
         self.fsync = fsync
         self._requested_port = port
@@ -273,6 +277,10 @@ class LocalEngine:
             options += ["--ttl-interval", f"{self.ttl_interval:g}"]
         if self.partition_limit is not None:
             options += ["--partition-limit", f"{self.partition_limit:g}"]
+        if self.partitions is not None:
+            options += ["--partitions", str(self.partitions)]
+        if self.split_after_s is not None:
+            options += ["--split-after-s", f"{self.split_after_s:g}"]
         if not self.fsync:
             options.append("--no-fsync")
         return [*_engine_command(self.host, port), *options]

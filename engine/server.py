@@ -53,6 +53,8 @@ logger = logging.getLogger("engine")
 DEFAULT_PORT = 8001
 DEFAULT_DATA_DIR = Path("data/dynamodb")
 DEFAULT_REGION = "ap-northeast-1"
+# AWS does not publish how long a partition must stay hot before it splits: a lab shortens it.
+DEFAULT_SPLIT_AFTER_SECONDS = 300.0
 HEALTH_PATH = "/_engine/health"
 MOTO_RESET_PATH = "/moto-api/reset"
 
@@ -77,6 +79,7 @@ class Engine:
         self.gate = self.store.gate if self.store is not None else Gate()
         self.sweeper = TtlSweeper(self.gate, options.ttl_interval)
         self.recovery: Recovery | None = None
+        self.throttle: throttle_module.PartitionThrottle | None = None
 
     def start(self) -> None:
         patches.install_all()  # before any table exists: the indexes follow every write
@@ -88,7 +91,12 @@ class Engine:
             gc.freeze()
         gate_module.install(self.gate)
         if self.options.partition_limit:
-            throttle_module.install(throttle_module.PartitionThrottle(self.options.partition_limit))
+            self.throttle = throttle_module.PartitionThrottle(
+                self.options.partition_limit,
+                partitions=self.options.partitions,
+                split_after=self.options.split_after_s,
+            )
+            throttle_module.install(self.throttle)
         self.sweeper.start()
 
     def stop(self) -> None:
@@ -110,6 +118,9 @@ class Engine:
             "journal_replay_seconds": journal.replay_seconds_since_snapshot if journal else 0.0,
             "ttl_interval_seconds": self.options.ttl_interval,
             "partition_limit": self.options.partition_limit,
+            "split_after_s": self.options.split_after_s if self.options.partition_limit else None,
+            "partitions": self.throttle.partition_counts() if self.throttle else {},
+            "splits": self.throttle.splits if self.throttle else 0,
             "recovery": asdict(self.recovery) if self.recovery else None,
             "last_snapshot": asdict(last) if last else None,
             # Objects the collector no longer walks (see shared.process): 0 means it walks all.
@@ -123,7 +134,12 @@ class Engine:
             sync = "synced before each answer" if self.options.fsync else "not fsynced"
             where = f"data in {self.options.data_dir} (journal {sync})"
         limit = self.options.partition_limit
-        throttling = f"{limit:g} WCU/s per partition key" if limit else "off"
+        throttling = (
+            f"{limit:g} WCU/s per partition, {self.options.partitions} partitions per table, "
+            f"split after {self.options.split_after_s:g}s hot"
+            if limit
+            else "off"
+        )
         return f"{where}; TTL sweep every {self.options.ttl_interval:g}s; throttling {throttling}"
 
 
@@ -171,7 +187,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_positive,
         default=None,
         metavar="WCU_PER_S",
-        help="Refuse writes to a partition key beyond this many write units per second.",
+        help="Refuse writes to a partition beyond this many write units per second.",
+    )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=throttle_module.DEFAULT_PARTITIONS,
+        help="Partitions an on-demand table or index starts with (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--split-after-s",
+        type=_positive,
+        default=DEFAULT_SPLIT_AFTER_SECONDS,
+        help="Seconds a partition refuses writes before it splits for heat (default: %(default)s).",
     )
     parser.add_argument(
         "--no-fsync",

@@ -208,9 +208,11 @@ def test_expired_items_disappear_within_two_sweep_intervals(tmp_path: Path) -> N
 # -- throttling ----------------------------------------------------------------------------------
 
 
-def test_throttling_hits_only_the_hot_partition_keys(tmp_path: Path) -> None:
-    # 1 WCU/s: after each write a key rests for a second, longer than the next few requests take
-    with LocalEngine(tmp_path / "engine.log", partition_limit=1) as engine:
+def test_throttling_hits_only_the_hot_partitions(tmp_path: Path) -> None:
+    # 1 WCU/s: after each write a partition rests for a second, longer than the next few
+    # requests take. 1,024 partitions per table and index: the 30 cold keys (and their 30 index
+    # keys) each land on a partition no other of them uses.
+    with LocalEngine(tmp_path / "engine.log", partition_limit=1, partitions=1024) as engine:
         create_table(engine.client())
         client = engine.client(max_attempts=1)  # no retries: every refusal is seen
 

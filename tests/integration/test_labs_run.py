@@ -4,6 +4,7 @@ the benchmark suite: they run, and their figures say what the lesson says."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -119,7 +120,6 @@ def test_the_cli_prints_exactly_one_json_document_with_the_issues_keys() -> None
 
 
 def test_ctrl_c_stops_a_cli_run_with_a_message_and_leaves_no_engine_behind() -> None:
-    engines_before = _engine_processes()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "lab", "ttl", "--seconds", "60"],
         cwd=ROOT,
@@ -131,7 +131,7 @@ def test_ctrl_c_stops_a_cli_run_with_a_message_and_leaves_no_engine_behind() -> 
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     deadline = time.monotonic() + 60
-    while _engine_processes() <= engines_before:  # its private engine is up
+    while not (engines := _engines_started_by(process.pid)):  # its private engine is up
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.1)
     time.sleep(3)  # into the watching
@@ -140,7 +140,7 @@ def test_ctrl_c_stops_a_cli_run_with_a_message_and_leaves_no_engine_behind() -> 
     assert process.returncode == 130
     assert "Cancelled: the ttl lab stopped and its private engine was stopped." in err
     assert "Traceback" not in err
-    assert _engine_processes() == engines_before
+    assert not any(map(_alive, engines))
 
 
 def test_the_cli_refuses_a_bad_option_with_a_message() -> None:
@@ -186,14 +186,14 @@ def test_a_cancelled_run_stops_at_its_next_report_and_frees_the_server_for_anoth
     while not any(stage.label.startswith("watching") for stage in run_.stages):
         assert run_.status == "running" and time.monotonic() < deadline, run_.as_dict()
         time.sleep(0.1)
-    engines_before = _engine_processes()
+    engines = _engines_started_by(os.getpid())
     cancel_run(run_)
     assert run_.as_dict()["cancelling"] is True
     while run_.status == "running":
         assert time.monotonic() < deadline, "the cancelled run did not stop"
         time.sleep(0.1)
     assert run_.status == "cancelled" and run_.result is None and run_.seconds < 20
-    assert _engine_processes() < engines_before  # its private engine is gone
+    assert engines and not any(map(_alive, engines))  # its private engine is gone
     assert cancel_run(run_).status == "cancelled"  # asking again changes nothing
     again = start_run(lab, build_options(lab.options, {"seconds": "4"}))
     cancel_run(again)
@@ -202,14 +202,27 @@ def test_a_cancelled_run_stops_at_its_next_report_and_frees_the_server_for_anoth
     assert again.status == "cancelled"
 
 
-def _engine_processes() -> int:
-    """Engine servers running now (`python -m engine`), read from /proc."""
-    count = 0
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+def _alive(pid: int) -> bool:
+    """Running, or stopped but not yet reaped by its parent (a zombie is gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _engines_started_by(parent: int) -> set[int]:
+    """Engine servers (`python -m engine`) whose parent is `parent`, read from /proc: only the
+    lab's own, whatever other engines run on the machine."""
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            argv = cmdline.read_bytes().split(b"\0")
-        except OSError:
+            argv = (status.parent / "cmdline").read_bytes().split(b"\0")
+            ppid = next(
+                line for line in status.read_text().splitlines() if line.startswith("PPid:")
+            )
+        except (OSError, StopIteration):
             continue
-        if b"-m" in argv and b"engine" in argv:
-            count += 1
-    return count
+        if b"-m" in argv and b"engine" in argv and int(ppid.split()[1]) == parent:
+            found.add(int(status.parent.name))
+    return found
