@@ -12,15 +12,17 @@ Access patterns (each a Query, newest first, with `Limit` and a cursor)
       anti-pattern beside the indexed feed: its cost grows with the table, the index's does not.
 
 Why these keys
-    `user_id` spreads the table over as many partitions as there are users, and one user's
-    history sits in one partition sorted by time: "latest N" is a single Query that stops after
-    N items. `timestamp` is the sort key, and it is not a bare time: two events of one user in
-    the same microsecond (a double click, two tabs, a relayed outbox batch) would share a key
-    and the second PutItem would silently overwrite the first. The sort key is therefore
-    `2025-11-25T13:45:12.123456Z#<suffix>`: a fixed-width UTC time (lexical order = time order)
-    plus a suffix derived from the event's `event_id` (16 hex digits of its SHA-256). Unique,
-    still sorted by time, and deterministic: an outbox event delivered twice (at-least-once)
-    builds the same key, so the conditional PutItem of the redelivery fails and changes nothing.
+    All items of one `user_id` form one item collection (AWS's word for the items that share a
+    partition key value), stored sorted by time: "latest N" is a single Query that stops after N
+    items. DynamoDB hashes every partition key value to choose the partition (the physical unit of
+    storage and throughput) that holds it, and each partition holds many users, so the more users,
+    the more evenly the load spreads. `timestamp` is the sort key, and it is not a bare time: two
+    events of one user in the same microsecond (a double click, two tabs, a relayed outbox batch)
+    would share a key and the second PutItem would silently overwrite the first. The sort key is
+    therefore `2025-11-25T13:45:12.123456Z#<suffix>`: a fixed-width UTC time (lexical order = time
+    order) plus a suffix derived from the event's `event_id` (16 hex digits of its SHA-256). Unique,
+    still sorted by time, and deterministic: an outbox event delivered twice (at-least-once) builds
+    the same key, so the conditional PutItem of the redelivery fails and changes nothing.
 
 View logs are disposable and deduplicated
     A view is recorded on every post page a signed-in user opens, so it is by far the most
@@ -48,10 +50,12 @@ Indexes: what each costs, and the projections
     INCLUDE win when items are large and the index is read rarely; neither is true here.
 
     `ActivityTypeIndex` (PK `activity_type`, SK `timestamp`): five distinct partition key values
-    for the whole site, so every view of every user lands on the one `view` partition of the
-    index: a hot partition (1,000 WCU/s per partition; a GSI that cannot keep up throttles
-    the writes to the table itself). Fine for a demo; at scale, shard the key (`like#0..K-1`)
-    as the feed key does, and as the hot-partition lab shows.
+    for the whole site, so every view of every user is written to the one `view` item collection
+    of the index: a hot key. A partition takes at most 1,000 WCU/s, and a GSI that is throttled
+    throttles the writes to the table itself. DynamoDB's adaptive capacity reacts to a hot
+    partition (it splits it and isolates frequently accessed items), but only after the heat
+    has lasted, and it can never raise the limit of a single item. Fine for a demo; at scale,
+    shard the key (`like#0..K-1`) as the feed key does, and as the hot-partition lab shows.
 
     `PostActivityIndex` (PK `post_id`, SK `timestamp`) is sparse: an item without `post_id` is
     not copied into it. Every activity type today concerns a post, but an activity that does
@@ -59,20 +63,22 @@ Indexes: what each costs, and the projections
     nothing in this index.
 
     `FeedIndex` (PK `feed_key`, SK `timestamp`) is the proper global feed. A single key such as
-    `feed_key = "all"` would put every write of the site into one partition (1,000 WCU/s for the
-    whole site) and let one partition grow forever. The key is `<UTC day>#<shard>`: the day
-    bucket bounds each partition to one day of activity and lets the read start at today; the
-    shard (`FEED_SHARDS` of them, chosen from the event's hash) spreads one day's writes over
-    several partitions. Reading the newest N costs one Query with `Limit N` per shard of the
-    newest bucket whatever the size of the table. The index is sparse too: views carry no
-    `feed_key`, so the feed shows what people did (posts, likes, comments), and the commonest,
-    most disposable writes skip a third index write.
+    `feed_key = "all"` would put every write of the site into one item collection, whose writes
+    adaptive capacity could at best spread over partitions after the fact, and let that one
+    collection grow forever. The key is `<UTC day>#<shard>`: the day bucket bounds each item
+    collection to one day of activity and lets the read start at today; the shard (`FEED_SHARDS` of
+    them, chosen from the event's hash) spreads one day's writes over several partition key values,
+    which DynamoDB hashes to different places. Reading the newest N costs one Query with `Limit N`
+    per shard of the newest bucket whatever the size of the table. The index is sparse too: views
+    carry no `feed_key`, so the feed shows what people did (posts, likes, comments), and the
+    commonest, most disposable writes skip a third index write.
 
 Limits that matter
     Items are small and bounded (400 KB is the item limit; an activity is about 150 bytes).
-    A user's partition grows without bound; a Query with `Limit` reads only what it returns,
-    so that is fine. Per-partition throughput (1,000 WCU/s, 3,000 RCU/s) is only a concern for
-    the low-cardinality `ActivityTypeIndex` (above).
+    A user's item collection grows without bound, which DynamoDB allows because the table has
+    no local secondary index (with one, an item collection is capped at 10 GB); a Query with
+    `Limit` reads only what it returns, so that is fine. Per-partition throughput (1,000 WCU/s,
+    3,000 RCU/s) is only a concern for the low-cardinality `ActivityTypeIndex` (above).
 """
 
 from __future__ import annotations
@@ -95,14 +101,18 @@ __doc_ja__ = """`activities` テーブル: 誰がいつ何をしたか。ユー�
       スキャンのコストはテーブルとともに増えるが、インデックスのコストは増えない。
 
 このキーにした理由
-    `user_id` にすると、テーブルはユーザーの数だけのパーティションに散らばり、1
-    人のユーザーの履歴は 1 つのパーティションに時刻順で並ぶ。「最新 N 件」は N
-    件読んだら止まるクエリ 1 回で済む。ソートキーは `timestamp` だが、
+    1 つの `user_id` の項目は 1 つの項目コレクション（パーティションキーの値が同じ項目の集まりを
+    指す AWS の用語）になり、時刻順に並んで保存される。「最新 N 件」は N
+    件読んだら止まるクエリ 1 回で済む。DynamoDB
+    はパーティションキーの値をハッシュして、それを置くパーティション（ストレージとスループットの物理的な単位）
+    を決める。1 つのパーティションには多くのユーザーが入るので、
+    ユーザーが多いほど負荷は均等に散らばる。ソートキーは `timestamp` だが、
     ただの時刻ではない。同じユーザーの 2
     つのイベントが同じマイクロ秒に起きると（ダブルクリック、2 つのタブ、
     アウトボックスのまとめての中継）キーが重なり、2 つ目の PutItem が 1
-    つ目を黙って上書きしてしまう。そこでソートキーは `2025-11-25T13:45:12.123456Z
-    #<suffix>` の形にする。固定幅の UTC 時刻（文字列の順序 = 時刻の順序）に、
+    つ目を黙って上書きしてしまう。そこでソートキーは
+    `2025-11-25T13:45:12.123456Z#<suffix>` の形にする。
+    固定幅の UTC 時刻（文字列の順序 = 時刻の順序）に、
     イベントの `event_id` から作った接尾辞（SHA-256 の 16 進数 16 桁）
     を付けたもの。一意で、時刻順のままで、しかも決定的。
     アウトボックスのイベントが 2 回届いても（at-least-once）同じキーになるので、
@@ -122,7 +132,7 @@ __doc_ja__ = """`activities` テーブル: 誰がいつ何をしたか。ユー�
       `VIEW_TTL_DAYS` 後の時刻を設定する。DynamoDB
       は期限切れの項目をすぐには削除しない（AWS では通常数日以内、
       ローカルエンジンでは削除しない）ので、読み込みのたびに `expires_at`
-      を過ぎた項目を除外する。TTL はゴミ集めであって、アクセス制御ではない。
+      を過ぎた項目を除外する。TTL はガベージコレクションであって、アクセス制御ではない。
 
 インデックス: それぞれのコストと射影
     GSI は、そのキーを持つ項目の 2 つ目のコピーで、PutItem のたびに DynamoDB
@@ -134,18 +144,23 @@ __doc_ja__ = """`activities` テーブル: 誰がいつ何をしたか。ユー�
     項目が小さいので射影が何であれ GSI への書き込みは 1 WCU で、
     ページはすべての属性を表示する。KEYS_ONLY にすると、クエリ 1 回（150
     バイトの項目 20 件 = 3 KB = 0.5 RCU）が、そのクエリに加えて 20 項目の
-    BatchGetItem（項目ごとに 4 KB に切り上げて 0.5 RCU ずつ）になる。合計 10.5
-    RCU で、往復も 1 回増える。しかも期限切れの閲覧を除外するのに必要な
+    BatchGetItem（項目ごとに 4 KB に切り上げて 0.5 RCU ずつ）になる。
+    合計 10.5 RCU で、往復も 1 回増える。しかも期限切れの閲覧を除外するのに必要な
     `expires_at` が見えなくなる。KEYS_ONLY や INCLUDE が有利なのは、
     項目が大きくインデックスがめったに読まれないときで、
     ここはどちらにも当てはまらない。
 
     `ActivityTypeIndex`（PK `activity_type`、SK `timestamp`）:
     パーティションキーの値はサイト全体で 5 種類しかないので、
-    全ユーザーのすべての閲覧がインデックスの `view` パーティション 1 つに集まる。
-    これがホットパーティション（1 パーティションあたり 1,000 WCU/秒。GSI
-    が書き込みに追いつけないと、テーブルそのものへの書き込みがスロットリングされ
-    る）。デモならこれで十分だが、規模が大きくなったら、
+    全ユーザーのすべての閲覧がインデックスの `view` という 1
+    つの項目コレクションに書き込まれる。これがホットキー。1
+    つのパーティションが受けられるのは最大 1,000 WCU/秒で、GSI
+    がスロットリングされると、テーブルそのものへの書き込みもスロットリングされる。
+    DynamoDB のアダプティブキャパシティはホットパーティションに対応する（
+    パーティションを分割し、頻繁にアクセスされる項目を分離する）が、
+    それは熱い状態がしばらく続いてからで、1
+    つの項目の上限を引き上げることは決してできない。
+    デモならこれで十分だが、規模が大きくなったら、
     フィードのキーと同じように、またホットパーティションのラボで見るように、
     キーをシャーディングする（`like#0..K-1`）。
 
@@ -156,12 +171,14 @@ __doc_ja__ = """`activities` テーブル: 誰がいつ何をしたか。ユー�
 
     `FeedIndex`（PK `feed_key`、SK `timestamp`）が本来のサイト全体のフィード。
     `feed_key = "all"` のような単一のキーにすると、サイトのすべての書き込みが 1
-    つのパーティションに集まり（サイト全体で 1,000 WCU/秒）、
-    そのパーティションは際限なく大きくなる。キーは `<UTC の日付>#<shard>`:
-    日付のバケットが各パーティションを 1 日分のアクティビティに限り、
+    つの項目コレクションに集まる。アダプティブキャパシティにできるのは、
+    あとからその書き込みをパーティションに分けることくらいで、
+    しかもその項目コレクションは際限なく大きくなる。キーは `<UTC の日付>#<shard>`:
+    日付のバケットが各項目コレクションを 1 日分のアクティビティに限り、
     読み込みを今日から始められるようにする。シャード（`FEED_SHARDS` 個。
-    イベントのハッシュから選ぶ）が 1 日分の書き込みを複数のパーティションに分散す
-    る。最新 N 件を読むコストは、テーブルの大きさにかかわらず、
+    イベントのハッシュから選ぶ）が 1
+    日分の書き込みを複数のパーティションキーの値に分散し、DynamoDB
+    はそれらを別々の場所にハッシュする。最新 N 件を読むコストは、テーブルの大きさにかかわらず、
     最新のバケットのシャードごとに `Limit N` のクエリ 1 回。
     このインデックスもスパースで、閲覧は `feed_key` を持たない。
     そのためフィードに出るのは人が行ったこと（投稿、いいね、コメント）で、
@@ -169,7 +186,9 @@ __doc_ja__ = """`activities` テーブル: 誰がいつ何をしたか。ユー�
 
 気にすべき上限
     項目は小さく、大きさにも上限がある（項目の上限は 400 KB、アクティビティは約
-    150 バイト）。ユーザーのパーティションは際限なく大きくなるが、`Limit`
+    150 バイト）。ユーザーの項目コレクションは際限なく大きくなる。
+    テーブルにローカルセカンダリインデックスがないので DynamoDB
+    はそれを許す（あれば項目コレクションは 10 GB までに制限される）。`Limit`
     付きのクエリは返す分だけしか読まないので問題ない。
     パーティションごとのスループット（1,000 WCU/秒、3,000 RCU/秒）
     が問題になるのは、値の種類が少ない `ActivityTypeIndex`（前述）だけ。
@@ -276,8 +295,8 @@ class Activity(Model):
     indexes); `expires_at` (TTL) is set on views only.
     """
 
-    __doc_ja__ = """ユーザーが行ったこと 1 件。PK `user_id`、SK `timestamp` = `<UTC
-    時刻>#<suffix>`（一意で、ソート済み）。
+    __doc_ja__ = """ユーザーが行ったこと 1 件。PK `user_id`、SK `timestamp` =
+    `<UTC 時刻>#<suffix>`（一意で、ソート済み）。
 
     `user_id` はブログの数値のユーザー ID を文字列にしたもの。`username`
     もコピーして持つので、一覧で行ごとにユーザーを調べる必要がない。`post_id` と

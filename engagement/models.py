@@ -1,4 +1,4 @@
-"""The `likes` and `comments` tables: counters that never count twice, and threads in one partition.
+"""The `likes` and `comments` tables: counters that never count twice, and threads in one Query.
 
 Two tables, each holding two kinds of item. The items of one kind are one model class, so every
 class below documents one item shape; both classes of a table share its key schema.
@@ -13,7 +13,7 @@ likes (PK `post_id` string, SK `sk`)
           same BatchGetItem as the home counter.
         * Like / unlike: conditional UpdateItem of the user's item, then a conditional ADD on one
           counter shard (`like_post`, `unlike_post`).
-        * Delete everything of a post: Query the home partition and each shard partition,
+        * Delete everything of a post: Query the home item collection and each shard's,
           BatchWriteItem deletes (`engagement.posts.delete_engagement_of_post`).
 
 comments (PK `post_id` number, SK `comment_id` string)
@@ -23,15 +23,15 @@ comments (PK `post_id` number, SK `comment_id` string)
         * One comment (permalink, edit, delete): GetItem.
         * Post / reply / edit / delete: PutItem, UpdateItem, DeleteItem with conditions.
         * A retried POST: GetItem/PutItem of the request marker `(post_id, "~request#...")`.
-        * Delete everything of a post: Query the partition, BatchWriteItem deletes.
+        * Delete everything of a post: Query its item collection, BatchWriteItem deletes.
 
 The naive seed design and its flaws are in each class's docstring.
 """
 
 from __future__ import annotations
 
-__doc_ja__ = """`likes` と `comments` テーブル: 二重に数えないカウンターと、1
-パーティションに収まるスレッド。
+__doc_ja__ = """`likes` と `comments` テーブル: 二重に数えないカウンターと、
+クエリ 1 回で読めるスレッド。
 
 2 つのテーブルが、それぞれ 2 種類の項目を持つ。1 種類の項目が 1
 つのモデルクラスなので、以下のクラスはどれも 1 つの項目の形を説明している。
@@ -44,24 +44,25 @@ likes（PK `post_id` 文字列、SK `sk`）
           回で読む（`engagement.likes.like_summary`）。
         * 1 ページ分の投稿のいいね数: すべてのカウンター項目を BatchGetItem 1
           回で読む（`like_counts`）。投稿ごとに読むことはしない。
-        * このユーザーはこの投稿にいいねしたか: GetItem `(post_id,
-          "USER#<user_id>")`。ホームのカウンターと同じ BatchGetItem で取得する。
+        * このユーザーはこの投稿にいいねしたか: GetItem
+          `(post_id, "USER#<user_id>")`。ホームのカウンターと同じ BatchGetItem
+          で取得する。
         * いいね / 取り消し: ユーザーの項目への条件付き UpdateItem のあと、
           カウンターのシャード 1 つへの条件付き ADD（`like_post`、`unlike_post`）。
         * 投稿に関するものをすべて削除:
-          ホームのパーティションと各シャードのパーティションをクエリし、
+          ホームの項目コレクションと各シャードの項目コレクションをクエリし、
           BatchWriteItem で削除する（`engagement.posts.delete_engagement_of_post`）。
 
 comments（PK `post_id` 数値、SK `comment_id` 文字列）
     アクセスパターン
-        * 投稿のスレッドの 1 ページ分を古い順に: クエリ `post_id = :p AND
-          comment_id < "~"`、Limit 付き、ExclusiveStartKey
-          は署名付きカーソルから（`engagement.comments.list_comments`）。
+        * 投稿のスレッドの 1 ページ分を古い順に: クエリ
+          `post_id = :p AND comment_id < "~"`、Limit 付き、
+          ExclusiveStartKey は署名付きカーソルから（`engagement.comments.list_comments`）。
         * コメント 1 件（パーマリンク、編集、削除）: GetItem。
         * 投稿 / 返信 / 編集 / 削除: 条件付きの PutItem、UpdateItem、DeleteItem。
         * 再試行された POST: リクエストマーカー `(post_id, "~request#...")` の
           GetItem / PutItem。
-        * 投稿に関するものをすべて削除: パーティションをクエリし、BatchWriteItem
+        * 投稿に関するものをすべて削除: 項目コレクションをクエリし、BatchWriteItem
           で削除する。
 
 元のチュートリアルの素朴な設計とその欠点は、各クラスの docstring にある。
@@ -132,12 +133,17 @@ class LikeCounter(Model):
         remembers for a few seconds which posts are hot, so it asks for all N keys at once; a
         post that became hot since costs one more BatchGetItem, once.
 
-    Why the shards have their own partition keys
-        DynamoDB places an item by the hash of its partition key. Shards written as
-        "42"/"COUNT#3" would all share partition key "42" and so one partition, whose limit of
-        1,000 WCU/s (and 3,000 RCU/s) they would share. One counter item can never take more
-        than 1,000 writes a second however the table is split; N partition keys take N times
-        that. Writers pick a shard at random, so the load spreads evenly. A write to a shard
+    Why the shards are separate items
+        The limit that sharding escapes is the item's own: a partition takes at most 1,000
+        WCU/s (and 3,000 RCU/s), and one item always lives whole in one partition, so one
+        counter item can never take more than 1,000 one-unit writes a second, however
+        DynamoDB's adaptive capacity splits and isolates hot partitions (it can move items
+        apart, never split one). N counter items can take N times that, up to the table's own
+        throughput (an on-demand table's current peak and per-table quota; see /design).
+        Each shard also gets a partition key of its own ("42#s"), so DynamoDB hashes the
+        shards to different places from the start, instead of leaving adaptive capacity to
+        pull apart an item collection "42" that holds them all. Writers pick a shard at
+        random, so the load spreads evenly. A write to a shard
         other than the home counter is also conditional on the shard existing: a writer that
         still believes an old N (its cache of hot posts is a few seconds stale, or the post id
         was reused after a deletion) falls back to the home counter instead of counting where
@@ -170,13 +176,20 @@ class LikeCounter(Model):
         N 個のキーを一度にまとめて要求できる。そのあとで人気になった投稿だけ、1
         回だけ BatchGetItem が 1 回増える。
 
-    シャードにそれぞれ別のパーティションキーを持たせる理由
-        DynamoDB は項目の置き場所をパーティションキーのハッシュで決める。
-        シャードを "42"/"COUNT#3" のように書くと、どれもパーティションキー "42"
-        を共有して 1 つのパーティションに入り、そのパーティションの上限 1,000
-        WCU/秒（と 3,000 RCU/秒）を分け合うことになる。テーブルがどう分割されても、
-        1 つのカウンター項目は 1 秒に 1,000 回より多くは書き込めない。N
-        個のパーティションキーならその N 倍。
+    シャードを別々の項目にする理由
+        シャーディングで逃れたいのは、項目そのものの上限。1
+        つのパーティションが受けられるのは最大 1,000 WCU/秒（と
+        3,000 RCU/秒）で、1 つの項目は必ず丸ごと 1 つのパーティションにある。
+        だから DynamoDB
+        のアダプティブキャパシティがホットパーティションをどう分割・分離しても（
+        項目同士を引き離すことはできても、1 つの項目を分けることはできない）、1
+        つのカウンター項目は 1 秒に 1,000 回（1 ユニットの書き込み）より多くは書き込めない。N
+        個のカウンター項目ならその N 倍まで、ただしテーブル自体のスループット（
+        オンデマンドテーブルの現在のピークとテーブルごとのクォータ。/design を参照）まで。
+        シャードにはそれぞれ別のパーティションキー（"42#s"）も持たせるので、DynamoDB
+        は最初からシャードを別々の場所にハッシュする。全部を 1
+        つの項目コレクション "42" に入れて、
+        アダプティブキャパシティが引き離すのを待つ必要はない。
         書き込む側はシャードをランダムに選ぶので、負荷は均等に散らばる。
         ホーム以外のシャードへの書き込みは、
         そのシャードが存在することも条件にする。古い N
@@ -219,16 +232,16 @@ class UserLike(Model):
     """One user's like state on one post: the exact truth that the counter summarises.
 
     Keys
-        PK `post_id` = "42" (the post's home partition), SK "USER#<user_id>". A GetItem answers
-        "liked by me"; the home counter and this item come back in one BatchGetItem.
+        PK `post_id` = "42" (the post's home item collection), SK "USER#<user_id>". A GetItem
+        answers "liked by me"; the home counter and this item come back in one BatchGetItem.
 
     The naive alternative and its flaw
         The seed kept the per-user state with ADD on the post's one item (a set of user ids).
         An item is limited to 400 KB, so a post tops out at a few tens of thousands of likers,
         and every write is billed on the item's whole size (1 WCU per KB): liking a post with
         a 300 KB set costs 300 WCU. One small item per user costs 1 WCU whatever the post's
-        popularity. These items stay in the home partition even for hot posts: they are many
-        distinct items, which DynamoDB's adaptive capacity can split across partitions; the
+        popularity. These items stay in the home item collection even for hot posts: they are
+        many distinct items, which DynamoDB's adaptive capacity can spread over partitions; the
         single counter item is the one thing that cannot be split, so only it is sharded.
 
     The protocol (a like; unlike mirrors it with -1)
@@ -248,7 +261,9 @@ class UserLike(Model):
         A transaction of steps 1-2 is the textbook answer and costs the same 4 WCU. But every
         like of a hot post would put the same hot counter item in a transaction, and DynamoDB
         cancels concurrent transactions on one item (TransactionConflict), exactly when
-        throughput matters; plain UpdateItems on one item simply queue. (The local engine adds
+        throughput matters; while a transaction holds the item, it refuses even a plain
+        UpdateItem of it with TransactionConflictException, which plain UpdateItems alone
+        never meet. A transaction also takes at most 100 actions and 4 MB. (The local engine adds
         its own reason: moto's server copies the whole table for each transaction.)
     """
 
@@ -256,7 +271,7 @@ class UserLike(Model):
     正確な事実。
 
     キー
-        PK `post_id` = "42"（投稿のホームのパーティション）、SK "USER#<user_id>"。
+        PK `post_id` = "42"（投稿のホームの項目コレクション）、SK "USER#<user_id>"。
         GetItem で「自分がいいねしたか」に答える。ホームのカウンターとこの項目は
         BatchGetItem 1 回で一緒に返ってくる。
 
@@ -267,9 +282,9 @@ class UserLike(Model):
         しかも書き込みは項目全体のサイズで課金される（1 KB ごとに 1 WCU）ので、
         300 KB の集合を持つ投稿にいいねすると 300 WCU かかる。
         ユーザーごとに小さな項目を 1 つ持てば、投稿の人気にかかわらず 1 WCU
-        で済む。人気の投稿でも、これらの項目はホームのパーティションに置いたまま
+        で済む。人気の投稿でも、これらの項目はホームの項目コレクションに置いたまま
         にする。別々の項目がたくさんあるだけなので、DynamoDB
-        のアダプティブキャパシティがパーティションに分けられる。分けられないのは
+        のアダプティブキャパシティが複数のパーティションに分散できる。分けられないのは
         1 つのカウンター項目だけなので、シャーディングするのはそれだけ。
 
     手順（いいねの場合。取り消しは -1 で同じことをする）
@@ -293,9 +308,12 @@ class UserLike(Model):
         手順 1〜2 をトランザクションにするのが教科書どおりの答えで、コストも同じ
         4 WCU。しかし人気の投稿へのいいねは、
         どれも同じホットなカウンター項目をトランザクションに含めることになり、
-        DynamoDB は 1 つの項目に対する同時のトランザクションをキャンセルする（Tra
-        nsactionConflict）。まさにスループットが必要なときにそうなる。1
-        つの項目への普通の UpdateItem は、単に順番待ちになるだけ。
+        DynamoDB は 1
+        つの項目に対する同時のトランザクションをキャンセルする（TransactionConflict）。
+        まさにスループットが必要なときにそうなる。トランザクションが項目を使っている間は、
+        その項目への普通の UpdateItem まで TransactionConflictException
+        で拒否される。普通の UpdateItem だけなら、この拒否は起きない。
+        トランザクションに入れられるのは最大 100 アクション、4 MB まで。
         （ローカルエンジンには別の理由もある: moto
         のサーバーはトランザクションのたびにテーブル全体をコピーする。）
     """
@@ -334,7 +352,7 @@ def request_sk(user_id: str, idempotency_key: str) -> str:
 
 @register_model
 class Comment(Model):
-    """A comment or a reply, any depth. All comments of a post are one partition.
+    """A comment or a reply, any depth. All comments of a post are one item collection.
 
     Keys
         PK `post_id`, SK `comment_id` = "<UTC time to the microsecond>Z-<12 random hex>", e.g.
@@ -367,18 +385,19 @@ class Comment(Model):
         deleted comment as a "[deleted]" marker; it never lets a reply lose its parent.
 
     Limits
-        Bodies are capped at 4,000 characters, far below the 400 KB item limit. A partition has
-        no size limit (there is no local secondary index), and the 1,000 WCU/s per partition is
-        far above what one post's comment thread receives.
+        Bodies are capped at 4,000 characters, far below the 400 KB item limit. A post's item
+        collection has no size limit because the table has no local secondary index (with
+        one, every item collection would be capped at 10 GB), and the 1,000 WCU/s a partition
+        takes is far above what one post's comment thread receives.
     """
 
     __doc_ja__ = """コメントまたは返信（深さは任意）。1 つの投稿のコメントはすべて 1
-    つのパーティションにある。
+    つの項目コレクションにある。
 
     キー
-        PK `post_id`、SK `comment_id` = "<マイクロ秒までの UTC
-        時刻>Z-<ランダムな 16 進数 12 桁>"。例: "20261125T134501123456Z-9f2c4e1a7
-        b3d"。時刻があるのでソートキーの順がそのままスレッドの順になり、
+        PK `post_id`、SK `comment_id` =
+        "<マイクロ秒までの UTC 時刻>Z-<ランダムな 16 進数 12 桁>"。例:
+        "20261125T134501123456Z-9f2c4e1a7b3d"。時刻があるのでソートキーの順がそのままスレッドの順になり、
         ランダムな接尾辞が同じマイクロ秒の 2
         つのコメントが互いを上書きするのを防ぐ（時刻だけでは一意にならない）。
         投稿のスレッドはクエリ 1 回で順番どおりに読める。
@@ -415,8 +434,9 @@ class Comment(Model):
 
     上限
         本文は 4,000 文字までで、項目の上限 400 KB よりずっと小さい。
-        パーティションには大きさの上限がなく（ローカルセカンダリインデックスがな
-        いため）、1 パーティションあたり 1,000 WCU/秒は、1
+        テーブルにローカルセカンダリインデックスがないので、
+        投稿の項目コレクションには大きさの上限がない（あれば項目コレクションはどれも
+        10 GB までに制限される）。1 パーティションが受けられる 1,000 WCU/秒は、1
         つの投稿のコメントスレッドが受ける量よりずっと大きい。
     """
 
@@ -442,10 +462,10 @@ class CommentRequest(Model):
     """The record of one comment POST, so that a retry with the same key creates nothing new.
 
     Keys
-        PK `post_id` (the same partition as the thread), SK `comment_id` =
+        PK `post_id` (the same item collection as the thread), SK `comment_id` =
         "~request#<user_id>#<idempotency key>". '~' sorts after every real comment id, so the
         thread's Query (`comment_id < "~"`) never reads these items, and deleting a post's
-        partition removes them with its comments.
+        item collection removes them with its comments.
 
     How it works
         A POST first puts this item, conditional on it not existing, naming the comment id it
@@ -463,10 +483,10 @@ class CommentRequest(Model):
     新しいものは何も作らない。
 
     キー
-        PK `post_id`（スレッドと同じパーティション）、SK `comment_id` =
+        PK `post_id`（スレッドと同じ項目コレクション）、SK `comment_id` =
         "~request#<user_id>#<冪等性キー>"。'~' は実際のどのコメント ID
         よりも後ろにソートされるので、スレッドのクエリ（`comment_id < "~"`）
-        はこれらの項目を読まない。投稿のパーティションを削除すると、
+        はこれらの項目を読まない。投稿の項目コレクションを削除すると、
         コメントと一緒に削除される。
 
     仕組み

@@ -212,17 +212,21 @@ _BULLET = re.compile(r"^\s*([-*・]|\d+[.)]) ")
 
 def _unwrapped(text: str) -> str:
     """Japanese sets no spaces between words, so the line breaks that keep the source under 100
-    columns are joined back without one (with one where ASCII meets the break). A line
-    continues the one before when it is indented like that line's text; a heading, a list
-    item or a differently indented line starts a line of its own, as in the English docstring.
+    columns are joined back without one (with one where ASCII meets the break, as the text
+    writes `GSI の`). Inside a `code span` nothing is ever added: an identifier or a key is
+    never split by a space (the sources break lines outside code spans, and never between two
+    ASCII letters or digits; a test holds them to it). A line continues the one before when it
+    is indented like that line's text; a heading, a list item or a differently indented line
+    starts a line of its own, as in the English docstring.
     """
     lines: list[str] = []
     for line in text.split("\n"):
         previous = lines[-1] if lines else ""
         continues = previous.strip() and line.strip() and not _BULLET.match(line)
         if continues and _indent(line) == _text_indent(previous):
-            glue = " " if _spaced(previous[-1], line.strip()[0]) else ""
-            lines[-1] = previous + glue + line.strip()
+            in_code = previous.count("`") % 2 == 1
+            spaced = not in_code and _spaced(previous[-1], line.strip()[0])
+            lines[-1] = previous + (" " if spaced else "") + line.strip()
             continue
         lines.append(line)
     return "\n".join(lines)

@@ -10,8 +10,9 @@ Access patterns
 
 Why these keys
     `session_id` is the SHA-256 of the random cookie token, not the token itself: a leaked
-    table dump or log holds no usable credential. 256 random bits spread sessions evenly over
-    partitions, so there is no hot key however many people sign in.
+    table dump or log holds no usable credential. 256 random bits give every session its own
+    partition key value, which DynamoDB hashes evenly over its partitions, so there is no hot
+    key however many people sign in.
 
 TTL lifecycle
     `expires_at` is the table's TTL attribute (epoch seconds; `create-tables` enables it).
@@ -40,7 +41,8 @@ __doc_ja__ = """DynamoDB が自分で削除する短命な項目のテーブル 
 このキーにした理由
     `session_id` は Cookie のランダムなトークンそのものではなく、その SHA-256
     ハッシュ。テーブルのダンプやログが漏れても、使える認証情報は含まれない。256
-    ビットのランダム値なのでセッションはパーティションに均等に散らばり、
+    ビットのランダム値なので、セッションはそれぞれ別のパーティションキーの値を持ち、
+    DynamoDB はそれをパーティションに均等にハッシュする。そのため
     何人サインインしてもホットキーにはならない。
 
 TTL によるライフサイクル
@@ -48,11 +50,11 @@ TTL によるライフサイクル
     DynamoDB は期限切れの項目をすぐには削除せず、通常は数日以内に削除する。
     ローカルエンジンは削除しない。そのためセッションを読むときはコードで
     `expires_at` を確かめ、期限切れの項目は存在しないものとして扱う。TTL
-    はゴミ集めであって、アクセス制御ではない。
+    はガベージコレクションであって、アクセス制御ではない。
 
 リクエストごとに書き込まずに有効期限を延ばす
-    リクエストのたびに新しい有効期限を書き込むと、ページを 1 回表示するごとに 1
-    WCU かかる。有効期限を延ばすのはアイドル時間の残りが半分を切ったときだけなの
+    リクエストのたびに新しい有効期限を書き込むと、ページを 1
+    回表示するごとに 1 WCU かかる。有効期限を延ばすのはアイドル時間の残りが半分を切ったときだけなの
     で、アクティブなユーザーでも、かかるのは半分の時間ごとに小さな UpdateItem 1
     回。どれだけアクティブでも、`absolute_expiry`
     がセッションの寿命に上限を設ける。
@@ -120,8 +122,9 @@ class AttemptCounter(Model):
           one item per attempt and a Query to count them, several times the cost, for a
           precision a password-guessing limit does not need.
         * Each attempt is one write per limit (sign-in checks two: the address, then the
-          username). All writes for one attacked username go to one partition key, whose
-          ceiling (1,000 writes per second) is far above any human sign-in rate; a flood
+          username). All writes for one attacked username in a window go to one item, whose
+          ceiling (1,000 one-unit writes per second: one item lives in one partition) is far
+          above any human sign-in rate; a flood
           beyond it is throttled, and a throttled check refuses the attempt with a 503
           (it fails closed).
         * A per-username limit lets a stranger lock a user out for one window by guessing
@@ -136,9 +139,9 @@ class AttemptCounter(Model):
     時間枠の番号は、エポック秒を時間枠の長さで割ったもの。`expires_at` に TTL。
 
     アクセスパターン
-        * 試行を数え、上限を超えたら拒否する。これを 1 回の呼び出しで: `ADD
-          attempts 1` の UpdateItem に、条件 `attribute_not_exists(attempts) OR
-          attempts < :limit` を付ける。
+        * 試行を数え、上限を超えたら拒否する。これを 1 回の呼び出しで:
+          `ADD attempts 1` の UpdateItem に、条件
+          `attribute_not_exists(attempts) OR attempts < :limit` を付ける。
           時間枠の最初の試行で項目が作られ（UpdateItem はアップサート）、
           ConditionalCheckFailed は「上限超過」を意味し、項目は変わらない。
           拒否された試行もそれぞれ 1 WCU かかるが、回数は増えない。
@@ -162,9 +165,10 @@ class AttemptCounter(Model):
           パスワードの総当たりを防ぐ制限には、そこまでの精度は要らない。
         * 試行 1 回につき、制限ごとに書き込みが 1
           回（サインインはアドレスとユーザー名の 2 つを確認する）。
-          攻撃されている 1 つのユーザー名への書き込みはすべて 1
-          つのパーティションキーに集まるが、その上限（1 秒あたり 1,000
-          回の書き込み）は人間のサインインの頻度よりずっと高い。
+          攻撃されている 1 つのユーザー名への、ある時間枠の書き込みはすべて 1
+          つの項目に集まるが、その上限（1 秒あたり 1,000 回の 1
+          ユニットの書き込み。1 つの項目は 1
+          つのパーティションにある）は人間のサインインの頻度よりずっと高い。
           それを超える大量の試行はスロットリングされ、
           スロットリングされた確認は試行を 503 で拒否する（安全側に倒れる）。
         * ユーザー名ごとの制限では、第三者がわざと間違えることで、1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 from fastapi.testclient import TestClient
@@ -62,3 +63,50 @@ def test_the_japanese_design_page_shows_the_japanese_docstrings(unit_client: Tes
     first = design.tables[0].item_types[0]
     assert str(escape(first.summary.split("\n")[0])) in english
     assert str(escape(first.summary_ja.split("\n")[0])) not in english
+
+
+def test_a_code_span_broken_over_two_lines_is_joined_without_a_space() -> None:
+    class Keyed:
+        __doc_ja__ = """ソートキーは `2025-11-25T13:45:12.123456Z
+            #<suffix>` の形。"""
+
+    assert japanese_doc(Keyed) == "ソートキーは `2025-11-25T13:45:12.123456Z#<suffix>` の形。"
+
+
+def _japanese_sources() -> list[tuple[str, str]]:
+    owners = [*registered_models(), *rdb_models()]
+    owners += list({sys.modules[m.__module__] for m in owners})
+    docs = [(getattr(o, "__qualname__", getattr(o, "__name__", "")), vars(o)) for o in owners]
+    return [
+        (name, inspect.cleandoc(found["__doc_ja__"]))
+        for name, found in docs
+        if found.get("__doc_ja__")
+    ]
+
+
+def test_japanese_docstrings_never_break_a_line_inside_a_word_or_a_code_span(
+    unit_client: TestClient,
+) -> None:
+    """Where two ASCII letters or digits meet a line break, the reader cannot tell a word break
+    ("1 WCU") from an identifier split in two ("Tra nsactionConflict"); inside a code span,
+    "`ADD attempts`" from "`…Z#<suffix>`". The sources break next to Japanese text instead."""
+    bad = []
+    for name, text in _japanese_sources():
+        lines = text.split("\n")
+        ticks = 0
+        for before, after in zip(lines, lines[1:], strict=False):
+            ticks = ticks + before.count("`") if before.strip() else 0
+            first, last = after.strip()[:1], before.rstrip()[-1:]
+            if first and last and (last + first).isascii() and (last + first).isalnum():
+                bad.append(f"{name}: {before.strip()[-20:]!r} | {after.strip()[:20]!r}")
+            elif first and ticks % 2 == 1:
+                bad.append(f"{name}: code span broken at {before.strip()[-30:]!r}")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_japanese_design_page_shows_identifiers_whole(unit_client: TestClient) -> None:
+    page = unit_client.get("/design", headers=JA).text
+    assert "TransactionConflict" in page
+    assert "9f2c4e1a7b3d" in page
+    assert "Tra nsactionConflict" not in page and "9f2c4e1a7 b3d" not in page
+    assert "123456Z #&lt;suffix&gt;" not in page and "123456Z #<suffix>" not in page
