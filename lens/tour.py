@@ -1,4 +1,5 @@
-"""The guided tour: the seed's eight lessons, in its order, each one a thing to do in this app.
+"""The guided tour: the seed's eight lessons, in its order, then what a table's throughput costs
+and where its ceiling is; each one a thing to do in this app.
 
 Every step says why (a short explanation), what to do (a page of the app, the explorer or the
 labs), what to watch (the inspector line or chart that shows the lesson), which model class and
@@ -84,7 +85,9 @@ STEPS: tuple[Step, ...] = (
             "<code>user_id</code> as partition key and <code>timestamp</code> as sort key, so "
             '"the latest 20 activities of a user" is one Query, newest first. The seed\'s plain '
             "timestamp had a flaw: two events in the same instant overwrote each other. A "
-            "random suffix keeps the key unique and still in time order."
+            "suffix made from the event's id (a hash of <code>event_id</code>) keeps the key "
+            "unique and still in time order, and gives an event delivered twice the same key, "
+            "so the repeated write is refused and nothing is recorded twice."
         ),
         do=N_('Open a user\'s activity page, then press "Older" to read the next page.'),
         do_page="/users/{username}",
@@ -107,7 +110,7 @@ STEPS: tuple[Step, ...] = (
             'site", <code>PostActivityIndex</code> "the timeline of one post". Every write that '
             "lands in an index is paid for again, reads through it are eventually consistent, "
             "and a key with few values such as <code>activity_type</code> sends every write of "
-            "one type to one hot partition."
+            "one type to one partition key value of the index: a hot key."
         ),
         do=N_(
             "Show the latest likes across the site, then open a post and read its activity "
@@ -155,10 +158,14 @@ STEPS: tuple[Step, ...] = (
         slug="hot-partitions",
         title=N_("Hot partitions and write sharding"),
         explanation=N_(
-            "One partition takes at most 1,000 write units and 3,000 read units per second. A "
-            "post that everyone likes at once writes one counter item: a hot partition, "
-            "throttled however large the table is. Write sharding spreads the counter over N "
-            "keys; each like writes one of them, and a read adds them up with one BatchGetItem."
+            "DynamoDB hashes each partition key value to one of its partitions, and one "
+            "partition takes at most 1,000 write units and 3,000 read units per second. When a "
+            "partition stays hot, adaptive capacity splits it and isolates its busiest items, so "
+            "many hot keys that shared it stop throttling each other after a while. One item is "
+            "never split: a post that everyone likes at once writes one counter item, throttled "
+            "at that limit however large the table is. Write sharding spreads the counter over N "
+            "items with keys of their own; each like writes one of them, and a read adds them up "
+            "with one BatchGetItem. The table's own throughput still caps the sum."
         ),
         do=N_(
             "As the author of a post, shard its like counter from the post page; then compare "
@@ -181,8 +188,9 @@ STEPS: tuple[Step, ...] = (
         explanation=N_(
             "Sessions and view logs are temporary. When a table names an attribute as its TTL "
             "(a time in epoch seconds), DynamoDB deletes expired items by itself, without "
-            "spending write units. The deletion is lazy, typically within a few days, so every "
-            "read must still treat an expired item as absent."
+            "spending write units. The deletion is best effort, typically within a few days and "
+            "with no guarantee; until then an expired item is still stored, still returned by "
+            "reads and still paid for, so every read must treat it as absent."
         ),
         do=N_(
             "Sign in (a session item with a TTL is written), then open the sessions table in "
@@ -245,6 +253,34 @@ STEPS: tuple[Step, ...] = (
         guide_page="bp-relational-modeling.html",
         guide_title=N_("Best practices for modeling relational data in DynamoDB"),
         also=(EXPLORER,),
+    ),
+    Step(
+        slug="capacity-modes",
+        title=N_("On-demand or provisioned: what you pay for, and the ceiling"),
+        explanation=N_(
+            "This app's tables are on-demand: DynamoDB bills each request in read request units "
+            "and write request units, where a provisioned table bills by the hour for the read "
+            "and write capacity units set on it, used or not. A unit measures the same in both "
+            "modes, so the WCU and RCU the inspector computes are what an on-demand table bills. "
+            "On-demand still has a ceiling: a new table sustains up to 4,000 writes and 12,000 "
+            "reads per second, takes up to twice its previous peak at once, and has a per-table "
+            "quota (40,000 units per second by default) and an optional maximum you may set. A "
+            "provisioned table keeps up to five minutes of unused capacity as burst capacity."
+        ),
+        do=N_(
+            "Read the capacity section of the design page, then like a post and read the "
+            "computed write units of each call in the inspector."
+        ),
+        do_page="/design#capacity",
+        watch=N_(
+            "Each write's WCU in the inspector: on an on-demand table, the write request units "
+            "billed for it: one per 1 KB of the item, and more for every index it lands in."
+        ),
+        model="engagement.models.LikeCounter",
+        function="engagement.likes.like_post",
+        guide_page="capacity-mode.html",
+        guide_title=N_("DynamoDB throughput capacity"),
+        also=(lab("hot-partition"),),
     ),
 )
 

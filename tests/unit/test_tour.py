@@ -1,5 +1,5 @@
-"""The guided tour: the seed's eight lessons in order, each backed by real code, progress per
-browser."""
+"""The guided tour: the seed's eight lessons in order and the capacity modes, each backed by real
+code, progress per browser."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ SEED_ORDER = [
     "ttl",
     "scan",
     "rdb-and-dynamodb",
+    "capacity-modes",
 ]
 
 
@@ -28,7 +29,7 @@ def csrf(client) -> str:  # type: ignore[no-untyped-def]
     return str(client.get("/api/v1/auth/session").json()["csrf_token"])
 
 
-def test_the_tour_has_the_seeds_eight_lessons_in_order() -> None:
+def test_the_tour_has_the_seeds_eight_lessons_in_order_then_capacity_modes() -> None:
     assert [step.slug for step in tour.STEPS] == SEED_ORDER
 
 
@@ -47,7 +48,7 @@ def test_most_steps_link_to_the_source_of_a_declared_access_pattern(unit_client)
 def test_the_overview_lists_the_steps_and_no_progress_yet(unit_client) -> None:
     page = unit_client.get("/tour")
     assert page.status_code == 200
-    assert "0 of 8 steps done" in page.text
+    assert "0 of 9 steps done" in page.text
     assert re.findall(r'data-step="([\w-]+)"', page.text) == SEED_ORDER
 
 
@@ -78,12 +79,12 @@ def test_marking_steps_done_is_remembered_per_browser(unit_client) -> None:
     assert first.status_code == 303 and first.headers["location"] == "/tour/2"
     unit_client.post("/tour/3/done", data={"csrf_token": token}, follow_redirects=False)
     overview = unit_client.get("/tour")
-    assert "2 of 8 steps done" in overview.text
+    assert "2 of 9 steps done" in overview.text
     assert re.findall(r'<li class="done" data-step="([\w-]+)"', overview.text) == [
         "access-patterns",
         "indexes",
     ]
-    last = unit_client.post("/tour/8/done", data={"csrf_token": token}, follow_redirects=False)
+    last = unit_client.post("/tour/9/done", data={"csrf_token": token}, follow_redirects=False)
     assert last.headers["location"] == "/tour"
 
 
@@ -91,17 +92,17 @@ def test_starting_over_clears_the_progress(unit_client) -> None:
     token = csrf(unit_client)
     unit_client.post("/tour/1/done", data={"csrf_token": token})
     unit_client.post("/tour/reset", data={"csrf_token": token})
-    assert "0 of 8 steps done" in unit_client.get("/tour").text
+    assert "0 of 9 steps done" in unit_client.get("/tour").text
 
 
-@pytest.mark.parametrize("value", ["", "x", "1.2.;drop", "0.9.99", "1..2"])
+@pytest.mark.parametrize("value", ["", "x", "1.2.;drop", "0.10.99", "1..2"])
 def test_a_malformed_progress_cookie_counts_as_no_progress(value: str) -> None:
     assert tour.progress_from_cookie(value) <= {1, 2}
-    assert 0 not in tour.progress_from_cookie(value) and 9 not in tour.progress_from_cookie(value)
+    assert 0 not in tour.progress_from_cookie(value) and 10 not in tour.progress_from_cookie(value)
 
 
 def test_a_step_that_does_not_exist_is_a_404_page(unit_client) -> None:
-    assert unit_client.get("/tour/9").status_code == 404
+    assert unit_client.get("/tour/10").status_code == 404
     assert (
         unit_client.get("/tour/0", headers=JA).text.count("ツアーにステップ 0 はありません。") == 1
     )
@@ -120,3 +121,26 @@ def test_the_tour_reaches_the_explorer_and_the_labs(unit_client) -> None:
     assert "/tables" in links
     assert {"/labs/query-vs-scan", "/labs/counter", "/labs/hot-partition", "/labs/ttl"} <= links
     assert 'href="/labs/query-vs-scan"' in unit_client.get("/tour/7").text
+
+
+def test_the_keys_step_says_the_suffix_is_a_hash_of_the_event_id(unit_client) -> None:
+    """The suffix is what makes a redelivered event idempotent; "random" would hide that."""
+    step = tour.STEPS[1]
+    assert step.slug == "keys"
+    assert "hash of <code>event_id</code>" in step.explanation
+    assert "random suffix" not in step.explanation
+    assert "event_id" in unit_client.get("/tour/2", headers=JA).text
+
+
+def test_the_hot_partition_step_names_adaptive_capacity_and_the_single_item_limit() -> None:
+    text = next(s for s in tour.STEPS if s.slug == "hot-partitions").explanation
+    assert "adaptive capacity" in text and "One item is never split" in text
+
+
+def test_the_capacity_step_names_both_modes_and_the_on_demand_ceiling(unit_client) -> None:
+    step = tour.STEPS[-1]
+    assert step.slug == "capacity-modes"
+    for fact in ("request units", "capacity units", "4,000 writes", "twice its previous peak"):
+        assert fact in step.explanation
+    page = unit_client.get("/tour/9", headers=JA)
+    assert page.status_code == 200 and "オンデマンド" in page.text
