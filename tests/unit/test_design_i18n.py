@@ -110,3 +110,33 @@ def test_the_japanese_design_page_shows_identifiers_whole(unit_client: TestClien
     assert "9f2c4e1a7b3d" in page
     assert "Tra nsactionConflict" not in page and "9f2c4e1a7 b3d" not in page
     assert "123456Z #&lt;suffix&gt;" not in page and "123456Z #<suffix>" not in page
+
+
+def test_the_design_page_explains_capacity_modes_lsis_and_limits_in_both_languages(
+    unit_client: TestClient,
+) -> None:
+    english = unit_client.get("/design").text
+    for fact in (
+        'id="capacity"',
+        "read request units",
+        "4,000 writes",
+        "twice its previous peak",
+        "40,000",
+        "burst capacity",
+        "Adaptive",
+        "10 GB",
+        "16 MB",
+        "4 MB",
+        "TransactionConflictException",
+        "leaves open",
+    ):
+        assert fact in english, fact
+    japanese = unit_client.get("/design", headers=JA).text
+    for fact in (
+        "オンデマンド",
+        "項目コレクション",
+        "アダプティブキャパシティ",
+        "10 GB",
+        "TransactionConflictException",
+    ):
+        assert fact in japanese, fact
