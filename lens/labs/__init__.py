@@ -9,7 +9,7 @@ with the app's key designs (`tables.py`), and measures every call (`meter.py`).
     counter         read-modify-write loses concurrent updates; ADD and optimistic locking don't
     hot-partition   one hot key is throttled by its partition's limit; sharded keys are not
     ttl             TTL deletes late (and free), so reads must filter expired items
-    gsi-cost        every GSI is paid on every write; a sparse one only by items carrying its key
+    gsi-cost        every GSI an item lands in is paid on its write; a sparse one skips the rest
 
 `manage.py lab NAME` runs one in a terminal (`cli.py`); `/labs` runs them in the browser
 (`router.py`), and `install` links each lab from the lesson of the page it belongs to.

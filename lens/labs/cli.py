@@ -157,7 +157,7 @@ def build_lab_cli(prepare: Callable[[], object]) -> typer.Typer:
         output_format: FormatOption = OutputFormat.text,
         endpoint: EndpointOption = None,
     ) -> None:
-        """Every GSI is paid on every write; a sparse GSI only for the items carrying its key."""
+        """A write pays every GSI the item lands in; a sparse GSI only for items with its key."""
         run("gsi-cost", {"items": items}, output_format, endpoint)
 
     return lab_cli

@@ -174,8 +174,8 @@ def _shows(result: Result) -> str:
     share = result["items_with_feed_key"] / result["items"]
     return _(
         "Without a GSI each write cost {wcu_per_write:g} WCU; with one, "
-        "{wcu_per_write2:g}; with two, {wcu_per_write3:g}: every index whose key an item "
-        "carries is written again on every write, and stored again. The sparse FeedIndex "
+        "{wcu_per_write2:g}; with two, {wcu_per_write3:g}: every index whose key a new item "
+        "carries is written too, and stores a copy. The sparse FeedIndex "
         "cost {wcu_per_write4:g} per write: only the {share:.0%} of items that carry "
         "feed_key (views do not) are copied into it. The app's design with all three "
         "indexes: {wcu_per_write5:g} WCU per write."
@@ -191,7 +191,7 @@ def _shows(result: Result) -> str:
 
 LAB = Lab(
     name="gsi-cost",
-    title=N_("GSI cost: every index is paid on every write"),
+    title=N_("GSI cost: every index an item lands in is paid on its write"),
     proves=N_(
         "Each GSI adds a write and storage per item; a sparse one only for items with its key."
     ),
@@ -199,7 +199,9 @@ LAB = Lab(
         N_(
             "The activities table has three global secondary indexes. DynamoDB keeps each one "
             "up to date by writing the index entry whenever an item carrying its key is written, "
-            "and bills that write. This lab writes the same activities to tables with none, one, "
+            "and bills that write. A write that leaves the item out of an index before and "
+            "after, or an update that changes no key or projected attribute of an index, writes "
+            "nothing there. This lab writes the same new activities to tables with none, one, "
             "two, a sparse one and all of the app's indexes."
         )
     ),

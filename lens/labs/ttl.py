@@ -3,7 +3,9 @@
 Two tables with the app's designs and TTL on (`sessions`: `expires_at` on every session;
 `activities`: on views only), holding sessions and views that expire within seconds, sessions
 that live on, and likes that never expire. The private engine sweeps expired items every
-second; real DynamoDB does it within days. At intervals the lab counts the items stored, the
+second; real DynamoDB does it on a best-effort basis, typically within a few days and with no
+guarantee (until then expired items still take storage, are still read, and are billed for
+both). At intervals the lab counts the items stored, the
 items a read returns (a read filters out what has expired), and the items the sweeper has
 deleted. Then it cleans up identical twin tables without TTL by hand, with a Scan and
 BatchWriteItem deletes, and shows what that costs: TTL deletes cost no write capacity.
@@ -207,8 +209,8 @@ def run(lab: LabContext, options: Options) -> Result:
         lab.note(
             _(
                 "This engine deleted none of the expired items during the run. Real DynamoDB "
-                "deletes them within a few days, stock moto never: either way reads must "
-                "filter."
+                "deletes them on a best-effort basis, typically within a few days, stock moto "
+                "never: either way reads must filter."
             )
         )
     return {
@@ -227,7 +229,8 @@ def elsewhere(_options: Options) -> list[str]:
     return [
         _(
             "This engine deletes expired items on its own schedule, if at all: real DynamoDB "
-            "within a few days, stock moto never. deleted_by_ttl counts what it removed "
+            "typically within a few days with no guarantee, stock moto never. deleted_by_ttl "
+            "counts what it removed "
             "during the run; the reads filter expired items either way."
         ),
     ]
@@ -327,8 +330,10 @@ LAB = Lab(
     lesson=(
         N_(
             "Sessions and view logs carry an expiry (epoch seconds) in the table's TTL attribute. "
-            "DynamoDB deletes expired items by itself, without charging for it, but late: within "
-            "days. Until then they are still returned, so the app checks the expiry on every read."
+            "DynamoDB deletes expired items by itself, without charging for the deletes, but on "
+            "a best-effort basis: typically within a few days, with no guarantee. Until then "
+            "they still take storage and are still returned by reads, and both are billed, so "
+            "the app checks the expiry on every read."
         )
     ),
     mirrors=(
