@@ -1,12 +1,16 @@
 """Lab `hot-partition`: many clients like one post, its counter on one key, then on S keys.
 
-The private engine enforces a per-partition write limit (`--partition-limit` write units per
-second per partition key, a scaled-down copy of DynamoDB's 1,000 WCU/s), and refuses the excess
-with ProvisionedThroughputExceededException, as DynamoDB does. Clients make one attempt per call
-(botocore's own retries are off, so every throttle is counted) and retry a throttled write
+The private engine enforces a write limit (`--partition-limit` write units per second per partition
+key value, a scaled-down copy of DynamoDB's 1,000 WCU/s per partition), and refuses the excess with
+ProvisionedThroughputExceededException, as DynamoDB does. One bucket per key value is a
+simplification: DynamoDB hashes many key values onto each partition and splits a partition that
+stays hot (adaptive capacity). What no split relieves is one item, and the counter is one item, so
+for this lab's question the simplification gives DynamoDB's answer. Clients make one attempt per
+call (botocore's own retries are off, so every throttle is counted) and retry a throttled write
 after a doubling, jittered wait. The counter items copy the app's `LikeCounter`: the home item
 `(post_id, "COUNT")` and, for a hot post, shard items `("<post>#s", "COUNT")`, each its own
-partition key.
+partition key. A new on-demand table sustains up to 4,000 writes per second (`NEW_TABLE_WCU`): the
+model says when the table itself, not the item, becomes the ceiling.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from shared.i18n import gettext as _
 
 POST = "42"
 PARTITION_WCU = 1_000
+NEW_TABLE_WCU = 4_000
 MODEL_FACTORS = (1, 10, 100)
 
 
@@ -188,7 +193,9 @@ def _one_run(
 
 
 def _model(load: float, shards: int) -> Result:
-    """Real DynamoDB, on paper: each partition key takes at most 1,000 one-unit writes/s."""
+    """Real DynamoDB, on paper: one item takes at most 1,000 one-unit writes/s (its partition's
+    limit, which adaptive capacity never raises for a single item), so N counter items take at
+    most N times that; past `NEW_TABLE_WCU` the table's own throughput must have grown too."""
     rows = []
     for factor in MODEL_FACTORS:
         offered = load * factor
@@ -200,8 +207,14 @@ def _model(load: float, shards: int) -> Result:
                 "throttled_share": round(1 - accepted / offered, 3) if offered else 0.0,
             }
         row["shards_needed"] = max(1, math.ceil(offered / PARTITION_WCU))
+        row["beyond_new_table"] = offered > NEW_TABLE_WCU
         rows.append(row)
-    return {"partition_wcu": PARTITION_WCU, "load": round(load, 1), "rows": rows}
+    return {
+        "partition_wcu": PARTITION_WCU,
+        "new_table_wcu": NEW_TABLE_WCU,
+        "load": round(load, 1),
+        "rows": rows,
+    }
 
 
 def run(lab: LabContext, options: Options) -> Result:
@@ -240,9 +253,10 @@ def elsewhere(options: Options) -> list[str]:
     return [
         _(
             "--partition-limit {partition_limit} applies to the private engine only: this "
-            "engine throttles at its own limits. Real DynamoDB allows about 1,000 WCU/s per "
-            "partition, more than these clients send, so both runs may show no throttling at "
-            "all; the model table says what the limit means at higher loads."
+            "engine throttles at its own limits. Real DynamoDB allows one item about 1,000 "
+            "WCU/s (its partition's limit), more than these clients send, so both runs may "
+            "show no throttling at all; the model table says what the limit means at higher "
+            "loads."
         ).format(partition_limit=options.partition_limit),
     ]
 
@@ -280,7 +294,11 @@ def view(result: Result) -> LabView:
             _("{factor}x ({load:,.0f}/s)").format(factor=row["factor"], load=row["load"]),
             _accepts(row["single"]),
             _accepts(row["sharded"]),
-            str(row["shards_needed"]),
+            _("{shards} (and a table past {ceiling:,}/s)").format(
+                shards=row["shards_needed"], ceiling=model["new_table_wcu"]
+            )
+            if row["beyond_new_table"]
+            else str(row["shards_needed"]),
         ]
         for row in model["rows"]
     ]
@@ -305,13 +323,20 @@ def view(result: Result) -> LabView:
                 _("load"),
                 _("one key accepts/s"),
                 _("{keys} shards accept/s").format(keys=runs["sharded"]["keys"]),
-                _("shards needed"),
+                _("shards needed, at least"),
             ],
             model_rows,
             note=_(
-                "Each partition key takes at most {model_partition_wcu:,} one-unit writes per"
-                " second; a single item can never be split across partitions."
-            ).format(model_partition_wcu=model["partition_wcu"]),
+                "One item takes at most {model_partition_wcu:,} one-unit writes per second: it "
+                "lives in one partition, and adaptive capacity, which splits hot partitions, "
+                "never splits an item. N shards take N times that, up to the table's own "
+                "throughput: a new on-demand table sustains {new_table_wcu:,} writes per second "
+                "and accommodates up to twice its previous peak at once, within a per-table quota "
+                "(40,000 write request units per second by default); a provisioned table takes "
+                "what is set on it."
+            ).format(
+                model_partition_wcu=model["partition_wcu"], new_table_wcu=model["new_table_wcu"]
+            ),
         ),
     ]
     return LabView(shows=_shows(result), chart=chart, tables=tables)
@@ -327,8 +352,8 @@ def _shows(result: Result) -> str:
     top = result["model"]["rows"][-1]
     model = _(
         "On paper, at {top_load:,.0f} writes/s real DynamoDB would accept at most "
-        "{accepted_per_second:,.0f}/s on one key and would need {top_shards_needed} "
-        "shards."
+        "{accepted_per_second:,.0f}/s on one counter item and would need at least "
+        "{top_shards_needed} shards, and a table whose throughput reaches that rate."
     ).format(
         top_load=top["load"],
         accepted_per_second=top["single"]["accepted_per_second"],
@@ -354,8 +379,9 @@ def _shows(result: Result) -> str:
             "({single_writes_per_second:g}/s) and the engine throttled {single_throttled} "
             "calls; over {sharded_keys} keys, {sharded_accepted} got through "
             "({sharded_writes_per_second:g}/s, {ratio:.1f}x) with {sharded_throttled} "
-            "throttles, spread evenly by picking a shard at random. A partition's limit caps "
-            "one key whatever the table's capacity; shards multiply it. "
+            "throttles, spread evenly by picking a shard at random. One item's limit caps the "
+            "single counter whatever the table's capacity; shards multiply it, up to the "
+            "table's own throughput. "
         ).format(
             single_accepted=single["accepted"],
             single_attempted=single["attempted"],
@@ -374,15 +400,16 @@ def _shows(result: Result) -> str:
 LAB = Lab(
     name="hot-partition",
     title=N_("Hot partition: one counter key vs sharded keys"),
-    proves=N_(
-        "One hot key is throttled at its partition's limit; the same load over shards is not."
-    ),
+    proves=N_("One hot counter item is throttled at its partition's limit; shard items are not."),
     lesson=(
         N_(
-            "A popular post's like counter is one item, and one item lives in one partition, which "
-            "takes at most 1,000 write units per second on DynamoDB. The app spreads a hot post's "
-            "counter over several partition keys. This lab runs the same likes against one key "
-            "and against shards, on an engine with a per-partition limit."
+            "A popular post's like counter is one item, and one item always lives in one "
+            "partition, which takes at most 1,000 write units per second on DynamoDB. Adaptive "
+            "capacity splits a partition that stays hot and isolates its busiest items, but it "
+            "never splits an item. The app spreads a hot post's counter over several items with "
+            "partition keys of their own. This lab runs the same likes against one key and "
+            "against shards, on an engine that limits each partition key value (a "
+            "simplification: on DynamoDB many key values share a partition until it splits)."
         )
     ),
     mirrors=(

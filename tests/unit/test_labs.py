@@ -10,7 +10,7 @@ import pytest
 import activity.models  # noqa: F401 - registers the tables the labs copy
 import engagement.models  # noqa: F401
 import sessions.models  # noqa: F401
-from lens.labs import LABS, counter, hot_partition, query_vs_scan
+from lens.labs import LABS, counter, gsi_cost, hot_partition, query_vs_scan, ttl
 from lens.labs.charts import Bar, BarGroup, Series, bar_chart, line_chart, nice_ceiling
 from lens.labs.lab import build_options
 from lens.labs.tables import create_table_request
@@ -138,6 +138,43 @@ def test_the_hot_partition_model_caps_one_key_at_a_partitions_limit() -> None:
     assert tenfold["single"]["throttled_share"] == pytest.approx(0.8)
     assert tenfold["sharded"]["throttled_share"] == 0
     assert tenfold["shards_needed"] == 5
+    assert tenfold["beyond_new_table"]  # 5,000 writes/s: more than a new on-demand table takes
+    assert not model["rows"][0]["beyond_new_table"]
+
+
+def test_the_hot_partition_model_says_when_the_table_becomes_the_ceiling() -> None:
+    """Sharding multiplies one item's limit, not the table's: past what a new on-demand table
+    sustains, the table's own throughput must have grown too."""
+    model = hot_partition._model(load=500.0, shards=8)
+    hundredfold = next(row for row in model["rows"] if row["factor"] == 100)
+    assert hundredfold["beyond_new_table"] and model["new_table_wcu"] == 4_000
+    view = hot_partition.view(
+        {"runs": {"single": _hot_run(1, 0), "sharded": _hot_run(8, 0)}, "model": model}
+    )
+    (model_table,) = [t for t in view.tables if "model" in t.title]
+    assert "a table past 4,000/s" in model_table.rows[-1][-1]
+    assert "adaptive capacity" in model_table.note and "4,000 writes per second" in model_table.note
+
+
+def _hot_run(keys: int, throttled: int) -> dict[str, object]:
+    return {
+        "keys": keys,
+        "attempted": 100,
+        "accepted": 100,
+        "throttled": throttled,
+        "retries": 0,
+        "writes_per_second": 50.0,
+        "offered_per_second": 50.0,
+        "per_key": {f"k{n}": 100 // keys for n in range(keys)},
+        "counted": 100,
+    }
+
+
+def test_the_gsi_cost_and_ttl_labs_say_what_dynamodb_really_does() -> None:
+    assert "every write" not in gsi_cost.LAB.title
+    assert "writes nothing there" in gsi_cost.LAB.lesson
+    assert "best-effort" in ttl.LAB.lesson and "billed" in ttl.LAB.lesson
+    assert "within days" not in ttl.LAB.lesson
 
 
 def test_lesson_links_are_offered_only_for_known_panels() -> None:
