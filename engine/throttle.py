@@ -25,7 +25,9 @@ throttled), no burst capacity, and the number of partitions is chosen, not deriv
 What a write costs and where: one write unit per started KB of the item (the larger of the
 new item and the one it replaces, at least 1, sized by `engine.capacity`'s rules), charged to
 the item's base-table partition and to the partition of each GSI the item appears in; a
-transaction costs twice that (its ConditionChecks are reads, and free here). Charged before
+transaction costs twice that (a simplification: `engine.capacity` bills a transaction's index
+writes once and its ConditionChecks as writes; here the checks are free and the index buckets
+pay double). Charged before
 the write runs, as DynamoDB charges a write whose condition then fails. A bucket may go
 into debt by one write (a 40 KB item on a 10 WCU/s limit still goes through, then the
 partition rests for 4 s). Known simplification: an UpdateItem is charged to the GSI partitions

@@ -15,11 +15,16 @@ The rules (AWS Developer Guide: "DynamoDB item sizes and formats", "Read and wri
   every item separately; Query and Scan add up the size of every item they READ (before any
   filter is applied) and round the sum once. Reading a missing item still costs the minimum,
   and a projection or `Select=COUNT` does not make a read cheaper.
-* Writes cost 1 unit per 1 KB, rounded up per item, doubled in a transaction. A write that
+* Writes cost 1 unit per 1 KB, rounded up per item, doubled on the table in a transaction
+  (every item is written twice, to prepare and to commit the transaction). A write that
   replaces or updates an item is sized by the larger of the old and the new item. Every
   secondary index whose key the item carries costs another write of the index entry (the table
   key, the index key and the projected attributes); changing an index key costs two (the old
   entry is deleted, the new one written).
+* Two transaction rules AWS's guide leaves open follow measurements against real DynamoDB
+  published by others: a ConditionCheck is billed as a transactional write of its item, and
+  the index writes of a transaction are billed once (the guide only says that changes reach
+  the indexes after the transaction).
 
 What a client cannot know, and how the result says so (`Precision`)
 * The old item of a PutItem, UpdateItem or DeleteItem is only known with `ReturnValues=ALL_OLD`;
@@ -597,12 +602,17 @@ def _transact_write(
         ((kind, body),) = entry.items()
         table = body["TableName"]
         if kind == "ConditionCheck":
-            units = read_units(0, consistent=True, transactional=True)
+            units = write_units(0, transactional=True)
             result = result + Units(
-                read=units,
+                write=units,
                 by_target={table: units},
                 precision=Precision.AT_LEAST,
-                notes=(_("A ConditionCheck reads its item transactionally (size unknown)."),),
+                notes=(
+                    _(
+                        "A ConditionCheck is billed as a transactional write of its item (size "
+                        "unknown): AWS's guide does not say; measurements on DynamoDB do."
+                    ),
+                ),
             )
             continue
         size = item_size(body["Item"]) if kind == "Put" else 0

@@ -207,6 +207,29 @@ def test_transactional_writes_cost_double(client: BaseClient) -> None:
     assert units(response) == 2.0 + 4.0
 
 
+def test_a_transaction_doubles_the_table_write_but_not_the_index_write(client: BaseClient) -> None:
+    """AWS documents the table side (prepare and commit); the index side and ConditionCheck follow
+    measurements against DynamoDB: the index entry once, the check as a transactional write."""
+    client.put_item(TableName=TABLE, Item=item("tx-check", "0", 100))
+    response = client.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": TABLE, "Item": item("tx-index", "0", 1_800, tag="red")}},
+            {
+                "ConditionCheck": {
+                    "TableName": TABLE,
+                    "Key": key("tx-check", "0"),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+        ],
+        ReturnConsumedCapacity="INDEXES",
+    )
+    (consumed,) = response["ConsumedCapacity"]
+    indexes = consumed.get("GlobalSecondaryIndexes", {})
+    assert consumed["Table"]["CapacityUnits"] == 2 * 2.0 + 2 * 1.0  # the Put, then the check
+    assert sum(figures["CapacityUnits"] for figures in indexes.values()) == 1.0
+
+
 def test_index_writes_follow_the_index_key(client: BaseClient) -> None:
     """Entering the index costs one entry write; moving its key, two; leaving it, one; changing
     an attribute the index does not project, none. The KEYS_ONLY entry here is pk, sk and tag,

@@ -274,6 +274,18 @@ def test_transactions_double_every_write() -> None:
     assert units.precision is Precision.AT_LEAST
 
 
+def test_a_condition_check_is_billed_as_a_transactional_write_not_a_read() -> None:
+    """AWS's guide does not say; measurements against DynamoDB bill it as a transactional write."""
+    params = {
+        "TransactItems": [
+            {"ConditionCheck": {"TableName": "other", "Key": {"pk": {"S": "a"}}}},
+        ]
+    }
+    units = computed("TransactWriteItems", params, {})
+    assert units.write == 2.0 and units.read == 0
+    assert units.precision is Precision.AT_LEAST
+
+
 def test_a_failed_condition_still_costs_a_write() -> None:
     units = computed("PutItem", {"TableName": "things"}, None, succeeded=False)
     assert units.write == 1.0 and units.precision is Precision.AT_LEAST
