@@ -401,9 +401,10 @@ def _problems(patterns: list[PatternDesign], indexes: tuple[IndexDesign, ...]) -
         if p.index is not None and p.index not in declared
     ]
     problems += [
-        _("No access pattern uses {index}: every write to the table still pays for it.").format(
-            index=index.name
-        )
+        _(
+            "No access pattern uses {index}: every write of an item that carries its key still "
+            "pays for it."
+        ).format(index=index.name)
         for index in indexes
         if not index.patterns
     ]
