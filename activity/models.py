@@ -254,7 +254,7 @@ def view_expiry(at: datetime) -> datetime:
 
 
 class ActivityTypeIndex(GlobalSecondaryIndex["Activity"]):
-    """Latest N of one type site-wide. Five key values: the `view` partition is hot (see module)."""
+    """Latest N of one type site-wide. Five key values: the `view` key is hot (see module)."""
 
     class Meta:
         index_name = "ActivityTypeIndex"

@@ -303,7 +303,7 @@ def latest_activities_of_user(
     index="ActivityTypeIndex",
     key="activity_type = :t, ScanIndexForward=false, Limit N+1",
     page="/activity?type=like",
-    notes="Five key values for the whole site: the `view` partition of the index is hot.",
+    notes="Five key values for the whole site: the `view` key of the index is hot.",
 )
 def latest_activities_of_type(
     *, activity_type: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None

@@ -176,7 +176,7 @@ def _decode_cursor(post_id: int, cursor: str | None) -> str | None:
     operation="Query",
     key='post_id = :post AND comment_id < "~", Limit n + 1, ExclusiveStartKey from the cursor',
     page="/posts/{post_id}",
-    notes="One partition; the thread is assembled in the app in one pass.",
+    notes="One item collection; the thread is assembled in the app in one pass.",
 )
 def list_comments(
     *, post_id: int, cursor: str | None = None, limit: int = COMMENTS_PER_PAGE

@@ -107,12 +107,12 @@ def likes_key(partition: str, sk: str) -> dict[str, dict[str, str]]:
 
 
 def home_key(post_id: int) -> str:
-    """The post's home partition: its home counter and every user's like item."""
+    """The post's home item collection: its home counter and every user's like item."""
     return shard_key(post_id, 0)
 
 
 def user_sk(user_id: str) -> str:
-    """The sort key of one user's like item in the post's home partition ("USER#7")."""
+    """The sort key of one user's like item in the post's home item collection ("USER#7")."""
     return USER_SK_PREFIX + user_id
 
 

@@ -50,7 +50,7 @@ def is_post_author(*, viewer: Viewer, post_id: int) -> bool:
 
 
 def _keys_of(model: type[Model], hash_key: Any) -> list[dict[str, Any]]:
-    """The keys of every item in one partition (a consistent Query reading the keys only)."""
+    """The keys of every item in one item collection (a consistent Query reading the keys only)."""
     hash_name = model._hash_key_attribute().attr_name
     range_name = model._range_key_attribute().attr_name
     items = model.query(hash_key, attributes_to_get=[hash_name, range_name], consistent_read=True)

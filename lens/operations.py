@@ -164,8 +164,8 @@ def _partition(table: ExplorerTable, pk_name: str, value: Any, operation: str) -
     if value is None or value == "":
         raise InvalidInput(
             _(
-                "A {operation} needs the partition key ({pk_name}): it names the one "
-                "partition DynamoDB reads. To read without it, use a Scan."
+                "A {operation} needs the partition key ({pk_name}): it names the one item "
+                "collection DynamoDB reads. To read without it, use a Scan."
             ).format(operation=operation, pk_name=pk_name)
         )
     key_type = table.attribute_type(pk_name) or "S"

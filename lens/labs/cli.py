@@ -129,7 +129,7 @@ def build_lab_cli(prepare: Callable[[], object]) -> typer.Typer:
         output_format: FormatOption = OutputFormat.text,
         endpoint: EndpointOption = None,
     ) -> None:
-        """One hot key is throttled at its partition's limit; sharded keys are not."""
+        """One hot counter item is throttled at its partition's limit; shard items are not."""
         raw = {
             "clients": clients,
             "seconds": seconds,

@@ -50,7 +50,7 @@ class Read:
 
 
 def _query(meter: Meter, table: LabTable, user: str, tally: Tally, _mean_size: float) -> Read:
-    """What `latest_activities_of_user` asks: one partition, newest first, stop after 20."""
+    """What `latest_activities_of_user` asks: one item collection, newest first, stop after 20."""
     response = meter.call(
         "Query",
         tally,
@@ -231,7 +231,7 @@ def _shows(result: Result) -> str:
         "The table grew {growth} from {first_size:,} to {last_size:,} items: {flat}, "
         "reading {scanned} items for {returned}; the Scan read {scanned2:,} then "
         "{scanned3:,} items for the same {returned2}, and its cost went from {s0:g} to "
-        "{s1:g} RCU. A Query goes to one partition by its key and stops after the Limit; "
+        "{s1:g} RCU. A Query goes by its key to one item collection and stops after the Limit; "
         "a Scan reads every item, and filtering (in the app or by a FilterExpression) "
         "only drops items after they are read and billed."
     ).format(
@@ -267,7 +267,7 @@ LAB = Lab(
         Mirror(
             "service",
             "activity.service.latest_activities_of_user",
-            N_("the Query: one partition, newest first, Limit"),
+            N_("the Query: one item collection, newest first, Limit"),
         ),
         Mirror("service", "activity.service.feed_by_scan", N_("the Scan the app keeps on purpose")),
     ),

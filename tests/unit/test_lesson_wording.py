@@ -20,7 +20,14 @@ SKIPPED = {".venv", "node_modules", "tests", "data", ".git", "test-artifacts"}
 def _learner_facing() -> list[Path]:
     found = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "README.ja.md"]
     found.append(PROJECT_ROOT / "locale" / "ja" / "LC_MESSAGES" / "messages.po")
-    for pattern in ("**/models.py", "**/templates/**/*.html", "lens/tour.py", "lens/labs/*.py"):
+    sources = (
+        "**/models.py",
+        "**/service.py",
+        "**/templates/**/*.html",
+        "lens/*.py",
+        "lens/labs/*.py",
+    )
+    for pattern in (*sources, "engagement/*.py"):
         found += [p for p in PROJECT_ROOT.glob(pattern) if not SKIPPED & set(p.parts)]
     return found
 
@@ -41,6 +48,13 @@ WRONG_IN_ENGLISH = [
     "a partition has no size limit",
     "a user's partition grows",
     "into {{ shards }} partitions",
+    "goes straight to this partition",
+    "next partitions",
+    "the `view` partition",
+    "one partition, newest first",
+    "one partition; the thread",
+    "it names the one partition",
+    "a query goes to one partition",
     # Sharding escapes one item's limit, and the table's own throughput still caps it.
     "caps one key whatever the table's capacity",
     'would all share partition key "42" and so one partition',
@@ -65,6 +79,11 @@ WRONG_IN_JAPANESE = [
     "ユーザーのパーティションは際限なく",
     "1つのインデックスパーティションに書き込まれます",
     "個のパーティションに分散します",
+    "次のパーティション",
+    "`view`パーティション",
+    "1パーティション、新しい順",
+    "1パーティション。スレッド",
+    "このパーティションに直行し",
     "ランダムな接尾辞を付ければ、キーは一意のまま",
     "ゴミ集め",
     "結果整合性の読み込み",
