@@ -1,16 +1,16 @@
 """Lab `hot-partition`: many clients like one post, its counter on one key, then on S keys.
 
-The private engine enforces a write limit (`--partition-limit` write units per second per partition
-key value, a scaled-down copy of DynamoDB's 1,000 WCU/s per partition), and refuses the excess with
-ProvisionedThroughputExceededException, as DynamoDB does. One bucket per key value is a
-simplification: DynamoDB hashes many key values onto each partition and splits a partition that
-stays hot (adaptive capacity). What no split relieves is one item, and the counter is one item, so
-for this lab's question the simplification gives DynamoDB's answer. Clients make one attempt per
-call (botocore's own retries are off, so every throttle is counted) and retry a throttled write
-after a doubling, jittered wait. The counter items copy the app's `LikeCounter`: the home item
-`(post_id, "COUNT")` and, for a hot post, shard items `("<post>#s", "COUNT")`, each its own
-partition key. A new on-demand table sustains up to 4,000 writes per second (`NEW_TABLE_WCU`): the
-model says when the table itself, not the item, becomes the ceiling.
+The private engine models partitions as DynamoDB has them, at a scaled-down limit
+(`--partition-limit` write units per second per partition instead of 1,000): partition key values
+hash onto a few partitions, a partition that stays hot splits, and one item never does (see
+`engine.throttle`). It refuses the excess with ProvisionedThroughputExceededException, as DynamoDB
+does. The counter is one item, so no split relieves it; the shards are several items, which the
+engine's partitions (and, after a split, their halves) share out. Clients make one attempt per call
+(botocore's own retries are off, so every throttle is counted) and retry a throttled write after a
+doubling, jittered wait. The counter items copy the app's `LikeCounter`: the home item `(post_id,
+"COUNT")` and, for a hot post, shard items `("<post>#s", "COUNT")`, each its own partition key. A
+new on-demand table sustains up to 4,000 writes per second (`NEW_TABLE_WCU`): the model says when
+the table itself, not the item, becomes the ceiling.
 """
 
 from __future__ import annotations
@@ -408,8 +408,9 @@ LAB = Lab(
             "capacity splits a partition that stays hot and isolates its busiest items, but it "
             "never splits an item. The app spreads a hot post's counter over several items with "
             "partition keys of their own. This lab runs the same likes against one key and "
-            "against shards, on an engine that limits each partition key value (a "
-            "simplification: on DynamoDB many key values share a partition until it splits)."
+            "against shards, on an engine that models DynamoDB's partitions at a scaled-down "
+            "limit: keys hash onto a few partitions, and a partition that stays hot splits, but "
+            "never inside one item."
         )
     ),
     mirrors=(
