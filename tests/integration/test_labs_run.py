@@ -75,7 +75,7 @@ def test_ttl_deletes_expired_items_late_and_reads_filter_them_meanwhile() -> Non
     assert manual["wcu"] >= manual["deleted"] and manual["rcu"] > 0
 
 
-def test_every_gsi_is_paid_on_every_write_and_a_sparse_one_only_by_its_items() -> None:
+def test_a_write_pays_each_gsi_its_item_lands_in_and_a_sparse_one_only_for_its_items() -> None:
     result = run("gsi-cost", items=40)
     per_write = {name: v["wcu_per_write"] for name, v in result["variants"].items()}
     assert (per_write["no-gsi"], per_write["one-gsi"], per_write["two-gsi"]) == (1, 2, 3)
