@@ -68,10 +68,10 @@ Indexes: what each costs, and the projections
     collection grow forever. The key is `<UTC day>#<shard>`: the day bucket bounds each item
     collection to one day of activity and lets the read start at today; the shard (`FEED_SHARDS` of
     them, chosen from the event's hash) spreads one day's writes over several partition key values,
-    which DynamoDB hashes to different places. Reading the newest N costs one Query with `Limit N`
-    per shard of the newest bucket whatever the size of the table. The index is sparse too: views
-    carry no `feed_key`, so the feed shows what people did (posts, likes, comments), and the
-    commonest, most disposable writes skip a third index write.
+    which DynamoDB's hashing spreads over its partitions. Reading the newest N costs one Query with
+    `Limit N` per shard of the newest bucket whatever the size of the table. The index is sparse
+    too: views carry no `feed_key`, so the feed shows what people did (posts, likes, comments), and
+    the commonest, most disposable writes skip a third index write.
 
 Limits that matter
     Items are small and bounded (400 KB is the item limit; an activity is about 150 bytes).
@@ -178,7 +178,8 @@ __doc_ja__ = """`activities` テーブル: 誰がいつ何をしたか。ユー�
     読み込みを今日から始められるようにする。シャード（`FEED_SHARDS` 個。
     イベントのハッシュから選ぶ）が 1
     日分の書き込みを複数のパーティションキーの値に分散し、DynamoDB
-    はそれらを別々の場所にハッシュする。最新 N 件を読むコストは、テーブルの大きさにかかわらず、
+    はハッシュによってそれらをパーティションに散らす。
+    最新 N 件を読むコストは、テーブルの大きさにかかわらず、
     最新のバケットのシャードごとに `Limit N` のクエリ 1 回。
     このインデックスもスパースで、閲覧は `feed_key` を持たない。
     そのためフィードに出るのは人が行ったこと（投稿、いいね、コメント）で、

@@ -140,9 +140,9 @@ class LikeCounter(Model):
         DynamoDB's adaptive capacity splits and isolates hot partitions (it can move items
         apart, never split one). N counter items can take N times that, up to the table's own
         throughput (an on-demand table's current peak and per-table quota; see /design).
-        Each shard also gets a partition key of its own ("42#s"), so DynamoDB hashes the
-        shards to different places from the start, instead of leaving adaptive capacity to
-        pull apart an item collection "42" that holds them all. Writers pick a shard at
+        Each shard also gets a partition key of its own ("42#s"), so DynamoDB's hashing
+        spreads the shards over its partitions from the start, instead of leaving adaptive
+        capacity to pull apart an item collection "42" that holds them all. Writers pick a shard at
         random, so the load spreads evenly. A write to a shard
         other than the home counter is also conditional on the shard existing: a writer that
         still believes an old N (its cache of hot posts is a few seconds stale, or the post id
@@ -187,7 +187,7 @@ class LikeCounter(Model):
         個のカウンター項目ならその N 倍まで、ただしテーブル自体のスループット（
         オンデマンドテーブルの現在のピークとテーブルごとのクォータ。/design を参照）まで。
         シャードにはそれぞれ別のパーティションキー（"42#s"）も持たせるので、DynamoDB
-        は最初からシャードを別々の場所にハッシュする。全部を 1
+        はハッシュによって最初からシャードをパーティションに散らす。全部を 1
         つの項目コレクション "42" に入れて、
         アダプティブキャパシティが引き離すのを待つ必要はない。
         書き込む側はシャードをランダムに選ぶので、負荷は均等に散らばる。
