@@ -189,7 +189,8 @@ def _print_table_design(table) -> None:  # type: ignore[no-untyped-def]
         console.print(indexes)
     patterns = Table("access pattern", "DynamoDB call and key", "served by", show_lines=True)
     for p in [*table.patterns, *(p for i in table.indexes for p in i.patterns)]:
-        call = f"{p.operation} on {p.index or 'the table'}\n{p.key}"
+        read = f" ({p.consistency} read, {p.rcu_per_4kb:g} RCU per 4 KB)" if p.consistency else ""
+        call = f"{p.operation} on {p.index or 'the table'}{read}\n{p.key}"
         served = f"{p.function}\n{p.source or ''}\n{p.page or ''}".strip()
         patterns.add_row(*_cells(p.name, call, served))
     console.print(patterns)

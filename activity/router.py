@@ -17,6 +17,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from activity import service
 from activity.schemas import ActivityPageOut, FeedOut
+from shared.auth import OptionalViewer
 from shared.web import PostId, render, render_block
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,16 @@ def _list_context(page: service.ActivityPage, older_url: str | None) -> dict[str
 
 @router.get("/users/{username}")
 def user_page(
-    request: Request, username: str, limit: Limit = 20, cursor: Cursor = None
+    request: Request,
+    username: str,
+    viewer: OptionalViewer,
+    limit: Limit = 20,
+    cursor: Cursor = None,
 ) -> Response:
-    page = service.latest_activities_of_user(username=username, limit=limit, cursor=cursor)
+    own = viewer is not None and viewer.username == username
+    page = service.latest_activities_of_user(
+        username=username, limit=limit, cursor=cursor, own=own
+    )
     older = _older_url(f"/users/{quote(username)}", page, limit=limit)
     ctx = {"username": username, **_list_context(page, older)}
     return render(request, "activity/user.html", ctx, block="page" if cursor else None)

@@ -274,15 +274,27 @@ def _paged_read(
     operation="Query",
     key="user_id = :u, ScanIndexForward=false, Limit N+1",
     page="/users/{username}",
+    notes="Strongly consistent when you read your own page (your new post, like or comment "
+    "shows at once); eventually consistent, at half the RCU, on anyone else's.",
+    consistency="own-strong",
 )
 def latest_activities_of_user(
-    *, username: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    *, username: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None, own: bool = False
 ) -> ActivityPage:
+    """`own`: the viewer is this user. Their page must show what they have just done (the
+    activity of their new post, like or comment is written before their request answers), so
+    it is read strongly consistent, at twice the RCU; another reader's page may lag a moment,
+    and is read eventually consistent. A Query on the table's own key can be either; through a
+    GSI it could only be eventual."""
     user_id = str(blog_service.find_user(username=username).id)
 
     def query(start: Key | None, size: int) -> ResultIterator[Activity]:
         return Activity.query(
-            user_id, scan_index_forward=False, page_size=size, last_evaluated_key=start
+            user_id,
+            scan_index_forward=False,
+            consistent_read=own,
+            page_size=size,
+            last_evaluated_key=start,
         )
 
     return _paged_read(
@@ -303,7 +315,8 @@ def latest_activities_of_user(
     index="ActivityTypeIndex",
     key="activity_type = :t, ScanIndexForward=false, Limit N+1",
     page="/activity?type=like",
-    notes="Five key values for the whole site: the `view` key of the index is hot.",
+    notes="Five key values for the whole site: the `view` key of the index is hot. Through a "
+    "GSI, so eventually consistent: a new activity may show a moment later.",
 )
 def latest_activities_of_type(
     *, activity_type: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
@@ -333,7 +346,9 @@ def latest_activities_of_type(
     index="PostActivityIndex",
     key="post_id = :p, ScanIndexForward=false, Limit N+1",
     page="/posts/{post_id}",
-    notes="Sparse index: only activities that carry a post_id are in it.",
+    notes="Sparse index: only activities that carry a post_id are in it. Through a GSI, so "
+    "eventually consistent: your own like or comment may show a moment later (the like "
+    "button and the thread, read from the tables, show it at once).",
 )
 def post_timeline(
     *, post_id: int, limit: int = DEFAULT_LIMIT, cursor: str | None = None
@@ -385,7 +400,8 @@ def _in_feed(activity: Activity, *, now: datetime, cutoff_key: str) -> bool:
     key="(none: every item of the table, 1,000 per request)",
     page="/feed",
     notes="Reads the whole table to return N items; cost grows with the table, not the answer. "
-    "Shown beside the indexed feed so the difference can be measured.",
+    "Shown beside the indexed feed so the difference can be measured. Eventually consistent, "
+    "as a feed of everyone can be.",
 )
 def feed_by_scan(*, limit: int = DEFAULT_LIMIT) -> Feed:
     """The seed's feed: read everything, keep the newest N in the app.
@@ -419,7 +435,8 @@ def feed_by_scan(*, limit: int = DEFAULT_LIMIT) -> Feed:
     "ScanIndexForward=false, Limit N; earlier days only while fewer than N",
     page="/feed",
     notes="One Query per shard of the newest day bucket, merged in the app: the cost depends "
-    "on N and the number of shards, never on the size of the table.",
+    "on N and the number of shards, never on the size of the table. Through a GSI, so "
+    "eventually consistent.",
 )
 def feed_by_index(*, limit: int = DEFAULT_LIMIT) -> Feed:
     """Newest first through the day buckets, each bucket one Query per shard, merged."""

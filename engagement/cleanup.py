@@ -30,6 +30,7 @@ def on_post_deleted(event: events.PostDeleted) -> None:
     key='post_id = "<post>", sk = "USER#<user>", consistent read',
     notes="Only for a request that failed between its writes; pending and old enough to be "
     "dead, the change is replayed (claimed first, counted once).",
+    consistency="strong",
 )
 def on_like_change_unfinished(event: events.LikeChangeUnfinished) -> None:
     """The relay's half of a like that failed midway. Nothing pending: it finished after all
@@ -51,6 +52,7 @@ def on_like_change_unfinished(event: events.LikeChangeUnfinished) -> None:
     operation="Query",
     key='post_id = "<post>", sk BEGINS_WITH "USER#"; filter attribute_exists(pending_shard)',
     notes="Operators' repair; the same user's next click also finishes their own.",
+    consistency="strong",
 )
 def settle_pending_likes(*, post_id: int) -> int:
     """Replays every stale pending change of a post; returns how many it finished."""
@@ -73,6 +75,7 @@ def settle_pending_likes(*, post_id: int) -> int:
     key="filter attribute_exists(pending_shard)",
     notes="Run by `make run` after a restart, when any request of the last run may have died "
     "midway. A Scan reads the whole table: fine for a start-up repair, never per request.",
+    consistency="strong",
 )
 def settle_all_pending_likes() -> int:
     """Replays every stale pending change of every post; returns how many it finished."""

@@ -102,7 +102,7 @@ def shard_form(
     likes.promote_hot_post_as_author(viewer=viewer, post_id=post_id, shards=shards)
     if not is_htmx(request):
         return htmx_redirect(request, f"/posts/{post_id}")
-    summary = likes.like_summary(post_id=post_id, user_id=viewer.user_id, consistent=True)
+    summary = likes.like_summary(post_id=post_id, user_id=viewer.user_id)
     return _likes_block(request, post_id, summary, viewer)
 
 

@@ -70,7 +70,9 @@ def _delete(model: type[Model], keys: list[dict[str, Any]]) -> int:
     operation="Query + BatchWriteItem",
     key='likes: post_id = "<post>" (and BatchGetItem of "<post>#1".."<post>#31"); '
     "comments: post_id = :post",
-    notes="Runs from the PostDeleted event through the outbox: retried until DynamoDB answers.",
+    notes="Runs from the PostDeleted event through the outbox: retried until DynamoDB answers. "
+    "Reads strongly consistent, so an item written a moment before is deleted too.",
+    consistency="strong",
 )
 def delete_engagement_of_post(*, post_id: int) -> int:
     """Idempotent: a redelivered event finds nothing left. Returns the items deleted."""

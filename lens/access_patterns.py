@@ -10,12 +10,17 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 from babel.messages.extract import extract_python
 from pynamodb.models import Model
 
 F = TypeVar("F", bound=Callable[..., Any])
+ReadConsistency = Literal["strong", "eventual", "own-strong"]
+"""How a pattern reads: `strong` (ConsistentRead, 1 RCU per 4 KB), `eventual` (half that, may
+miss a write of the last moment; the only way to read a GSI) or `own-strong` (strong when the
+person reads what they wrote themselves, eventual for everyone else)."""
+READ_OPERATIONS = ("GetItem", "BatchGetItem", "Query", "Scan")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class AccessPattern:
     page: str | None = None
     notes: str = ""
     function: str = ""
+    consistency: ReadConsistency | None = None
 
     @property
     def table(self) -> str:
@@ -46,13 +52,20 @@ def access_pattern(
     index: str | None = None,
     page: str | None = None,
     notes: str = "",
+    consistency: ReadConsistency | None = None,
 ) -> Callable[[F], F]:
     """Declare that the decorated function serves this access pattern (it is not wrapped).
 
     `operation` is the DynamoDB call (Query, GetItem, UpdateItem, BatchGetItem, Scan ...);
     `key` the key condition in readable form; `index` the GSI name when it is not the table;
-    `page` a URL where the learner can run it.
+    `page` a URL where the learner can run it; `consistency` how it reads (a read operation is
+    `eventual` unless declared otherwise, as DynamoDB's own default). A GSI is only ever read
+    eventually consistent: declaring otherwise is refused here, as DynamoDB refuses the call.
     """
+    if consistency is None and operation.split()[0] in READ_OPERATIONS:
+        consistency = "eventual"
+    if index in _global_indexes(model) and consistency not in (None, "eventual"):
+        raise ValueError(f"{name!r}: {index} is a global secondary index, read eventually only")
 
     def decorate(func: F) -> F:
         pattern = AccessPattern(
@@ -64,12 +77,18 @@ def access_pattern(
             page=page,
             notes=notes,
             function=f"{func.__module__}.{func.__qualname__}",
+            consistency=consistency,
         )
         if pattern not in _patterns:
             _patterns.append(pattern)
         return func
 
     return decorate
+
+
+def _global_indexes(model: type[Model]) -> set[str]:
+    schema = model._get_schema()
+    return {index["index_name"] for index in schema["global_secondary_indexes"]}
 
 
 def access_patterns() -> list[AccessPattern]:

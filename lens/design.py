@@ -24,6 +24,7 @@ from pynamodb.attributes import Attribute, TTLAttribute, VersionAttribute
 from pynamodb.models import Model
 
 from lens.access_patterns import AccessPattern, access_patterns
+from lens.capacity import READ_UNIT_BYTES, read_units
 from shared.database import rdb_models
 from shared.dynamo import base_table_name, models_by_table, registered_models
 from shared.i18n import gettext as _
@@ -44,6 +45,10 @@ class PatternDesign:
     source: str | None
     page: str | None
     notes: str
+    consistency: str | None = None
+    rcu_per_4kb: float | None = None
+    """Read units per 4 KB read as the pattern reads: 1 strong, 0.5 eventual, and for a
+    pattern that reads strongly for the person's own data only, the strong figure."""
 
 
 @dataclass(frozen=True)
@@ -421,6 +426,10 @@ def pattern_design(pattern: AccessPattern) -> PatternDesign:
         source=source_of(pattern.function),
         page=pattern.page,
         notes=pattern.notes,
+        consistency=pattern.consistency,
+        rcu_per_4kb=None if pattern.consistency is None else read_units(
+            READ_UNIT_BYTES, consistent=pattern.consistency != "eventual"
+        ),
     )
 
 

@@ -78,6 +78,8 @@ class DynamoCall:
     error: str | None = None
     served_by: str | None = None
     pattern: str | None = None
+    consistency: str | None = None
+    """`strong` or `eventual` for a read, None for a write (see `read_consistency`)."""
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,28 @@ def _describe(
         error=error,
         served_by=pending.served_by,
         pattern=_pattern_name(operation, params.get("IndexName"), pending.patterns),
+        consistency=read_consistency(operation, params),
     )
+
+
+_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+
+
+def read_consistency(operation: str, params: Mapping[str, Any]) -> str | None:
+    """How a read was served: `strong` (ConsistentRead, or a transaction, which reads the latest
+    committed version) or `eventual` (DynamoDB's default, and the only way a GSI is read: it
+    refuses ConsistentRead on one). A BatchGetItem is strong only if every table in it asked for
+    it. None for anything that is not a read."""
+    if operation not in _READS:
+        return None
+    if operation == "TransactGetItems":
+        return "strong"
+    if operation == "BatchGetItem":
+        requests = (params.get("RequestItems") or {}).values()
+        strong = bool(requests) and all(r.get("ConsistentRead") for r in requests)
+    else:
+        strong = bool(params.get("ConsistentRead")) and not params.get("IndexName")
+    return "strong" if strong else "eventual"
 
 
 def _returned(operation: str, response: Mapping[str, Any] | None) -> int | None:
@@ -481,8 +504,6 @@ def _detail(params: Mapping[str, Any]) -> str:
         parts.append(f"Limit {params['Limit']}")
     if params.get("ScanIndexForward") is False:
         parts.append("descending")
-    if params.get("ConsistentRead"):
-        parts.append("strongly consistent")
     return "; ".join(parts)
 
 

@@ -3,8 +3,10 @@ and the attempt counters that rate-limit sign-in and sign-up (`rate_limits`, see
 `AttemptCounter`).
 
 Access patterns
-    * Find the session of a request by its cookie: GetItem on `session_id` (one item, 0.5 RCU
-      eventually consistent). No other pattern exists, so no sort key and no index.
+    * Find the session of a request by its cookie: GetItem on `session_id` (one item, 1 RCU:
+      strongly consistent, because the first page after sign-in must see the session just
+      written; an eventually consistent read would cost 0.5 RCU and could miss it). No other
+      pattern exists, so no sort key and no index.
     * Create at sign-in (PutItem, conditional on the id being new), slide the expiry now and then
       (UpdateItem), delete at sign-out (DeleteItem).
 
@@ -33,7 +35,9 @@ __doc_ja__ = """DynamoDB が自分で削除する短命な項目のテーブル 
 
 アクセスパターン
     * リクエストのセッションを Cookie から探す: `session_id` に対する GetItem（1
-      項目、結果整合性なら 0.5 RCU）。ほかのパターンはないので、
+      項目、1 RCU）。サインイン直後のページは書いたばかりのセッションを見つけなければ
+      ならないので、強力な整合性のある読み込みにする（結果整合性なら 0.5 RCU だが、
+      その書き込みを見逃すことがある）。ほかのパターンはないので、
       ソートキーもインデックスも持たない。
     * サインイン時に作成（ID が新しいことを条件にした PutItem）、
       ときどき有効期限を延ばす（UpdateItem）、サインアウト時に削除（DeleteItem）。
