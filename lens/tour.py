@@ -1,5 +1,6 @@
 """The guided tour: the seed's eight lessons, in its order, then what a table's throughput costs
-and where its ceiling is; each one a thing to do in this app.
+and where its ceiling is, and which reads see a write at once; each one a thing to do in this
+app.
 
 Every step says why (a short explanation), what to do (a page of the app, the explorer or the
 labs), what to watch (the inspector line or chart that shows the lesson), which model class and
@@ -281,6 +282,38 @@ STEPS: tuple[Step, ...] = (
         guide_page="capacity-mode.html",
         guide_title=N_("DynamoDB throughput capacity"),
         also=(lab("hot-partition"),),
+    ),
+    Step(
+        slug="consistency",
+        title=N_("Eventually or strongly consistent: seeing your own write"),
+        explanation=N_(
+            "A read is eventually consistent unless it asks otherwise: it costs half as much, "
+            "but it may not reflect a write that has just completed, and the same read a moment "
+            "later does. A read with <code>ConsistentRead</code> reflects every write that "
+            "succeeded before it, at 1 RCU per 4 KB instead of 0.5. A global secondary index "
+            "can only be read eventually consistent: a write reaches it asynchronously, usually "
+            "within a second. So this app reads strongly where a person must see what they have "
+            "just done (the session right after sign-in, their like, the comments they posted "
+            "or edited, their own activity page) and lets the rest lag."
+        ),
+        do=N_(
+            "Like a post, then open the inspector: the BatchGetItem that reads the like back is "
+            "marked <em>strong</em>, and the post's timeline, read through "
+            "<code>PostActivityIndex</code>, is marked <em>eventual</em>. Then run the "
+            "consistency lab."
+        ),
+        do_page="/",
+        watch=N_(
+            "The marks strong and eventual beside each read in the inspector; in the lab, the "
+            "share of stale reads against the delay after a write: never for a strong read, "
+            "some for an eventually consistent one, and every GSI read until the write has "
+            "reached the index."
+        ),
+        model="sessions.models.Session",
+        function="sessions.service.viewer_for_token",
+        guide_page="HowItWorks.ReadConsistency.html",
+        guide_title=N_("DynamoDB read consistency"),
+        also=(lab("consistency"), ("/design#consistency", N_("Where this app reads strongly"))),
     ),
 )
 

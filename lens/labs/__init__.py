@@ -10,6 +10,7 @@ with the app's key designs (`tables.py`), and measures every call (`meter.py`).
     hot-partition   one hot counter item is throttled at its partition's limit; shards are not
     ttl             TTL deletes late (and free), so reads must filter expired items
     gsi-cost        every GSI an item lands in is paid on its write; a sparse one skips the rest
+    consistency     strong reads never miss a fresh write and cost twice; eventual and GSI reads can
 
 `manage.py lab NAME` runs one in a terminal (`cli.py`); `/labs` runs them in the browser
 (`router.py`), and `install` links each lab from the lesson of the page it belongs to.
@@ -19,13 +20,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from lens.labs import counter, gsi_cost, hot_partition, query_vs_scan, ttl
+from lens.labs import consistency, counter, gsi_cost, hot_partition, query_vs_scan, ttl
 from lens.labs.lab import Lab
 from shared.i18n import N_
 from shared.panels import register_lesson_link
 
 LABS: dict[str, Lab] = {
-    module.LAB.name: module.LAB for module in (query_vs_scan, counter, hot_partition, ttl, gsi_cost)
+    module.LAB.name: module.LAB
+    for module in (query_vs_scan, counter, hot_partition, ttl, gsi_cost, consistency)
 }
 
 

@@ -160,6 +160,24 @@ def build_lab_cli(prepare: Callable[[], object]) -> typer.Typer:
         """A write pays every GSI the item lands in; a sparse GSI only for items with its key."""
         run("gsi-cost", {"items": items}, output_format, endpoint)
 
+    @lab_cli.command("consistency")
+    def consistency(
+        reads: Annotated[int, typer.Option(help=_help("consistency", "reads"))] = _default(
+            "consistency", "reads"
+        ),
+        delays_ms: Annotated[
+            str, typer.Option(help=_help("consistency", "delays"))
+        ] = _default("consistency", "delays"),
+        lag_ms: Annotated[int, typer.Option(help=_help("consistency", "lag_ms"))] = _default(
+            "consistency", "lag_ms"
+        ),
+        output_format: FormatOption = OutputFormat.text,
+        endpoint: EndpointOption = None,
+    ) -> None:
+        """Strong reads never miss a fresh write and cost twice; eventual and GSI reads can."""
+        raw = {"reads": reads, "delays": delays_ms, "lag_ms": lag_ms}
+        run("consistency", raw, output_format, endpoint)
+
     return lab_cli
 
 
