@@ -199,7 +199,7 @@ def view(result: Result) -> LabView:
     chart = line_chart(
         title=_("Share of reads that missed the write, by the delay after it"),
         x_label=_("ms after the write"),
-        y_label=_("% stale"),
+        y_label=_("stale reads, percent"),
         xs=delays,
         series=[
             Series(_("eventually consistent GetItem"), _series(result, "eventual")),
