@@ -56,9 +56,7 @@ def user_page(
     cursor: Cursor = None,
 ) -> Response:
     own = viewer is not None and viewer.username == username
-    page = service.latest_activities_of_user(
-        username=username, limit=limit, cursor=cursor, own=own
-    )
+    page = service.latest_activities_of_user(username=username, limit=limit, cursor=cursor, own=own)
     older = _older_url(f"/users/{quote(username)}", page, limit=limit)
     ctx = {"username": username, **_list_context(page, older)}
     return render(request, "activity/user.html", ctx, block="page" if cursor else None)

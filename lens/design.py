@@ -427,9 +427,9 @@ def pattern_design(pattern: AccessPattern) -> PatternDesign:
         page=pattern.page,
         notes=pattern.notes,
         consistency=pattern.consistency,
-        rcu_per_4kb=None if pattern.consistency is None else read_units(
-            READ_UNIT_BYTES, consistent=pattern.consistency != "eventual"
-        ),
+        rcu_per_4kb=None
+        if pattern.consistency is None
+        else read_units(READ_UNIT_BYTES, consistent=pattern.consistency != "eventual"),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -269,6 +270,19 @@ def engine_responses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[st
 
     monkeypatch.setattr(BaseClient, "_make_api_call", spy)
     return seen
+
+
+def wait_until_caught_up(endpoint: str, timeout: float = 15.0) -> None:
+    """Wait until the engine's lagging GSIs and replicas have applied every write (its health
+    report's `lag_backlog` is empty). For a test that checks a table or index as it stands after
+    its writes; what a reader sees before that is the eventual consistency under test elsewhere."""
+    deadline = time.monotonic() + timeout
+    while True:
+        backlog = httpx.get(f"{endpoint}/_engine/health", timeout=5).json()["lag_backlog"]
+        if not any(backlog.values()) or time.monotonic() > deadline:
+            assert not any(backlog.values()), f"the engine is still behind: {backlog}"
+            return
+        time.sleep(0.05)
 
 
 def capacity_header(response: httpx.Response) -> dict[str, str]:

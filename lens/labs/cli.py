@@ -165,9 +165,9 @@ def build_lab_cli(prepare: Callable[[], object]) -> typer.Typer:
         reads: Annotated[int, typer.Option(help=_help("consistency", "reads"))] = _default(
             "consistency", "reads"
         ),
-        delays_ms: Annotated[
-            str, typer.Option(help=_help("consistency", "delays"))
-        ] = _default("consistency", "delays"),
+        delays_ms: Annotated[str, typer.Option(help=_help("consistency", "delays"))] = _default(
+            "consistency", "delays"
+        ),
         lag_ms: Annotated[int, typer.Option(help=_help("consistency", "lag_ms"))] = _default(
             "consistency", "lag_ms"
         ),

@@ -313,9 +313,7 @@ LAB = Lab(
             "engagement.comments.list_comments",
             N_("strong: your new comment is in the thread"),
         ),
-        Mirror(
-            "service", "activity.service.post_timeline", N_("through a GSI: eventual, may lag")
-        ),
+        Mirror("service", "activity.service.post_timeline", N_("through a GSI: eventual, may lag")),
         Mirror("model", "activity.models.Activity", N_("the table and the GSI the lab copies")),
     ),
     pages=("likes", "user_activity"),

@@ -15,10 +15,11 @@ def new_post(author: ApiUser, title: str = "Live engagement") -> int:
 
 
 def engagement_items(post_id: int) -> list[object]:
-    """Every likes and comments item that belongs to the post, read straight from the tables."""
+    """Every likes and comments item that belongs to the post, read straight from the tables
+    (strongly consistent: what the tables hold now, not what a lagging copy still shows)."""
     shard_keys = [(shard_key(post_id, s), "COUNT") for s in range(1, MAX_SHARDS)]
     return [
-        *UserLike.query(str(post_id)),
-        *LikeCounter.batch_get(shard_keys),
-        *Comment.query(post_id),
+        *UserLike.query(str(post_id), consistent_read=True),
+        *LikeCounter.batch_get(shard_keys, consistent_read=True),
+        *Comment.query(post_id, consistent_read=True),
     ]

@@ -15,7 +15,7 @@ BOTH_DATABASES = pytest.mark.parametrize("live_settings", ["sqlite", "postgresql
 def test_post_lifecycle_and_session_in_the_engine(live_client, make_user) -> None:
     user = make_user(live_client, "pat")
     token = user.client.cookies.get(SESSION_COOKIE)
-    assert Session.get(token_hash(token)).username == "pat"
+    assert Session.get(token_hash(token), consistent_read=True).username == "pat"
 
     created = user.call("POST", "/api/v1/posts", json={"title": "Live", "body": "over HTTP"})
     assert created.status_code == 201
@@ -26,7 +26,7 @@ def test_post_lifecycle_and_session_in_the_engine(live_client, make_user) -> Non
     assert live_client.get(f"/api/v1/posts/{post_id}").status_code == 404
 
     assert user.call("POST", "/api/v1/auth/logout").status_code == 204
-    assert Session.count(token_hash(token)) == 0
+    assert Session.count(token_hash(token), consistent_read=True) == 0
 
 
 @BOTH_DATABASES

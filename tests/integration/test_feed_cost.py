@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from activity import service
 from activity.models import FEED_SHARDS
 from shared.auth import Viewer
+from tests.conftest import wait_until_caught_up
 
 LIMIT = 20
 USERS = [Viewer(user_id=str(i), username=f"user{i}", display_name=f"User {i}") for i in range(1, 9)]
@@ -53,11 +54,15 @@ def _feed_stats(client, mode: str) -> dict:  # type: ignore[no-untyped-def,type-
     return {"keys": [(i["user_id"], i["timestamp"]) for i in body["items"]], **body["stats"]}
 
 
-def test_scan_cost_grows_with_the_table_while_the_index_feed_stays_flat(live_client) -> None:
+def test_scan_cost_grows_with_the_table_while_the_index_feed_stays_flat(
+    live_client, engine_endpoint: str
+) -> None:
     newest = _now_clear_of_midnight()
     _grow_table_to(1_000, newest)
+    wait_until_caught_up(engine_endpoint)  # both feeds read eventually consistent
     small = {mode: _feed_stats(live_client, mode) for mode in ("scan", "index")}
     _grow_table_to(4_000, newest)
+    wait_until_caught_up(engine_endpoint)
     large = {mode: _feed_stats(live_client, mode) for mode in ("scan", "index")}
 
     for sizes in (small, large):

@@ -20,8 +20,15 @@ from shared.panels import lesson_links, register_lesson_link
 HTMX = {"HX-Request": "true"}
 
 
-def test_the_five_labs_of_the_issue_are_registered() -> None:
-    assert list(LABS) == ["query-vs-scan", "counter", "hot-partition", "ttl", "gsi-cost"]
+def test_the_labs_of_the_issues_are_registered() -> None:
+    assert list(LABS) == [
+        "query-vs-scan",
+        "counter",
+        "hot-partition",
+        "ttl",
+        "gsi-cost",
+        "consistency",
+    ]
 
 
 def test_options_come_from_text_checked_against_their_bounds() -> None:
