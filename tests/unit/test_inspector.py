@@ -256,3 +256,48 @@ def test_a_fault_in_the_inspector_never_breaks_the_call(
     (call,) = rec.calls
     assert call.operation == "GetItem" and call.table == "unit-sessions"
     assert "could not describe" in call.computed.notes[0]
+
+
+def consistency_marks(html: str) -> list[tuple[str, str, str]]:
+    """(operation, index, consistency) of every call row of the inspector panel."""
+    return re.findall(
+        r'<tr data-operation="(\w+)"[^>]*?data-index="([\w]*)"[^>]*?data-consistency="(\w*)"',
+        html,
+    )
+
+
+def test_every_read_is_marked_strong_or_eventual_and_a_gsi_read_always_eventual(
+    unit_client: TestClient, make_user: Any
+) -> None:
+    reader = make_user(unit_client)
+    post = reader.call("POST", "/api/v1/posts", json={"title": "Marks", "body": "..."}).json()
+    signed_in = consistency_marks(reader.client.get(f"/posts/{post['id']}").text)
+    visitor = consistency_marks(TestClient(unit_client.app).get(f"/posts/{post['id']}").text)
+    reads = {"GetItem", "BatchGetItem", "Query", "Scan"}
+    for marks in (signed_in, visitor):
+        assert all(mark in ("strong", "eventual") for op, _, mark in marks if op in reads)
+        assert all(mark == "" for op, _, mark in marks if op not in reads)
+        assert ("Query", "PostActivityIndex", "eventual") in marks  # the timeline, a GSI
+        assert ("Query", "", "strong") in marks  # the comments: whoever just posted sees theirs
+    assert ("GetItem", "", "strong") in signed_in  # the session, right after sign-in too
+    assert ("BatchGetItem", "", "strong") in signed_in  # the viewer's own like
+    assert ("BatchGetItem", "", "eventual") in visitor  # a visitor has no like to miss
+    assert 'class="consistency consistency-strong"' in reader.client.get("/").text
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "expected"),
+    [
+        ("GetItem", {"ConsistentRead": True}, "strong"),
+        ("GetItem", {}, "eventual"),
+        ("Query", {"IndexName": "FeedIndex", "ConsistentRead": True}, "eventual"),
+        ("BatchGetItem", {"RequestItems": {"a": {"ConsistentRead": True}, "b": {}}}, "eventual"),
+        ("BatchGetItem", {"RequestItems": {"a": {"ConsistentRead": True}}}, "strong"),
+        ("TransactGetItems", {}, "strong"),
+        ("PutItem", {}, None),
+    ],
+)
+def test_read_consistency_of_each_operation(
+    operation: str, params: dict[str, Any], expected: str | None
+) -> None:
+    assert inspector.read_consistency(operation, params) == expected
