@@ -84,6 +84,62 @@ def test_a_write_pays_each_gsi_its_item_lands_in_and_a_sparse_one_only_for_its_i
     assert 1 < per_write["sparse-gsi"] < 2
 
 
+def test_strong_reads_never_miss_a_fresh_write_and_cost_twice_eventual_and_gsi_reads_can() -> None:
+    result = run("consistency", reads="30", delays="0,1500", lag_ms="1000")
+    assert result["lab"] == "consistency"
+    rows = {(r["mode"], r["delay_ms"]): r for r in result["reads"]}
+    assert set(rows) == {
+        (mode, delay) for mode in ("eventual", "strong", "gsi") for delay in (0, 1500)
+    }
+    for row in rows.values():
+        assert {"mode", "delay_ms", "reads", "stale", "rcu_per_read"} <= set(row)
+        assert row["reads"] == 30 and 0 <= row["stale"] <= 30
+    assert all(rows["strong", delay]["stale"] == 0 for delay in (0, 1500))
+    assert 0.1 <= rows["eventual", 0]["stale"] / 30 <= 0.6  # about one read in three
+    assert rows["gsi", 0]["stale"] == 30  # the index lags 500-1,000 ms behind every write
+    assert rows["eventual", 1500]["stale"] == rows["gsi", 1500]["stale"] == 0  # caught up
+    assert [rows[mode, 0]["rcu_per_read"] for mode in ("eventual", "strong", "gsi")] == [
+        0.5,
+        1.0,
+        0.5,
+    ]
+    assert result["gsi_consistent_read"] == {"refused": True, "error": "ValidationException"}
+    assert result["engine"]["options"] == {"gsi_lag_ms": 1000, "replica_lag_ms": 1000}
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("C.UTF-8", "Strongly consistent reads missed it 0 times"),
+        ("ja_JP.UTF-8", "見逃したのは 0 回"),
+    ],
+)
+def test_the_consistency_lab_runs_in_the_terminal_in_both_languages(
+    language: str, expected: str
+) -> None:
+    command = [sys.executable, "manage.py", "lab", "consistency", "--reads", "5"]
+    command += ["--delays-ms", "0,1200", "--lag-ms", "1000"]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "LANG": language, "LC_ALL": "", "LC_MESSAGES": "", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert expected in " ".join(done.stdout.split())
+    json_run = subprocess.run(
+        [*command, "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    reads = json.loads(json_run.stdout)["reads"]
+    assert [(r["mode"], r["delay_ms"]) for r in reads][:3] == [
+        ("eventual", 0),
+        ("strong", 0),
+        ("gsi", 0),
+    ]
+
+
 def test_a_lab_on_another_endpoint_leaves_no_table_behind(engine_endpoint: str) -> None:
     result = run("gsi-cost", endpoint=engine_endpoint, items=10)
     assert result["engine"]["endpoint"] == engine_endpoint
