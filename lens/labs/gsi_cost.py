@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lens.capacity import TableSchema, index_target, item_size
+from lens.capacity import TableSchema, index_target
 from lens.labs.charts import Bar, BarGroup, bar_chart
 from lens.labs.context import LabContext
 from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
 from lens.labs.meter import Tally, units_text
 from lens.labs.synthetic import activities, check_keys
+from shared.capacity_rules import item_size
 from shared.i18n import N_
 from shared.i18n import gettext as _
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lens.capacity import Precision, item_size, read_units
+from lens.capacity import Precision
 from lens.labs.charts import Series, line_chart
 from lens.labs.context import LabContext
 from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
 from lens.labs.meter import Meter, Tally, units_text
 from lens.labs.synthetic import activities, check_keys
 from lens.labs.tables import LabTable
+from shared.capacity_rules import item_size, read_units
 from shared.i18n import N_
 from shared.i18n import gettext as _
 

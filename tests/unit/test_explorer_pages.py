@@ -15,9 +15,9 @@ from moto import mock_aws
 from activity.models import Activity
 from engagement.models import LikeCounter, UserLike
 from lens import explorer, inspector
-from lens.capacity import item_size
 from lens.design import describe_table, item_type_of
 from shared import dynamo
+from shared.capacity_rules import item_size
 from tests.conftest import build_app_client, configure
 
 pytest_plugins = ["tests.unit.explorer_fixtures"]
