@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from engagement import likes, posts
 from engagement.models import USER_SK_PREFIX, UserLike, home_key
-from lens.access_patterns import access_pattern
 from shared import events
+from shared.access_patterns import access_pattern
 from shared.dynamo import utc_now
 
 

@@ -25,8 +25,8 @@ from engagement.models import (
     is_comment_id,
     request_sk,
 )
-from lens.access_patterns import access_pattern
 from shared import events
+from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.cursors import decode_cursor, encode_cursor
 from shared.database import release_connection

@@ -23,7 +23,7 @@ from engagement.models import (
     likes_key,
     shard_key,
 )
-from lens.access_patterns import access_pattern
+from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.dynamo import batch_get, batch_write, bound_client
 from shared.errors import NotFound

@@ -25,7 +25,7 @@ from engagement.models import (
     likes_key,
     user_sk,
 )
-from lens.access_patterns import access_pattern
+from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.dynamo import batch_get, batch_write, bound_client, chunks, utc_now
 from shared.seeding import BATCHES_IN_FLIGHT, Progress, SeedPlan

@@ -2,7 +2,7 @@
 
 Nothing here is written by hand: every registered PynamoDB model (`shared.dynamo`) gives its
 keys, attribute types, indexes with their projections, TTL and version attributes; every
-`@access_pattern` (`lens.access_patterns`) says which key or index serves which question and
+`@access_pattern` (`shared.access_patterns`) says which key or index serves which question and
 which function serves it; every registered Peewee model gives the RDB side. The /design page,
 `manage.py describe` (terminal and `--format json`) and both exports (`lens.exports`) read
 this one data model, so changing a class changes all of them, and none can drift from the code.
@@ -23,7 +23,7 @@ import peewee
 from pynamodb.attributes import Attribute, TTLAttribute, VersionAttribute
 from pynamodb.models import Model
 
-from lens.access_patterns import AccessPattern, access_patterns
+from shared.access_patterns import AccessPattern, access_patterns
 from shared.database import rdb_models
 from shared.dynamo import base_table_name, models_by_table, registered_models
 from shared.i18n import gettext as _

@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
-from lens.access_patterns import access_patterns
 from lens.design import Design, code_of_access_pattern, describe_design, japanese_doc
 from lens.explorer_router import builder_url
+from shared.access_patterns import access_patterns
 from shared.errors import NotFound
 from shared.i18n import gettext as _
 from shared.settings import active_settings

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from fastapi import Request
 
 from blog import service as blog_service
-from lens.access_patterns import access_pattern
 from sessions.models import AttemptCounter, Session
+from shared.access_patterns import access_pattern
 from shared.auth import SESSION_COOKIE, Viewer, token_hash
 from shared.database import database
 from shared.dynamo import conditional_write, utc_now

@@ -13,11 +13,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from lens.access_patterns import access_patterns
 from lens.labs import LABS
 from lens.labs.lab import Lab, LabView, build_options, option_specs
 from lens.labs.runner import LabRun, active_run, cancel_run, get_run, start_run
 from lens.labs.schemas import LabOut, LabRunOut, LabsOut, OptionOut
+from shared.access_patterns import access_patterns
 from shared.dynamo import base_table_name, registered_models
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.i18n import gettext as _

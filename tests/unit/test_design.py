@@ -14,10 +14,10 @@ from pynamodb.models import Model
 from typer.testing import CliRunner
 
 import manage
-from lens.access_patterns import access_pattern, access_patterns
 from lens.design import describe_design
 from lens.exports import cloudformation_template
 from shared import dynamo
+from shared.access_patterns import access_pattern, access_patterns
 from shared.database import rdb_models
 
 pytest_plugins = ["tests.unit.design_fixtures"]

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from pynamodb.indexes import Index
 
-from lens.access_patterns import access_patterns
+from shared.access_patterns import access_patterns
 from shared.dynamo import registered_models
 from shared.seeding import SeedPlan, seeders
 from shared.settings import PROJECT_ROOT

@@ -15,11 +15,11 @@ from pynamodb.models import Model
 from activity.models import Activity
 from engagement.models import Comment, LikeCounter
 from lens import operations
-from lens.access_patterns import access_patterns
 from lens.capacity import WRITE_OPERATIONS
 from lens.design import describe_table, pattern_design
 from lens.explorer import find_table
 from shared import dynamo
+from shared.access_patterns import access_patterns
 from shared.dynamo import bound_client
 
 pytest_plugins = ["tests.unit.explorer_fixtures", "tests.unit.design_fixtures"]
