@@ -25,8 +25,7 @@ import logging
 from fastapi import FastAPI
 from markupsafe import Markup
 
-from lens import explorer_router, inspector, labs, tour_router
-from lens import router as design_router
+from lens import design_router, explorer_router, inspector, labs, links, tour_router
 from lens.attribute_values import pretty_json
 from lens.capacity import format_units
 from shared import web
@@ -62,7 +61,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(tour_router.router)
     labs.install(app)
     web.templates.env.filters["units"] = format_units
-    web.templates.env.globals["partition_url"] = explorer_router.partition_url
+    web.templates.env.globals["partition_url"] = links.partition_url
     web.templates.env.filters["pretty_json"] = pretty_json
     web.set_instrument_panel(inspector_panel)
     inspector.install_inspector(app, settings)

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import peewee
@@ -198,6 +199,34 @@ def _item_type(model: type[Model]) -> ItemTypeDesign:
         ),
         version_attribute=_attribute_name_of(model, VersionAttribute),
     )
+
+
+@dataclass(frozen=True)
+class Package:
+    """One top-level package of the house, as the /design page lists it."""
+
+    name: str
+    kind: str
+    summary: str
+    summary_ja: str
+
+
+_layout: list[Package] = []
+
+
+def show_layout(kind: str, packages: Iterable[ModuleType]) -> None:
+    """The composition root names the packages of each kind (context, kernel, lens, engine);
+    the page shows each with the first line of its docstring. Idempotent."""
+    for package in packages:
+        summary = (inspect.getdoc(package) or "").split("\n\n")[0].replace("\n", " ")
+        summary_ja = japanese_doc(package).split("\n\n")[0].replace("\n", "")
+        entry = Package(package.__name__, kind, summary, summary_ja)
+        if entry not in _layout:
+            _layout.append(entry)
+
+
+def layout() -> list[Package]:
+    return list(_layout)
 
 
 def japanese_doc(owner: object) -> str:

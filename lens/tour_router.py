@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from lens import tour
-from lens.router import current_examples, runnable_url
+from lens.links import current_examples, runnable_url
 from shared.access_patterns import access_patterns
 from shared.errors import NotFound
 from shared.i18n import current_language

@@ -8,6 +8,8 @@
   (`shared.access_patterns`, `shared.capacity_rules`). Nor does it import the engine.
 - The lens imports no context (the composition root hands it what it shows); the engine imports
   nothing of the app but the kernel.
+- Inside the lens no router (`*router.py`) imports another router: what two pages share (links,
+  example values, the layout) lives in a module that is not a router.
 """
 
 from __future__ import annotations
@@ -85,6 +87,37 @@ def test_the_checker_sees_a_forbidden_edge(tmp_path: Path) -> None:
         path.write_text(source)
         found += list(forbidden_edges(relative.split("/")[0], path, tmp_path))
     assert len(found) == 8, found
+
+
+def router_to_router_edges(path: Path, root: Path = ROOT) -> Iterator[str]:
+    """A lens router importing another router (`lens.x_router`, `lens.labs.router`)."""
+    if not path.name.endswith("router.py"):
+        return
+    for module, name, line in _imports(path):
+        full = f"{module}.{name}" if name else module
+        if module.split(".")[0] == "lens" and any(p.endswith("router") for p in full.split(".")):
+            yield f"{path.relative_to(root)}:{line} a router imports a router ({full})"
+
+
+def test_no_lens_router_imports_another_router() -> None:
+    edges = [e for path in _package_files("lens") for e in router_to_router_edges(path)]
+    assert edges == []
+
+
+def test_the_checker_sees_a_router_importing_a_router(tmp_path: Path) -> None:
+    planted = {
+        "lens/tour_router.py": "from lens.design_router import current_examples\n",
+        "lens/labs/router.py": "from lens import explorer_router\n",
+        "lens/design_router.py": "import lens.labs.router\nfrom lens.links import runnable_url\n",
+        "lens/links.py": "from lens.explorer_router import router\n",
+    }
+    found = []
+    for relative, source in planted.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+        found += list(router_to_router_edges(path, tmp_path))
+    assert len(found) == 3, found
 
 
 def test_no_context_module_is_over_600_lines() -> None:

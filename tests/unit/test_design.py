@@ -212,7 +212,7 @@ def test_run_it_links_fill_placeholders_with_real_examples(unit_client, make_use
 
 
 def test_runnable_url_needs_every_placeholder_and_quotes_values() -> None:
-    from lens.router import runnable_url
+    from lens.links import runnable_url
 
     assert runnable_url("/posts/{post_id}", {"post_id": "7"}) == "/posts/7"
     assert runnable_url("/users/{username}", {"username": "a/b?c"}) == "/users/a%2Fb%3Fc"
