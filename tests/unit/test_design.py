@@ -196,7 +196,7 @@ def test_the_code_behind_an_access_pattern_is_one_click_away(unit_client) -> Non
 
 
 def test_only_access_pattern_functions_can_be_shown(unit_client) -> None:
-    for name in ("shared.settings.Settings", "os.system", "blog.service.authenticate"):
+    for name in ("shared.settings.Settings", "os.system", "sessions.service.sign_in"):
         response = unit_client.get(f"/design/code/{name}")
         assert response.status_code == 404
         assert "No declared access pattern" in response.text
