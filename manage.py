@@ -388,7 +388,7 @@ def shard_post(
 ) -> None:
     """Spread a popular post's like counter over several partition keys (write sharding)."""
     from blog import service as blog_service
-    from engagement import likes
+    from engagement.likes import service as likes
 
     _wire()
     blog_service.get_post(post_id=post_id)
@@ -500,7 +500,7 @@ def _finish_interrupted_work() -> None:
     """After a restart: deliver the events the last run left pending, and finish like changes
     whose request died midway, now and again once such changes are old enough to be settled
     (until then their request could, in principle, still be running elsewhere)."""
-    from engagement import likes
+    from engagement.likes import service as likes
 
     delivered = _deliver_pending_events()
     if delivered:

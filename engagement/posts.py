@@ -13,10 +13,10 @@ from typing import Any
 from pynamodb.models import Model
 
 from blog import service as blog_service
-from engagement.models import (
+from engagement.comments.models import Comment
+from engagement.likes.models import (
     COUNT_SK,
     MAX_SHARDS,
-    Comment,
     LikeCounter,
     UserLike,
     home_key,

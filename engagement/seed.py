@@ -15,16 +15,8 @@ from typing import Any
 
 from pynamodb.models import Model
 
-from engagement.models import (
-    COUNT_SK,
-    Comment,
-    LikeCounter,
-    UserLike,
-    comment_id_at,
-    home_key,
-    likes_key,
-    user_sk,
-)
+from engagement.comments.models import Comment, comment_id_at
+from engagement.likes.models import COUNT_SK, LikeCounter, UserLike, home_key, likes_key, user_sk
 from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.dynamo import batch_get, batch_write, bound_client, chunks, utc_now

@@ -6,7 +6,6 @@ Every access pattern with a page becomes a "run it" link filled with a real valu
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Request, Response
 
 from lens.design import Design, code_of_access_pattern, describe_design, layout

@@ -308,11 +308,19 @@ LAB = Lab(
         )
     ),
     mirrors=(
-        Mirror("model", "engagement.models.LikeCounter", N_("the counter item, bumped with ADD")),
-        Mirror("service", "engagement.likes.like_post", N_("a like: a conditional ADD")),
-        Mirror("model", "engagement.models.Comment", N_("VersionAttribute: optimistic locking")),
         Mirror(
-            "service", "engagement.comments.edit_comment", N_("an edit conditional on its version")
+            "model", "engagement.likes.models.LikeCounter", N_("the counter item, bumped with ADD")
+        ),
+        Mirror("service", "engagement.likes.service.like_post", N_("a like: a conditional ADD")),
+        Mirror(
+            "model",
+            "engagement.comments.models.Comment",
+            N_("VersionAttribute: optimistic locking"),
+        ),
+        Mirror(
+            "service",
+            "engagement.comments.service.edit_comment",
+            N_("an edit conditional on its version"),
         ),
     ),
     pages=("likes",),

@@ -414,9 +414,17 @@ LAB = Lab(
         )
     ),
     mirrors=(
-        Mirror("model", "engagement.models.LikeCounter", N_("home counter + shards, one key each")),
-        Mirror("service", "engagement.likes.promote_hot_post", N_("shard a hot post's counter")),
-        Mirror("service", "engagement.likes.like_post", N_("a like picks a shard at random")),
+        Mirror(
+            "model",
+            "engagement.likes.models.LikeCounter",
+            N_("home counter + shards, one key each"),
+        ),
+        Mirror(
+            "service", "engagement.likes.service.promote_hot_post", N_("shard a hot post's counter")
+        ),
+        Mirror(
+            "service", "engagement.likes.service.like_post", N_("a like picks a shard at random")
+        ),
     ),
     pages=("likes", "activity_by_type"),
     options=Options,

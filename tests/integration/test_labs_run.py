@@ -16,7 +16,8 @@ import boto3
 import pytest
 
 import activity.models  # noqa: F401 - registers the tables the labs copy
-import engagement.models  # noqa: F401
+import engagement.comments.models  # noqa: F401
+import engagement.likes.models  # noqa: F401
 import sessions.models  # noqa: F401
 from lens.labs import LABS
 from lens.labs.lab import build_options

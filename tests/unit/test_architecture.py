@@ -73,7 +73,7 @@ def test_the_checker_sees_a_forbidden_edge(tmp_path: Path) -> None:
     """The rule set is not vacuous: planted edges of each kind are reported."""
     planted = {
         "shared/web.py": "from lens import inspector\n",
-        "blog/service.py": "from engagement.models import Like\n",
+        "blog/service.py": "from engagement.likes.models import UserLike\n",
         "activity/service.py": "from blog.service import _secret\n",
         "engagement/service.py": "from lens.inspector import current\nimport engine.launcher\n",
         "activity/feed_cost.py": "from lens.capacity import Units\n",

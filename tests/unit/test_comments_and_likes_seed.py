@@ -5,8 +5,11 @@ from __future__ import annotations
 import random
 
 from blog import service as blog_service
-from engagement import comments, likes, seed
-from engagement.models import Comment, UserLike
+from engagement import seed
+from engagement.comments import service as comments
+from engagement.comments.models import Comment
+from engagement.likes import service as likes
+from engagement.likes.models import UserLike
 from shared.seeding import SeedPlan
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 import activity.models  # noqa: F401 - registers the tables the labs copy
-import engagement.models  # noqa: F401
+import engagement.comments.models  # noqa: F401
+import engagement.likes.models  # noqa: F401
 import sessions.models  # noqa: F401
 from lens.labs import LABS, counter, gsi_cost, hot_partition, query_vs_scan, ttl
 from lens.labs.charts import Bar, BarGroup, Series, bar_chart, line_chart, nice_ceiling
@@ -65,7 +66,7 @@ def test_a_lab_table_copies_the_app_keys_and_only_the_chosen_indexes() -> None:
 def test_a_lab_table_without_indexes_sends_none() -> None:
     request, table = create_table_request("likes", name="lab-likes", indexes=())
     assert "GlobalSecondaryIndexes" not in request
-    assert table.mirrors == "engagement.models.LikeCounter"
+    assert table.mirrors == "engagement.likes.models.LikeCounter"
 
 
 def test_a_line_chart_draws_equal_values_at_equal_heights() -> None:
@@ -211,7 +212,7 @@ def test_a_lab_page_shows_its_form_what_it_mirrors_and_the_command(unit_client) 
     assert page.status_code == 200
     assert 'name="clients"' in page.text and 'name="increments"' in page.text
     assert 'href="/design#table-likes"' in page.text  # LikeCounter, on the design page
-    assert 'href="/design/code/engagement.likes.like_post"' in page.text
+    assert 'href="/design/code/engagement.likes.service.like_post"' in page.text
     assert "python manage.py lab counter" in page.text
 
 

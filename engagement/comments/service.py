@@ -17,7 +17,7 @@ from typing import Any
 from pynamodb.constants import ALL_NEW
 
 from engagement import posts
-from engagement.models import (
+from engagement.comments.models import (
     REQUEST_PREFIX,
     Comment,
     CommentRequest,

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from engagement import posts
-from engagement.models import (
+from engagement.likes.models import (
     COUNT_SK,
     MAX_SHARDS,
     LikeCounter,
