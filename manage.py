@@ -91,7 +91,7 @@ def _run_seed(**sizes: int) -> None:
             task = progress.add_task(seeder.label, total=seeder.total(plan))
             written = seeder.run(plan, lambda n, t=task: progress.advance(t, n))
             progress.update(task, description=f"{seeder.label} ({written} items written)")
-    from blog.service import DEMO_PASSWORD
+    from blog.seed import DEMO_PASSWORD
 
     names = ", ".join(v.username for v in plan.viewers)
     console.print(f"Demo users: {names}  (password: [bold]{DEMO_PASSWORD}[/])")

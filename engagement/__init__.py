@@ -49,7 +49,7 @@ def install(app: FastAPI | None = None) -> None:
     register_badges(POST_LIST, likes_router.like_badges)
     events.subscribe(events.PostDeleted, cleanup.on_post_deleted)
     events.subscribe(events.LikeChangeUnfinished, cleanup.on_like_change_unfinished)
-    register_seeder(Seeder(20, "likes and comments", seed.seed_size, seed.seed_engagement))
+    register_seeder(Seeder(20, "likes and comments", seed.seed_size, seed.seed_demo))
     if app is not None:
         for router in (likes_router, comments_router):
             app.include_router(router.router)

@@ -54,7 +54,7 @@ def seed_size(plan: SeedPlan) -> int:
     notes="One BatchGetItem per table finds the posts seeded before (their counter, their first "
     "demo comment); the rest is written 25 items a call.",
 )
-def seed_engagement(plan: SeedPlan, progress: Progress) -> int:
+def seed_demo(plan: SeedPlan, progress: Progress) -> int:
     """Demo likes and comments by the demo viewers, written in batches. Idempotent."""
     if not plan.viewers:
         return 0

@@ -454,7 +454,7 @@ def pattern_design(pattern: AccessPattern) -> PatternDesign:
 
 
 def source_of(function: str) -> str | None:
-    """`engagement/likes/service.py:42` for `engagement.likes.service.like_post`, when it can be found."""
+    """`engagement/likes/service.py:42` for `engagement.likes.service.like_post`, if found."""
     target = resolve(function)
     return None if target is None else _location(target)
 

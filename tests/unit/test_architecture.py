@@ -120,6 +120,17 @@ def test_the_checker_sees_a_router_importing_a_router(tmp_path: Path) -> None:
     assert len(found) == 3, found
 
 
+def test_every_context_that_seeds_does_it_from_its_seed_module() -> None:
+    """One pattern to find demo data: `<context>/seed.py` with `seed_size` and `seed_demo`,
+    registered by the context's `install`."""
+    for context in sorted(CONTEXTS):
+        if "register_seeder" not in (ROOT / context / "__init__.py").read_text():
+            continue
+        seed = ast.parse((ROOT / context / "seed.py").read_text())
+        defined = {node.name for node in seed.body if isinstance(node, ast.FunctionDef)}
+        assert {"seed_size", "seed_demo"} <= defined, context
+
+
 def test_no_context_module_is_over_600_lines() -> None:
     long = {
         str(path.relative_to(ROOT)): n

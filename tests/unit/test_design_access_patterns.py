@@ -186,7 +186,7 @@ def pages_of_patterns(plan: SeedPlan) -> list[str]:
 def test_every_index_a_page_queries_is_named_by_an_access_pattern(
     unit_client: TestClient,
 ) -> None:
-    from blog.service import DEMO_PASSWORD
+    from blog.seed import DEMO_PASSWORD
 
     plan = seed_a_little()
     user = ApiUser(TestClient(unit_client.app), plan.viewers[0].username, DEMO_PASSWORD)
