@@ -276,8 +276,8 @@ STEPS: tuple[Step, ...] = (
             "Each write's WCU in the inspector: on an on-demand table, the write request units "
             "billed for it: one per 1 KB of the item, and more for every index it lands in."
         ),
-        model="engagement.models.LikeCounter",
-        function="engagement.likes.like_post",
+        model="engagement.likes.models.LikeCounter",
+        function="engagement.likes.service.like_post",
         guide_page="capacity-mode.html",
         guide_title=N_("DynamoDB throughput capacity"),
         also=(lab("hot-partition"),),
