@@ -248,6 +248,22 @@ def test_a_lab_speaks_the_language_of_lang_in_a_terminal() -> None:
     assert SHOWS["ja"] in done.stdout and "クエリ" in done.stdout
 
 
+def test_a_script_starts_a_lab_through_the_api_and_polls_it_to_the_end(live_client) -> None:  # type: ignore[no-untyped-def]
+    token = live_client.get("/api/v1/auth/session").json()["csrf_token"]
+    headers = {"X-CSRF-Token": token}
+    refused = live_client.post("/api/v1/labs/gsi-cost/runs", json={"items": 5}, headers=headers)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "items"]
+    started = live_client.post("/api/v1/labs/gsi-cost/runs", json={"items": 10}, headers=headers)
+    assert started.status_code == 202, started.text
+    url = f"/api/v1/labs/gsi-cost/runs/{started.json()['id']}"
+    deadline = time.monotonic() + 120
+    while (run_ := live_client.get(url).json())["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert run_["status"] == "done", run_
+    assert run_["result"]["options"] == {"items": 10}
+
+
 def _alive(pid: int) -> bool:
     """Running, or stopped but not yet reaped by its parent (a zombie is gone)."""
     try:
