@@ -184,7 +184,11 @@ def test_the_gsi_cost_and_ttl_labs_say_what_dynamodb_really_does() -> None:
 def test_lesson_links_are_offered_only_for_known_panels() -> None:
     with pytest.raises(ValueError, match="no lesson panel"):
         register_lesson_link("nowhere", href="/labs/x", label="x")
-    register_lesson_link("feed", href="/labs/query-vs-scan", label="the query-vs-scan lab")
+    # The very link `install` registers: the registry is global, and an English label left in
+    # it would show on the Japanese pages of every later test.
+    register_lesson_link(
+        "feed", href="/labs/query-vs-scan", label="the {name} lab", values={"name": "query-vs-scan"}
+    )
     assert 'href="/labs/query-vs-scan"' in lesson_links("feed")
 
 
