@@ -70,31 +70,30 @@ class Usage:
         figures[0] += read
         figures[1] += write
 
-    def render(self, mode: str, *, reads: bool) -> dict[str, Any]:
+    def render(self, mode: str) -> dict[str, Any]:
         read = sum(r for r, _ in self.units.values())
         write = sum(w for _, w in self.units.values())
         body: dict[str, Any] = {"TableName": self.table_name, "CapacityUnits": read + write}
-        body.update(_split(read, write, reads))
+        body.update(_split(read, write))
         if mode == "INDEXES":
             for (group, name), (r, w) in sorted(self.units.items()):
-                capacity = {"CapacityUnits": r + w, **_split(r, w, reads)}
+                capacity = {"CapacityUnits": r + w, **_split(r, w)}
                 if group == "Table":
                     body["Table"] = capacity
                 else:
                     body.setdefault(group, {})[name] = capacity
-            body.setdefault("Table", {"CapacityUnits": 0.0, **_split(0.0, 0.0, reads)})
+            body.setdefault("Table", {"CapacityUnits": 0.0})
         return body
 
 
-def _split(read: float, write: float, reads: bool) -> dict[str, float]:
-    """Read units for a read operation, write units for a write, both when both were used (a
-    transaction's ConditionCheck reads)."""
-    split = {}
-    if reads or read:
-        split["ReadCapacityUnits"] = read
-    if not reads or write:
-        split["WriteCapacityUnits"] = write
-    return split
+def _split(read: float, write: float) -> dict[str, float]:
+    """Nothing beside `CapacityUnits` when the call only read or only wrote: the API
+    reference's examples show `CapacityUnits` alone (and `TableName`) for every operation.
+    Both when a call did both (a transaction whose ConditionCheck reads beside its writes),
+    which `CapacityUnits` alone cannot tell apart."""
+    if read and write:
+        return {"ReadCapacityUnits": read, "WriteCapacityUnits": write}
+    return {}
 
 
 def _target(index: SecondaryIndex) -> Target:
@@ -292,6 +291,8 @@ def _charge_batch_write(handler: DynamoHandler, prepared: Any) -> list[Usage]:
 def _prepare_transact_write(handler: DynamoHandler) -> list[tuple[str, str, Table, Any, _Image]]:
     prepared = []
     for entry in handler.body.get("TransactItems", []):
+        if len(entry) != 1:
+            return []  # moto refuses an entry of several operations, as DynamoDB does
         ((kind, body),) = entry.items()
         table = _table(handler, body["TableName"])
         key = _key_of_item(table, body["Item"]) if kind == "Put" else body.get("Key")
@@ -318,41 +319,33 @@ def _no_preparation(_handler: DynamoHandler) -> None:
 class _Operation:
     prepare: Prepare
     charge: Charge
-    reads: bool
     listed: bool  # batches and transactions answer a list, one entry per table
 
 
 _OPERATIONS: dict[str, _Operation] = {
-    "get_item": _Operation(_no_preparation, _charge_get, reads=True, listed=False),
-    "query": _Operation(_prepare_page, _charge_page_call, reads=True, listed=False),
-    "scan": _Operation(_prepare_page, _charge_page_call, reads=True, listed=False),
-    "batch_get_item": _Operation(_no_preparation, _charge_batch_get, reads=True, listed=True),
-    "transact_get_items": _Operation(
-        _no_preparation, _charge_transact_get, reads=True, listed=True
-    ),
+    "get_item": _Operation(_no_preparation, _charge_get, listed=False),
+    "query": _Operation(_prepare_page, _charge_page_call, listed=False),
+    "scan": _Operation(_prepare_page, _charge_page_call, listed=False),
+    "batch_get_item": _Operation(_no_preparation, _charge_batch_get, listed=True),
+    "transact_get_items": _Operation(_no_preparation, _charge_transact_get, listed=True),
     "put_item": _Operation(
         _before_single(lambda table, body: _key_of_item(table, body["Item"])),
         _charge_single_write,
-        reads=False,
         listed=False,
     ),
     "update_item": _Operation(
         _before_single(lambda _table, body: body.get("Key")),
         _charge_single_write,
-        reads=False,
         listed=False,
     ),
     "delete_item": _Operation(
         _before_single(lambda _table, body: body.get("Key")),
         _charge_single_write,
-        reads=False,
         listed=False,
     ),
-    "batch_write_item": _Operation(
-        _prepare_batch_write, _charge_batch_write, reads=False, listed=True
-    ),
+    "batch_write_item": _Operation(_prepare_batch_write, _charge_batch_write, listed=True),
     "transact_write_items": _Operation(
-        _prepare_transact_write, _charge_transact_write, reads=False, listed=True
+        _prepare_transact_write, _charge_transact_write, listed=True
     ),
 }
 
@@ -380,7 +373,7 @@ def _answer(body: Any, mode: str, usages: Iterable[Usage], operation: _Operation
     body.pop("ConsumedCapacityUnits", None)  # a field DynamoDB has not sent for years
     if mode not in _MODES:
         return
-    rendered = [usage.render(mode, reads=operation.reads) for usage in usages]
+    rendered = [usage.render(mode) for usage in usages]
     if operation.listed:
         body["ConsumedCapacity"] = rendered
     elif rendered:
