@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.app_server import AppServer
-from tests.conftest import APP_TIERS_ENGINE_LAG_MS
-from tests.conftest import require
+from tests.conftest import APP_TIERS_ENGINE_LAG_MS, require
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
