@@ -315,6 +315,8 @@ def refresh(table: Table, hash_key: DynamoType, range_key: DynamoType | None) ->
         for view in state.views.values():
             if view.backlog is None:
                 view.place(primary, item)
+        if not state.lag.any:
+            return
         if _one_write.keys is not None:
             _one_write.keys.append((table, primary))
         else:
@@ -346,8 +348,12 @@ _one_write = _OneWrite()
 
 @contextmanager
 def one_write() -> Iterator[None]:
-    """Writes made inside reach the lagging views together, as they are at the end (a
-    transaction: its cancelled writes, put back before the end, never reach them)."""
+    """Writes made inside reach the lagging views together, as they are at the end: a
+    transaction's cancelled writes, put back before the end, never reach them, nor does the
+    bare key an UpdateItem stores before it applies its expression to a new item."""
+    if _one_write.keys is not None or not lag.current().any:
+        yield  # inside another one, which queues them at its end; or nothing lags
+        return
     _one_write.keys = []
     try:
         yield
@@ -836,10 +842,11 @@ def install() -> None:
         table = self.tables.get(table_name)
         if table is not None:
             before_write(table, key if isinstance(key, dict) else None)
-        try:
-            return stock_update(self, table_name, key, *args, **kwargs)
-        finally:
-            _refresh_key(self, table_name, key)
+        with one_write():
+            try:
+                return stock_update(self, table_name, key, *args, **kwargs)
+            finally:
+                _refresh_key(self, table_name, key)
 
     Table.query = patched_query  # type: ignore[method-assign]
     Table.scan = patched_scan  # type: ignore[method-assign]
