@@ -71,13 +71,14 @@ class Usage:
         figures[1] += write
 
     def render(self, mode: str) -> dict[str, Any]:
-        read = sum(r for r, _ in self.units.values())
-        write = sum(w for _, w in self.units.values())
-        body: dict[str, Any] = {"TableName": self.table_name, "CapacityUnits": read + write}
-        body.update(_split(read, write))
+        """`TableName` and `CapacityUnits`, and under INDEXES `Table` and each index with its
+        `CapacityUnits`: the shape the API reference's examples show for every operation (no
+        operation here both reads and writes, so read and write units need no separate
+        fields)."""
+        body: dict[str, Any] = {"TableName": self.table_name, "CapacityUnits": self._sum()}
         if mode == "INDEXES":
-            for (group, name), (r, w) in sorted(self.units.items()):
-                capacity = {"CapacityUnits": r + w, **_split(r, w)}
+            for (group, name), (read, write) in sorted(self.units.items()):
+                capacity = {"CapacityUnits": read + write}
                 if group == "Table":
                     body["Table"] = capacity
                 else:
@@ -85,15 +86,8 @@ class Usage:
             body.setdefault("Table", {"CapacityUnits": 0.0})
         return body
 
-
-def _split(read: float, write: float) -> dict[str, float]:
-    """Nothing beside `CapacityUnits` when the call only read or only wrote: the API
-    reference's examples show `CapacityUnits` alone (and `TableName`) for every operation.
-    Both when a call did both (a transaction whose ConditionCheck reads beside its writes),
-    which `CapacityUnits` alone cannot tell apart."""
-    if read and write:
-        return {"ReadCapacityUnits": read, "WriteCapacityUnits": write}
-    return {}
+    def _sum(self) -> float:
+        return sum(read + write for read, write in self.units.values())
 
 
 def _target(index: SecondaryIndex) -> Target:
