@@ -94,7 +94,7 @@ def _run_seed(**sizes: int) -> None:
             task = progress.add_task(seeder.label, total=seeder.total(plan))
             written = seeder.run(plan, lambda n, t=task: progress.advance(t, n))
             progress.update(task, description=f"{seeder.label} ({written} items written)")
-    from blog.service import DEMO_PASSWORD
+    from blog.seed import DEMO_PASSWORD
 
     names = ", ".join(v.username for v in plan.viewers)
     console.print(f"Demo users: {names}  (password: [bold]{DEMO_PASSWORD}[/])")
@@ -392,7 +392,7 @@ def shard_post(
 ) -> None:
     """Spread a popular post's like counter over several partition keys (write sharding)."""
     from blog import service as blog_service
-    from engagement import likes
+    from engagement.likes import service as likes
 
     _wire()
     blog_service.get_post(post_id=post_id)
@@ -524,7 +524,7 @@ def _finish_interrupted_work() -> None:
     """After a restart: deliver the events the last run left pending, and finish like changes
     whose request died midway, now and again once such changes are old enough to be settled
     (until then their request could, in principle, still be running elsewhere)."""
-    from engagement import likes
+    from engagement.likes import service as likes
 
     delivered = _deliver_pending_events()
     if delivered:

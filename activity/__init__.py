@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def install(app: FastAPI | None = None) -> None:
     """Subscribe the log to the other contexts' events, add the post page's timeline panel and
     the activities seeder; with an app (not the CLI), also its pages and API."""
-    from activity import router, service
+    from activity import router, seed
     from shared import events
     from shared.panels import POST_PAGE, TIMELINE_ORDER, register_panel
     from shared.seeding import Seeder, register_seeder
@@ -36,7 +36,7 @@ def install(app: FastAPI | None = None) -> None:
     events.subscribe(events.CommentAdded, _on_logged_event, many=_on_logged_events)
     events.subscribe(events.PostViewed, _on_post_viewed)
     register_panel(POST_PAGE, router.post_timeline_panel, order=TIMELINE_ORDER)
-    register_seeder(Seeder(30, "activities", service.seed_size, service.seed_activities))
+    register_seeder(Seeder(30, "activities", seed.seed_size, seed.seed_demo))
     if app is not None:
         app.include_router(router.router)
         app.include_router(router.api)

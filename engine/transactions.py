@@ -41,6 +41,7 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
 from engine import capacity, indexes
+from shared.capacity_rules import read_units
 
 Saved = tuple[Table, DynamoType, DynamoType | None, Item | None]
 _MARK = "_dynamodb_lab_item_undo"
@@ -206,8 +207,8 @@ def _repeat_answer(handler: DynamoHandler) -> ActionResult:
             handler.dynamodb_backend, handler.body["TransactItems"]
         ):
             usage = usages.setdefault(table.name, capacity.Usage(table.name))
-            size = capacity.item_size(item)
-            usage.add(capacity.TABLE, read=capacity.read_units(size, consistent=True))
+            size = capacity.stored_size(item)
+            usage.add(capacity.TABLE, read=read_units(size, consistent=True))
         body["ConsumedCapacity"] = [usage.render(mode) for usage in usages.values()]
     return ActionResult(body)
 

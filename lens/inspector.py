@@ -46,8 +46,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lens import capacity
-from lens.access_patterns import AccessPattern, access_patterns
 from lens.capacity import IndexSchema, TableSchema, Units, format_units
+from shared.access_patterns import AccessPattern, access_patterns
 from shared.database import database
 from shared.dynamo import registered_models
 from shared.i18n import gettext as _
@@ -384,7 +384,7 @@ def schema_of(models: tuple[type[Model], ...]) -> TableSchema:
     for model in models:
         schema = model._get_schema()
         for group in ("global_secondary_indexes", "local_secondary_indexes"):
-            for index in schema[group]:  # type: ignore[literal-required]
+            for index in schema[group]:
                 indexes.setdefault(index["index_name"], _index_schema(index))
     hash_key, range_key = _keys(models[0]._get_schema()["key_schema"])
     return TableSchema(hash_key=hash_key, range_key=range_key, indexes=tuple(indexes.values()))

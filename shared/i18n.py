@@ -250,6 +250,6 @@ def translate_command_help(command: click.Command) -> None:
     for param in command.params:
         text = getattr(param, "help", None)
         if text:
-            param.help = gettext(text)  # type: ignore[attr-defined]
+            param.help = gettext(text)
     for sub in getattr(command, "commands", {}).values():
         translate_command_help(sub)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from lens.labs.charts import Series, line_chart
 from lens.labs.context import LabContext
-from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
+from lens.labs.lab import Lab, LabOptions, LabView, Mirror, Result, ResultTable
 from lens.labs.meter import Meter, Tally, error_code, units_text
 from lens.labs.synthetic import activity, check_keys
 from lens.labs.tables import LabTable
@@ -35,24 +36,23 @@ INDEX = "PostActivityIndex"
 FIRST_POST = 1_000_000
 
 
-@dataclass
-class Options:
-    reads: int = option(50, "--reads", N_("Reads of each kind at each delay"), 5, 300)
-    delays: list[int] = option(
+class ConsistencyOptions(LabOptions):
+    reads: int = Field(50, ge=5, le=300, title=N_("Reads of each kind at each delay"))
+    delays_ms: list[Annotated[int, Field(ge=0, le=5_000)]] = Field(
         [0, 250, 500, 1000, 1500],
-        "--delays-ms",
-        N_("Delays after the write (ms)"),
-        0,
-        5_000,
-        N_("Each read waits this long after its write was answered."),
+        min_length=1,
+        max_length=6,
+        title=N_("Delays after the write (ms)"),
+        description=N_("Each read waits this long after its write was answered."),
     )
-    lag_ms: int = option(
+    lag_ms: int = Field(
         1000,
-        "--lag-ms",
-        N_("Engine lag (ms)"),
-        0,
-        5_000,
-        N_("How far behind the GSI and the lagging replica of the private engine may be."),
+        ge=0,
+        le=5_000,
+        title=N_("Engine lag (ms)"),
+        description=N_(
+            "How far behind the GSI and the lagging replica of the private engine may be."
+        ),
     )
 
 
@@ -146,13 +146,13 @@ def _strong_gsi_query(meter: Meter, table: LabTable) -> dict[str, Any]:
     return {"refused": False, "error": None}
 
 
-def run(lab: LabContext, options: Options) -> Result:
+def run(lab: LabContext, options: ConsistencyOptions) -> Result:
     table = lab.create_table("activities", "consistency", indexes=(INDEX,))
     check_keys(table, activity(0, user=0, kind="like", post_id=FIRST_POST))
     meter = lab.meter([table])
     rows = []
     first = 0
-    for delay in options.delays:
+    for delay in options.delays_ms:
         outcomes = _trials_at(lab, meter, table, delay, options.reads, first)
         first += options.reads * len(MODES)
         for mode, outcome in outcomes.items():
@@ -175,11 +175,11 @@ def run(lab: LabContext, options: Options) -> Result:
     }
 
 
-def engine_options(options: Options) -> dict[str, Any]:
+def engine_options(options: ConsistencyOptions) -> dict[str, Any]:
     return {"gsi_lag_ms": options.lag_ms, "replica_lag_ms": options.lag_ms}
 
 
-def elsewhere(_options: Options) -> list[str]:
+def elsewhere(_options: ConsistencyOptions) -> list[str]:
     return [
         _(
             "--lag-ms sets the lag of the lab's own engine only. On another engine the reads "
@@ -310,14 +310,14 @@ LAB = Lab(
         ),
         Mirror(
             "service",
-            "engagement.comments.list_comments",
+            "engagement.comments.service.list_comments",
             N_("strong: your new comment is in the thread"),
         ),
         Mirror("service", "activity.service.post_timeline", N_("through a GSI: eventual, may lag")),
         Mirror("model", "activity.models.Activity", N_("the table and the GSI the lab copies")),
     ),
     pages=("likes", "user_activity"),
-    options=Options,
+    options=ConsistencyOptions,
     run=run,
     view=view,
     engine_options=engine_options,

@@ -62,7 +62,7 @@ def test_the_consistency_lab_runs_in_the_browser_in_both_languages(
         page = context.new_page()
         page.goto("/labs/consistency")
         page.fill("#option-reads", "5")
-        page.fill("#option-delays", "0,1200")
+        page.fill("#option-delays_ms", "0,1200")
         page.get_by_test_id("run-lab").click()
         run = page.get_by_test_id("lab-run")
         expect(run).to_have_attribute("data-status", "done", timeout=120_000)

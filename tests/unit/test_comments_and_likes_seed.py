@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import random
 
+from blog import seed as blog_seed
 from blog import service as blog_service
-from engagement import comments, likes, seed
-from engagement.models import Comment, UserLike
+from engagement import seed
+from engagement.comments import service as comments
+from engagement.comments.models import Comment
+from engagement.likes import service as likes
+from engagement.likes.models import UserLike
 from shared.seeding import SeedPlan
 
 
 def test_seeding_twice_writes_exact_likes_and_threads_once(unit_client) -> None:
     progress: list[int] = []
     plan = SeedPlan(users=3, posts=4, likes_per_post=2, comments_per_post=3)
-    blog_service.seed_demo(plan, lambda n: None)
+    blog_seed.seed_demo(plan, lambda n: None)
     assert seed.seed_size(plan) == 4 * (2 + 1 + 3)  # likes, the counter, comments
-    written = seed.seed_engagement(plan, progress.append)
+    written = seed.seed_demo(plan, progress.append)
     assert written == sum(progress) == seed.seed_size(plan)
 
     counts = likes.like_counts(post_ids=plan.post_ids)
@@ -31,8 +35,8 @@ def test_seeding_twice_writes_exact_likes_and_threads_once(unit_client) -> None:
             assert comment.reply_count == len(replies)
 
     again = SeedPlan(users=3, posts=4, likes_per_post=2, comments_per_post=3, rng=random.Random(1))
-    blog_service.seed_demo(again, lambda n: None)
-    assert seed.seed_engagement(again, lambda n: None) == 0
+    blog_seed.seed_demo(again, lambda n: None)
+    assert seed.seed_demo(again, lambda n: None) == 0
     assert likes.like_counts(post_ids=plan.post_ids) == counts
     assert sum(1 for p in plan.post_ids for _ in Comment.query(p)) == 12
 
@@ -41,24 +45,24 @@ def test_seeding_writes_full_batches_and_finds_earlier_seeds_in_one_read_per_tab
     unit_client, engine_responses
 ) -> None:
     plan = SeedPlan(users=8, posts=40, likes_per_post=5, comments_per_post=4)
-    blog_service.seed_demo(plan, lambda n: None)
+    blog_seed.seed_demo(plan, lambda n: None)
     engine_responses.clear()
-    assert seed.seed_engagement(plan, lambda n: None) == 40 * (5 + 1 + 4)
+    assert seed.seed_demo(plan, lambda n: None) == 40 * (5 + 1 + 4)
     calls = [operation for operation, _ in engine_responses]
     # 240 likes items (10 calls) and 160 comments (7 calls), after one read per table.
     assert calls == ["BatchGetItem"] * 2 + ["BatchWriteItem"] * 17
 
     engine_responses.clear()
     again = SeedPlan(users=8, posts=40, likes_per_post=5, comments_per_post=4)
-    blog_service.seed_demo(again, lambda n: None)
-    assert seed.seed_engagement(again, lambda n: None) == 0
+    blog_seed.seed_demo(again, lambda n: None)
+    assert seed.seed_demo(again, lambda n: None) == 0
     assert [operation for operation, _ in engine_responses] == ["BatchGetItem"] * 2
 
 
 def test_demo_comments_come_after_their_post(unit_client) -> None:
     plan = SeedPlan(users=2, posts=3, likes_per_post=1, comments_per_post=2)
-    blog_service.seed_demo(plan, lambda n: None)
-    seed.seed_engagement(plan, lambda n: None)
+    blog_seed.seed_demo(plan, lambda n: None)
+    seed.seed_demo(plan, lambda n: None)
     for post_id in plan.post_ids:
         posted = blog_service.get_post(post_id=post_id).created_at
         for comment in comments.list_comments(post_id=post_id).comments:
@@ -68,16 +72,16 @@ def test_demo_comments_come_after_their_post(unit_client) -> None:
 def test_a_seed_larger_than_a_round_is_written_round_by_round_exactly_once(
     unit_client, monkeypatch
 ) -> None:
-    monkeypatch.setattr(blog_service, "POSTS_PER_ROUND", 3)
+    monkeypatch.setattr(blog_seed, "POSTS_PER_ROUND", 3)
     monkeypatch.setattr(seed, "ITEMS_PER_ROUND", 10)  # two posts of 1 + 1 + 2 items a round
     plan = SeedPlan(users=2, posts=7, likes_per_post=1, comments_per_post=2)
-    blog_service.seed_demo(plan, lambda n: None)
+    blog_seed.seed_demo(plan, lambda n: None)
     assert len(plan.post_ids) == 7
     progress: list[int] = []
-    assert seed.seed_engagement(plan, progress.append) == 7 * (1 + 1 + 2)
+    assert seed.seed_demo(plan, progress.append) == 7 * (1 + 1 + 2)
     assert progress == [8, 8, 8, 4] and sum(progress) == seed.seed_size(plan)
     assert likes.like_counts(post_ids=plan.post_ids) == {p: 1 for p in plan.post_ids}
     again = SeedPlan(users=2, posts=7, likes_per_post=1, comments_per_post=2)
-    blog_service.seed_demo(again, lambda n: None)
+    blog_seed.seed_demo(again, lambda n: None)
     assert again.post_ids == plan.post_ids
-    assert seed.seed_engagement(again, lambda n: None) == 0
+    assert seed.seed_demo(again, lambda n: None) == 0

@@ -9,18 +9,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from activity.models import Activity
-from lens.access_patterns import access_pattern, access_patterns
 from lens.labs import consistency
 from lens.labs.lab import build_options
+from shared.access_patterns import access_pattern, access_patterns
 from shared.errors import InvalidInput
 from shared.i18n import use_language
 
 JA = {"Accept-Language": "ja"}
 STRONG_FOR_ONES_OWN_WRITE = {
     "sessions.service.viewer_for_token": "strong",
-    "engagement.likes.like_summary": "own-strong",
-    "engagement.comments.list_comments": "strong",
-    "engagement.comments.get_comment": "strong",
+    "engagement.likes.service.like_summary": "own-strong",
+    "engagement.comments.service.list_comments": "strong",
+    "engagement.comments.service.get_comment": "strong",
     "activity.service.latest_activities_of_user": "own-strong",
 }
 
@@ -65,7 +65,7 @@ def test_the_design_shows_each_patterns_consistency_and_its_read_units(
     assert (session["consistency"], session["rcu_per_4kb"]) == ("strong", 1.0)
     feed = patterns["activity.service.feed_by_index"]
     assert (feed["consistency"], feed["rcu_per_4kb"]) == ("eventual", 0.5)
-    assert patterns["engagement.likes.like_post"]["consistency"] is None
+    assert patterns["engagement.likes.service.like_post"]["consistency"] is None
     page = unit_client.get("/design").text
     assert 'id="consistency"' in page and "strong: 1 RCU per 4 KB" in page
     assert 'data-consistency="own-strong"' in page
@@ -130,10 +130,10 @@ def test_the_lab_admits_an_engine_that_accepts_a_strong_gsi_read() -> None:
 
 
 def test_the_lab_options_are_checked() -> None:
-    options = build_options(consistency.Options, {"delays": "1500, 0", "reads": "10"})
-    assert (options.delays, options.reads, options.lag_ms) == ([0, 1500], 10, 1000)
+    options = build_options(consistency.ConsistencyOptions, {"delays_ms": "1500, 0", "reads": "10"})
+    assert (options.delays_ms, options.reads, options.lag_ms) == ([0, 1500], 10, 1000)
     with pytest.raises(InvalidInput, match="--lag-ms must be between 0 and 5,000"):
-        build_options(consistency.Options, {"lag_ms": "9000"})
+        build_options(consistency.ConsistencyOptions, {"lag_ms": "9000"})
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_the_lab_page_in_both_languages(
 ) -> None:
     page = unit_client.get("/labs/consistency", headers=headers)
     assert page.status_code == 200 and title in page.text
-    for name in ("reads", "delays", "lag_ms"):
+    for name in ("reads", "delays_ms", "lag_ms"):
         assert f'name="{name}"' in page.text
     assert 'href="/design/code/sessions.service.viewer_for_token"' in page.text
     assert "python manage.py lab consistency" in page.text
