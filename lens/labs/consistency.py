@@ -247,12 +247,14 @@ def view(result: Result) -> LabView:
 
 def _share(result: Result, mode: str, delay: int) -> float:
     return next(
-        r["stale_share"] for r in result["reads"] if r["mode"] == mode and r["delay_ms"] == delay
+        float(r["stale_share"])
+        for r in result["reads"]
+        if r["mode"] == mode and r["delay_ms"] == delay
     )
 
 
 def _rcu(result: Result, mode: str) -> float:
-    return max(r["rcu_per_read"] for r in result["reads"] if r["mode"] == mode)
+    return max(float(r["rcu_per_read"]) for r in result["reads"] if r["mode"] == mode)
 
 
 def _shows(result: Result) -> str:
