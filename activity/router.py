@@ -128,9 +128,13 @@ def _key(activity: Any) -> tuple[str, str]:
 
 
 @api.get("/users/{username}/activities")
-def api_user_activities(username: str, limit: Limit = 20, cursor: Cursor = None) -> ActivityPageOut:
-    """A user's latest activities, newest first (Query on the table)."""
-    page = service.latest_activities_of_user(username=username, limit=limit, cursor=cursor)
+def api_user_activities(
+    username: str, viewer: OptionalViewer, limit: Limit = 20, cursor: Cursor = None
+) -> ActivityPageOut:
+    """A user's latest activities, newest first (Query on the table; strongly consistent when
+    the caller is that user, as on their page)."""
+    own = viewer is not None and viewer.username == username
+    page = service.latest_activities_of_user(username=username, limit=limit, cursor=cursor, own=own)
     return ActivityPageOut.of(page)
 
 
