@@ -29,6 +29,7 @@ from lens import explorer_router, inspector, labs, tour_router
 from lens import router as design_router
 from lens.attribute_values import pretty_json
 from lens.capacity import format_units
+from lens.docstrings import docstring_html, markdown_inline
 from shared import web
 from shared.settings import Settings
 
@@ -64,5 +65,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     web.templates.env.filters["units"] = format_units
     web.templates.env.globals["partition_url"] = explorer_router.partition_url
     web.templates.env.filters["pretty_json"] = pretty_json
+    web.templates.env.filters["docstring"] = docstring_html
+    web.templates.env.filters["markdown_inline"] = markdown_inline
     web.set_instrument_panel(inspector_panel)
     inspector.install_inspector(app, settings)
