@@ -208,13 +208,14 @@ def switch_language_url(request: Request, language: str) -> str:
 
 
 def format_datetime(value: datetime | None) -> str:
-    """`2026年11月30日 05:00` in Japanese, `2026-11-30 05:00 UTC` in English (times are UTC;
-    a naive datetime is taken as UTC, as the RDB stores it)."""
+    """`2026年11月30日 05:00 UTC` in Japanese, `2026-11-30 05:00 UTC` in English: times are UTC
+    in both (a naive datetime is taken as UTC, as the RDB stores it), and the zone is said in
+    both, or a reader in Japan takes 05:00 for their own 05:00."""
     if value is None:
         return ""
     moment = value.astimezone(UTC) if value.tzinfo else value
     if current_language() == "ja":
-        return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+        return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M} UTC"
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
