@@ -539,3 +539,12 @@ def test_every_access_pattern_opened_from_design_runs_as_prefilled(
             failures[url] = error.group(1) if error else ran.status_code
     assert not failures, "\n".join(f"{k} -> {v}" for k, v in failures.items())
     assert tried > len(links) / 2
+
+
+def test_the_builder_on_an_index_view_reads_that_index(seeded_client: TestClient) -> None:
+    page = seeded_client.get("/tables/unit-activities", params={"index": "FeedIndex"}).text
+    builder = page.split('data-testid="builder-index"')[1].split("</select>")[0]
+    assert re.search(r'<option value="FeedIndex"[^>]*selected', builder), builder
+    table = seeded_client.get("/tables/unit-activities").text
+    builder = table.split('data-testid="builder-index"')[1].split("</select>")[0]
+    assert re.search(r'<option value=""[^>]*selected', builder), builder
