@@ -1,12 +1,9 @@
 #!/usr/bin/env python
 """DynamoDB Lab's command line: run the app, create tables, seed, describe, snapshot.
 
-python manage.py run            # embedded engine + tables + seed-if-empty + server
-python manage.py create-tables  # every registered table, its GSIs and TTL; the RDB tables
-python manage.py seed           # demo users, posts, likes, comments, activities
-python manage.py describe       # the table design, read from the model classes (--format json)
-python manage.py export cloudformation|workbench  # the tables for CloudFormation / NoSQL Workbench
-python manage.py lab NAME       # run a lab (query-vs-scan, counter, hot-partition, ttl, gsi-cost)
+Start with `python manage.py run`: it starts the embedded engine, creates the tables, seeds
+them when they are empty and serves the app. `python manage.py COMMAND --help` says more about
+each command.
 """
 
 from __future__ import annotations
@@ -74,7 +71,7 @@ def _create_all(settings, recreate: bool = False) -> None:  # type: ignore[no-un
     console.print(f"  RDB tables ready in {settings.database_url.split('@')[-1]}")
 
 
-@cli.command("create-tables")
+@cli.command("create-tables", short_help="Create the DynamoDB and RDB tables.")
 def create_tables_command(
     recreate: Annotated[bool, typer.Option(help="Delete and recreate (loses all data).")] = False,
 ) -> None:
@@ -97,13 +94,34 @@ def _run_seed(**sizes: int) -> None:
     console.print(f"Demo users: {names}  (password: [bold]{DEMO_PASSWORD}[/])")
 
 
-@cli.command()
+@cli.command(short_help="Write the demo data (idempotent).")
 def seed(
-    users: Annotated[int, typer.Option(min=1, max=500)] = 8,
-    posts: Annotated[int, typer.Option(min=0, max=100_000)] = 40,
-    likes_per_post: Annotated[int, typer.Option(min=0, max=1_000)] = 5,
-    comments_per_post: Annotated[int, typer.Option(min=0, max=1_000)] = 4,
-    activities: Annotated[int, typer.Option(min=0, max=1_000_000)] = 2_000,
+    users: Annotated[
+        int, typer.Option(min=1, max=500, help="Demo users; the first (alice) has liked few posts.")
+    ] = 8,
+    posts: Annotated[int, typer.Option(min=0, max=100_000, help="Demo posts.")] = 40,
+    likes_per_post: Annotated[
+        int,
+        typer.Option(
+            min=0, max=1_000, help="Most likes of a post; counts vary, and one hot post gets more."
+        ),
+    ] = 5,
+    comments_per_post: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=1_000,
+            help="Comments of a post; the hot post's thread is three times longer.",
+        ),
+    ] = 4,
+    activities: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=1_000_000,
+            help="Size of the activity log: one activity per like and comment, then views.",
+        ),
+    ] = 2_000,
 ) -> None:
     """Write demo data (idempotent: a second run adds nothing it already wrote)."""
     _wire()
@@ -121,7 +139,7 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-@cli.command()
+@cli.command(short_help="Print the table design.")
 def describe(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="text (tables) or json (for tools).")
@@ -205,7 +223,9 @@ export_cli = typer.Typer(
     help="Write the tables for other tools, generated from the model classes.",
     no_args_is_help=True,
 )
-cli.add_typer(export_cli, name="export")
+cli.add_typer(
+    export_cli, name="export", short_help="Write the tables for CloudFormation or Workbench."
+)
 OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="File to write (default: standard output).")
 ]
@@ -283,7 +303,7 @@ def _lab_cli() -> typer.Typer:
     return build_lab_cli(_wire)
 
 
-cli.add_typer(_lab_cli(), name="lab")
+cli.add_typer(_lab_cli(), name="lab", short_help="Run a lab that proves one lesson.")
 
 
 def _table_names() -> list[str]:
@@ -292,7 +312,7 @@ def _table_names() -> list[str]:
     return [m.Meta.table_name for m in registered_models()]
 
 
-@cli.command("export-data")
+@cli.command("export-data", short_help="Export every table as DynamoDB JSON.")
 def export_data(
     directory: Annotated[Path, typer.Option(help="Where to write the export.")] = Path(
         "data/export"
@@ -314,7 +334,7 @@ def export_data(
         console.print(f"  {name}: {count} items -> {directory / (name + '.json')}")
 
 
-@cli.command("import-data")
+@cli.command("import-data", short_help="Load a snapshot back.")
 def import_data(
     directory: Annotated[Path, typer.Option(help="A snapshot written by export-data.")] = Path(
         "data/dynamodb"
@@ -359,7 +379,7 @@ def _import_legacy_snapshot(settings, directory: Path) -> None:  # type: ignore[
     (directory / MANIFEST_NAME).rename(directory / LEGACY_MANIFEST_NAME)
 
 
-@cli.command("relay-outbox")
+@cli.command("relay-outbox", short_help="Deliver the outbox's pending events.")
 def relay_outbox() -> None:
     """Deliver events still pending in the outbox (their DynamoDB side failed earlier)."""
     from shared import events
@@ -381,7 +401,7 @@ def _deliver_pending_events() -> int:
             return total
 
 
-@cli.command("shard-post")
+@cli.command("shard-post", short_help="Spread a hot post's like counter.")
 def shard_post(
     post_id: Annotated[int, typer.Argument(help="The post whose like counter is hot.")],
     shards: Annotated[int, typer.Option(min=2, help="How many partition keys to spread over.")] = 8,
@@ -396,7 +416,7 @@ def shard_post(
     console.print(f"post {post_id}: like counter spread over {now} shards")
 
 
-@cli.command("settle-likes")
+@cli.command("settle-likes", short_help="Finish likes stopped between writes.")
 def settle_likes(
     post_id: Annotated[int, typer.Argument(help="The post whose stale pending likes to finish.")],
 ) -> None:
@@ -408,7 +428,7 @@ def settle_likes(
     console.print(f"post {post_id}: {settled} pending like changes finished")
 
 
-@cli.command()
+@cli.command(short_help="Serve the app (and the embedded engine).")
 def run(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
@@ -613,7 +633,7 @@ def _start_admin_gui(settings, port: int):  # type: ignore[no-untyped-def]
     return gui
 
 
-@cli.command("engine")
+@cli.command("engine", short_help="Serve only the DynamoDB engine.")
 def engine_command(
     port: Annotated[int, typer.Option()] = 8001,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
@@ -693,11 +713,19 @@ def engine_check(
 
 def localized_cli():  # type: ignore[no-untyped-def]
     """The CLI as click runs it, its help in the language of LC_ALL / LC_MESSAGES / LANG."""
-    from shared.i18n import language_from_environment, set_language, translate_command_help
+    from shared.i18n import (
+        cli_width,
+        language_from_environment,
+        localize_cli,
+        set_language,
+        translate_command_help,
+    )
 
-    set_language(language_from_environment())
+    language = language_from_environment()
+    set_language(language)
+    localize_cli(language)
     command = typer.main.get_command(cli)
-    translate_command_help(command)
+    translate_command_help(command, width=cli_width())
     return command
 
 
