@@ -666,7 +666,7 @@ def engine_command(
     raise typer.Exit(serve(argv))
 
 
-@cli.command("engine-check")
+@cli.command("engine-check", short_help="Check the engine's journal (--repair mends it).")
 def engine_check(
     data_dir: Annotated[Path, typer.Option(help="Journal and snapshots.")] = Path("data/dynamodb"),
     repair: Annotated[
