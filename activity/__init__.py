@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def install(app: FastAPI | None = None) -> None:
     """Subscribe the log to the other contexts' events, add the post page's timeline panel and
     the activities seeder; with an app (not the CLI), also its pages and API."""
-    from activity import router, service
+    from activity import router, seed
     from shared import events
     from shared.i18n import N_
     from shared.panels import POST_PAGE, TIMELINE_ORDER, register_panel
@@ -42,7 +42,7 @@ def install(app: FastAPI | None = None) -> None:
         order=TIMELINE_ORDER,
         unavailable=N_("DynamoDB is unavailable: the post's activity is not shown."),
     )
-    register_seeder(Seeder(30, "activities", service.seed_size, service.seed_activities))
+    register_seeder(Seeder(30, "activities", seed.seed_size, seed.seed_activities))
     if app is not None:
         app.include_router(router.router)
         app.include_router(router.api)

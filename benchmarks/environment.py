@@ -217,7 +217,7 @@ class Bench:
     def grow_activities(self, total: int) -> int:
         """Grow the activities table to at least `total` synthetic activities of the seeded
         users and posts (deterministic: activity i is the same item in every run)."""
-        from activity.service import write_synthetic_activities
+        from activity.seed import write_synthetic_activities
         from blog.service import get_post
 
         plan = self.plan()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from activity import service
+from activity import seed
 from activity.models import FEED_SHARDS
 from shared.auth import Viewer
 
@@ -35,7 +35,7 @@ def _now_clear_of_midnight() -> datetime:
 def _grow_table_to(count: int, newest: datetime) -> None:
     """Items 0..count-1 of the synthetic set: growing rewrites the first ones and adds the rest."""
     start_of_day = newest.replace(hour=0, minute=0, second=0, microsecond=0)
-    service.write_synthetic_activities(
+    seed.write_synthetic_activities(
         users=USERS,
         post_ids=POST_IDS,
         count=count,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from activity import service
+from activity import seed
 from activity.models import ACTIVITY_TYPES, Activity
 from blog import service as blog_service
 from shared.seeding import SeedPlan, seeders
@@ -26,20 +26,20 @@ def test_seeding_writes_the_plan_and_a_second_run_adds_nothing(unit_client) -> N
     plan = SeedPlan(users=3, posts=4, activities=120)
     blog_service.seed_demo(plan, lambda n: None)
     progress: list[int] = []
-    assert service.seed_size(plan) == 120
-    assert service.seed_activities(plan, progress.append) == 120
+    assert seed.seed_size(plan) == 120
+    assert seed.seed_activities(plan, progress.append) == 120
     assert sum(progress) == 120 and max(progress) <= 25
     first = {(a.user_id, a.timestamp) for a in stored()}
     assert len(first) == 120 + 4  # plus the four `post` activities of the blog's seeder
 
     again = SeedPlan(users=3, posts=4, activities=120)
     blog_service.seed_demo(again, lambda n: None)
-    service.seed_activities(again, lambda n: None)
+    seed.seed_activities(again, lambda n: None)
     assert {(a.user_id, a.timestamp) for a in stored()} == first
 
     bigger = SeedPlan(users=3, posts=4, activities=150)
     blog_service.seed_demo(bigger, lambda n: None)
-    service.seed_activities(bigger, lambda n: None)
+    seed.seed_activities(bigger, lambda n: None)
     assert len(stored()) == 150 + 4
 
 
@@ -52,7 +52,7 @@ def test_seeded_activities_spread_over_users_posts_types_and_days(unit_client) -
     assert {a.user_id for a in items} == {v.user_id for v in plan.viewers}
     assert {int(a.post_id) for a in items} == set(plan.post_ids)
     times = sorted(a.occurred_at for a in items if a.activity_type != "post")
-    assert times[-1] - times[0] > timedelta(days=service.SEED_DAYS - 1)
+    assert times[-1] - times[0] > timedelta(days=seed.SEED_DAYS - 1)
     views = [a for a in items if a.activity_type == "view"]
     assert views and all(a.expires_at and a.feed_key is None for a in views)
     assert all(a.feed_key for a in items if a.activity_type != "view")

@@ -1,5 +1,6 @@
-"""Capacity is explained once, on /design#reported-and-computed, in both languages, and every page that shows
-a capacity figure (the inspector, /feed, the explorer, a lab's result) links there."""
+"""Capacity is explained once, on /design#reported-and-computed, in both languages, and every
+page that shows a capacity figure (the inspector, /feed, the explorer, a lab's result) links
+there."""
 
 from __future__ import annotations
 

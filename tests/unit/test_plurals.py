@@ -16,7 +16,7 @@ def test_one_post_is_one_post_and_two_are_two_posts(unit_client, make_user) -> N
     second = author.call("POST", "/api/v1/posts", json={"title": "second", "body": "two"})
     assert second.status_code == 201, second.text
     page = unit_client.get("/").text
-    assert "&middot; 2 posts</span>" in page, page[page.find("Page 1"):][:200]
+    assert "&middot; 2 posts</span>" in page, page[page.find("Page 1") :][:200]
     assert "投稿 2 件" in unit_client.get("/", headers=JA).text
 
 
