@@ -1,8 +1,9 @@
 """Capacity units computed from DynamoDB's documented rules, beside what the engine reports.
 
-Why compute them at all: the local engine (moto) reports placeholders (1.0 per Query or Scan page
-whatever was read, 0.5 for any UpdateItem, nothing for transactions). On real AWS the reported
-figure is the truth, and the computed one explains where it comes from.
+Why compute them at all: stock moto reports placeholders (1.0 per Query or Scan page whatever
+was read, 0.5 for any UpdateItem, nothing for transactions), the computed figure is there when
+nothing is reported (a failed condition), and it explains where AWS's figure comes from. The
+learner reads when and why the two differ on /design#reported-and-computed.
 
 The rules (AWS Developer Guide: "DynamoDB item sizes and formats", "Read and write operations")
 * Item size = the sum, over its attributes, of the UTF-8 length of the name plus the size of the
