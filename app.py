@@ -26,7 +26,8 @@ import lens
 import sessions
 import shared
 from blog import service as blog_service
-from lens.router import register_example, show_layout
+from lens.design import show_layout
+from lens.links import register_example
 from shared import events
 from shared.csrf import csrf_protect
 from shared.database import close_connection, connect_database

@@ -31,6 +31,9 @@ console = Console()
 err_console = Console(stderr=True)
 LEGACY_MANIFEST_NAME = ".manifest.imported.json"  # hidden: importers skip it
 RESTARTS_PER_MINUTE = 3  # an engine that dies more often than this is not restarted again
+# The embedded engine's lag (GSIs, replica) under `make run`: long enough for a learner to see a
+# GSI or an eventually consistent read miss a write just made, short enough not to be in the way.
+RUN_LAG_MS = 300.0
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -88,7 +91,7 @@ def _run_seed(**sizes: int) -> None:
             task = progress.add_task(seeder.label, total=seeder.total(plan))
             written = seeder.run(plan, lambda n, t=task: progress.advance(t, n))
             progress.update(task, description=f"{seeder.label} ({written} items written)")
-    from blog.service import DEMO_PASSWORD
+    from blog.seed import DEMO_PASSWORD
 
     names = ", ".join(v.username for v in plan.viewers)
     console.print(f"Demo users: {names}  (password: [bold]{DEMO_PASSWORD}[/])")
@@ -408,7 +411,7 @@ def shard_post(
 ) -> None:
     """Spread a popular post's like counter over several partition keys (write sharding)."""
     from blog import service as blog_service
-    from engagement import likes
+    from engagement.likes import service as likes
 
     _wire()
     blog_service.get_post(post_id=post_id)
@@ -443,6 +446,24 @@ def run(
     admin_gui_port: Annotated[
         int, typer.Option(help="dynamodb-admin's port beside the embedded engine; 0: none.")
     ] = 4567,
+    gsi_lag_ms: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            envvar="GSI_LAG_MS",
+            help="Milliseconds (at most) before a write shows in a global secondary index; "
+            "0: at once.",
+        ),
+    ] = RUN_LAG_MS,
+    replica_lag_ms: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            envvar="REPLICA_LAG_MS",
+            help="Milliseconds (at most) during which about one eventually consistent read in "
+            "three misses a write; 0: never.",
+        ),
+    ] = RUN_LAG_MS,
 ) -> None:
     """Serve the app. Without DYNAMODB_ENDPOINT, start the embedded engine with data on disk
     (and, where Node.js is installed, dynamodb-admin on :4567 to look inside it)."""
@@ -454,7 +475,8 @@ def run(
     engine = watchdog = gui = None
     data_dir = settings.data_dir / "dynamodb"
     if not settings.dynamodb_endpoint:
-        engine = _start_engine(settings, data_dir, ttl_interval, partition_limit)
+        lag = {"gsi_lag_ms": gsi_lag_ms, "replica_lag_ms": replica_lag_ms}
+        engine = _start_engine(settings, data_dir, ttl_interval, partition_limit, lag)
     else:
         _wait_for_dynamodb(settings)
     try:
@@ -498,7 +520,7 @@ def run(
             console.print(f"Engine stopped; its data is in {data_dir}")
 
 
-def _start_engine(settings, data_dir: Path, ttl_interval, partition_limit):  # type: ignore[no-untyped-def]
+def _start_engine(settings, data_dir: Path, ttl_interval, partition_limit, lag):  # type: ignore[no-untyped-def]
     from engine.launcher import LocalEngine
     from shared.settings import get_settings
 
@@ -508,6 +530,7 @@ def _start_engine(settings, data_dir: Path, ttl_interval, partition_limit):  # t
         ttl_interval=ttl_interval,
         partition_limit=partition_limit,
         region=settings.aws_region,
+        **lag,
     )
     endpoint = engine.start()
     os.environ["DYNAMODB_ENDPOINT"] = endpoint
@@ -520,7 +543,7 @@ def _finish_interrupted_work() -> None:
     """After a restart: deliver the events the last run left pending, and finish like changes
     whose request died midway, now and again once such changes are old enough to be settled
     (until then their request could, in principle, still be running elsewhere)."""
-    from engagement import likes
+    from engagement.likes import service as likes
 
     delivered = _deliver_pending_events()
     if delivered:
@@ -652,6 +675,22 @@ def engine_command(
         typer.Option(min=0.1, help="Seconds a partition refuses writes before it splits."),
     ] = 300.0,
     in_memory: Annotated[bool, typer.Option(help="Keep nothing on disk.")] = False,
+    gsi_lag_ms: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Milliseconds (at most) before a write shows in a global secondary index "
+            "(default: 300; 0 with --in-memory).",
+        ),
+    ] = None,
+    replica_lag_ms: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Milliseconds (at most) during which about one eventually consistent read in "
+            "three misses a write (default: 300; 0 with --in-memory).",
+        ),
+    ] = None,
 ) -> None:
     """Serve only the DynamoDB engine, like DynamoDB Local: for the AWS CLI, NoSQL Workbench or
     dynamodb-admin (`--endpoint-url http://127.0.0.1:8001`). Do not share a data directory with
@@ -663,6 +702,9 @@ def engine_command(
     if partition_limit is not None:
         argv += ["--partition-limit", str(partition_limit)]
         argv += ["--partitions", str(partitions), "--split-after-s", str(split_after_s)]
+    default_lag = 0.0 if in_memory else RUN_LAG_MS
+    argv += ["--gsi-lag-ms", str(default_lag if gsi_lag_ms is None else gsi_lag_ms)]
+    argv += ["--replica-lag-ms", str(default_lag if replica_lag_ms is None else replica_lag_ms)]
     raise typer.Exit(serve(argv))
 
 

@@ -42,7 +42,7 @@ def install(app: FastAPI | None = None) -> None:
         order=TIMELINE_ORDER,
         unavailable=N_("DynamoDB is unavailable: the post's activity is not shown."),
     )
-    register_seeder(Seeder(30, "activities", seed.seed_size, seed.seed_activities))
+    register_seeder(Seeder(30, "activities", seed.seed_size, seed.seed_demo))
     if app is not None:
         app.include_router(router.router)
         app.include_router(router.api)

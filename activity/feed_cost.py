@@ -1,10 +1,10 @@
 """What one access pattern cost, for the feed page's side-by-side comparison.
 
 The rules themselves (item size, 4 KB read units, eventual consistency halving, Query and Scan
-summed before rounding) live in `lens.capacity`, which the operation inspector uses too. This
-module only adds them up per access pattern: requests, items evaluated and returned, bytes and
-read units. A filter expression would not lower the figure: DynamoDB charges for what it
-evaluates, not for what it returns. That is why ScannedCount, not Count, is the number to watch.
+summed before rounding) live in `shared.capacity_rules`, which the operation inspector uses
+too. This module only adds them up per access pattern: requests, items evaluated and returned,
+bytes and read units. A filter expression would not lower the figure: DynamoDB charges for what
+it evaluates, not for what it returns. That is why ScannedCount, not Count, is the number to watch.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from lens.capacity import item_size, query_read_units, read_units
+from shared.capacity_rules import item_size, query_read_units, read_units
 
 SCAN_PAGE_BYTES = 1024 * 1024
 

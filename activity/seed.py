@@ -22,7 +22,7 @@ from activity.models import (
     view_sort_key,
     view_window_start,
 )
-from lens.access_patterns import access_pattern
+from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.dynamo import batch_write, bound_client
 from shared.seeding import BATCHES_IN_FLIGHT, Progress, SeedPlan
@@ -44,7 +44,7 @@ def seed_size(plan: SeedPlan) -> int:
     return max(_logged_events(plan), plan.activities)
 
 
-def seed_activities(plan: SeedPlan, progress: Progress) -> int:
+def seed_demo(plan: SeedPlan, progress: Progress) -> int:
     """The activity log of the demo world. Idempotent.
 
     Every activity matches something that exists: a like, unlike or comment the engagement

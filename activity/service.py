@@ -39,8 +39,8 @@ from activity.models import (
     view_window_start,
 )
 from blog import service as blog_service
-from lens.access_patterns import access_pattern
 from shared import events
+from shared.access_patterns import access_pattern
 from shared.cursors import Key, decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import batch_write, bound_client, conditional_write, utc_now
 from shared.errors import InvalidInput, NotFound

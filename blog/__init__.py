@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
 def install(app: FastAPI | None = None) -> None:
     """The users-and-posts seeder; with an app, also the pages and API."""
-    from blog import router, service
+    from blog import router, seed
     from shared.seeding import Seeder, register_seeder
 
-    register_seeder(Seeder(10, "users and posts", service.seed_size, service.seed_demo))
+    register_seeder(Seeder(10, "users and posts", seed.seed_size, seed.seed_demo))
     if app is not None:
         app.include_router(router.router)
         app.include_router(router.api)

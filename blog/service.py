@@ -7,35 +7,27 @@ as the post itself, so neither side is silently lost when DynamoDB is down.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import peewee
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from blog.models import Post, User, utcnow
 from shared import events
 from shared.auth import Viewer
 from shared.database import database
-from shared.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.i18n import gettext as _
-from shared.seeding import Progress, SeedPlan
 from shared.text import check_text
 
 AUTHOR_COLUMNS = (User.id, User.username, User.display_name)  # never the password hash
 USERNAME_RE = re.compile(r"^[a-z0-9_]{3,30}$")
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
 DISPLAY_NAME_MAX = 50
 TITLE_MAX = 200
 BODY_MAX = 20_000
 PER_PAGE = 10
-
-_hasher = PasswordHasher()
 
 
 @dataclass(frozen=True)
@@ -68,48 +60,35 @@ def _check_username(username: str) -> str:
     return username
 
 
-def _check_password(password: str) -> str:
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise InvalidInput(
-            _("A password is {min} to {max} characters.").format(
-                min=PASSWORD_MIN, max=PASSWORD_MAX
-            ),
-            field="password",
-        )
-    return check_text(password, field="password")
-
-
 @dataclass(frozen=True)
 class NewUser:
-    """A checked sign-up whose password is already hashed: nothing left but the insert."""
+    """A checked sign-up's names: nothing left but the insert."""
 
     username: str
     display_name: str
-    password_hash: str
 
 
-def prepare_user(*, username: str, password: str, display_name: str = "") -> NewUser:
-    """Check the fields and hash the password (argon2, slow on purpose), touching no store, so a
-    caller can do this before it opens a transaction instead of holding the write lock for it."""
+def prepare_user(*, username: str, display_name: str = "") -> NewUser:
+    """Check the name fields, touching no store, so a caller can do this (and hash the password,
+    slow on purpose) before it opens a transaction instead of holding the write lock for it."""
     username = _check_username(username)
-    _check_password(password)
     display_name = check_text(display_name.strip(), field="display_name") or username
     if len(display_name) > DISPLAY_NAME_MAX:
         raise InvalidInput(
             _("A display name is at most {max} characters.").format(max=DISPLAY_NAME_MAX),
             field="display_name",
         )
-    return NewUser(username, display_name, _hasher.hash(password))
+    return NewUser(username, display_name)
 
 
-def add_user(*, new_user: NewUser) -> User:
-    """Insert a prepared user; a taken username is a conflict."""
+def add_user(*, new_user: NewUser, password_hash: str) -> User:
+    """Insert a prepared user with the hash of their password; a taken username is a conflict."""
     try:
         with database.atomic():
             return User.create(  # type: ignore[no-any-return]
                 username=new_user.username,
                 display_name=new_user.display_name,
-                password_hash=new_user.password_hash,
+                password_hash=password_hash,
             )
     except peewee.IntegrityError:
         raise Conflict(
@@ -118,34 +97,18 @@ def add_user(*, new_user: NewUser) -> User:
         ) from None
 
 
-def create_user(*, username: str, password: str, display_name: str = "") -> User:
-    return add_user(
-        new_user=prepare_user(username=username, password=password, display_name=display_name)
-    )
+@dataclass(frozen=True)
+class StoredPassword:
+    """What sign-in needs of a user: who it is, and the hash to check a password against."""
+
+    viewer: Viewer
+    password_hash: str
 
 
-@functools.cache
-def _unknown_user_hash() -> str:
-    """A hash of a password nobody knows, with the hasher's current parameters."""
-    return _hasher.hash(secrets.token_urlsafe(32))
-
-
-def authenticate(*, username: str, password: str) -> User:
-    """The user whose password this is; the same error whether the name or password is wrong.
-
-    An unknown username is checked against a hash too, so both answers take one argon2 check:
-    without it an unknown name answers about a hundred times sooner, which tells a guesser
-    which usernames exist.
-    """
+def stored_password(*, username: str) -> StoredPassword | None:
+    """The user of this name with their password hash, or None when there is none."""
     user = User.get_or_none(User.username == username.strip().lower())
-    try:
-        if user is None:
-            _hasher.verify(_unknown_user_hash(), password)
-            raise VerifyMismatchError
-        _hasher.verify(user.password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        raise NotAuthenticated(_("Wrong username or password.")) from None
-    return user  # type: ignore[no-any-return]
+    return StoredPassword(viewer_of(user), user.password_hash) if user is not None else None
 
 
 def find_user(*, username: str) -> User:
@@ -272,124 +235,3 @@ def newest_post_id() -> str | None:
 def newest_username() -> str | None:
     user = User.select(User.username).order_by(User.id.desc()).first()
     return None if user is None else str(user.username)
-
-
-DEMO_PASSWORD = "demo-password"
-POSTS_PER_ROUND = 500  # demo posts per transaction, their events delivered together
-DEMO_NAMES = [
-    "alice",
-    "bob",
-    "carol",
-    "dave",
-    "erin",
-    "frank",
-    "grace",
-    "heidi",
-    "ivan",
-    "judy",
-    "mallory",
-    "niaj",
-    "olivia",
-    "peggy",
-    "rupert",
-    "sybil",
-]
-DEMO_TOPICS = [
-    "Access patterns first",
-    "Why my sort key has a random suffix",
-    "GSIs are extra doors",
-    "Counting likes without losing any",
-    "Hot partitions, cool heads",
-    "TTL as a garbage collector",
-    "Scan is a full-table walk",
-    "What stays in the RDB",
-    "Single-table or not",
-    "Pagination that never repeats",
-    "Conditional writes explained",
-    "Sessions that expire",
-    "Reading the capacity bill",
-    "Strongly consistent reads, and when to pay for them",
-    "Sparse indexes on purpose",
-    "Projections: ALL, KEYS_ONLY or INCLUDE",
-    "Idempotent retries",
-    "Optimistic locking with a version number",
-    "Transactions cost twice",
-    "BatchWriteItem and its unprocessed items",
-    "Item collections and their size",
-    "The 400 KB item limit",
-    "Write sharding a counter",
-    "Time-bucketed feeds",
-    "Filter expressions do not save reads",
-    "Designing for one query at a time",
-    "Moving a table to on-demand",
-    "Streams for side effects",
-    "Keys that sort by time",
-    "Deleting a post and everything under it",
-    "Outbox before events",
-    "Local engine, real AWS",
-    "Query with a Limit",
-    "Counting without a COUNT(*)",
-    "Composite sort keys",
-    "Where GSIs lag behind",
-    "Lessons from a hot key",
-    "ProjectionExpression trims the payload, not the bill",
-    "Throttling and how to see it",
-    "Modelling comments as one item collection",
-]
-
-
-def seed_size(plan: SeedPlan) -> int:
-    return plan.users + plan.posts
-
-
-def seed_demo(plan: SeedPlan, progress: Progress) -> int:
-    """Demo users (password `demo-password`) and posts spread over the last 30 days. Idempotent:
-    existing demo users are reused and only the missing number of posts is written.
-
-    The password is hashed once for all demo users (argon2 takes ~0.1 s on purpose; they share
-    the password, so a salt each buys nothing), and the posts go in transactions of 500 with
-    their events, delivered as runs: 2 BatchWriteItems for 40 "post" activities, not 40 PutItems.
-    """
-    names = [DEMO_NAMES[i] if i < len(DEMO_NAMES) else f"demo_{i}" for i in range(plan.users)]
-    created = 0
-    demo_hash: str | None = None
-    for name in names:
-        user = User.get_or_none(User.username == name)
-        if user is None:
-            demo_hash = demo_hash or _hasher.hash(DEMO_PASSWORD)
-            user = add_user(new_user=NewUser(_check_username(name), name.title(), demo_hash))
-            created += 1
-        plan.viewers.append(viewer_of(user))
-        progress(1)
-    author_ids = [int(v.user_id) for v in plan.viewers]
-    existing = Post.select().where(Post.author.in_(author_ids)).count()
-    progress(min(existing, plan.posts))
-    for numbers in peewee.chunked(range(existing, plan.posts), POSTS_PER_ROUND):
-        with database.atomic():
-            rows = [_demo_post(plan, i) for i in numbers]
-        events.deliver(rows)
-        created += len(rows)
-        progress(len(rows))
-    demo_posts = Post.select(Post.id, Post.created_at).where(Post.author.in_(author_ids))
-    plan.post_times = {p.id: p.created_at.replace(tzinfo=UTC) for p in demo_posts.order_by(Post.id)}
-    plan.post_ids = list(plan.post_times)
-    return created
-
-
-def _demo_title(i: int) -> str:
-    """Distinct titles: the topics in order, then the same topics as numbered sequels."""
-    topic = DEMO_TOPICS[i % len(DEMO_TOPICS)]
-    sequel = i // len(DEMO_TOPICS)
-    return f"{topic}, part {sequel + 1}" if sequel else topic
-
-
-def _demo_post(plan: SeedPlan, i: int) -> int:
-    """Demo post number i (with its outbox event, in the caller's transaction); the event row."""
-    viewer = plan.viewers[i % len(plan.viewers)]
-    topic = DEMO_TOPICS[i % len(DEMO_TOPICS)]
-    when = utcnow() - timedelta(minutes=(plan.posts - i) * 30 * 24 * 60 // max(plan.posts, 1))
-    body = f"{topic}: demo post {i + 1} by {viewer.display_name}.\n\n" + (
-        "DynamoDB rewards knowing your access patterns before you pick your keys. " * 3
-    )
-    _, row = _insert_post(viewer, _demo_title(i), body, when)
-    return row

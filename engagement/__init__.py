@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 def install(app: FastAPI | None = None) -> None:
     """Add the like button and comment thread to the post page, like badges to post lists,
     clean-up when a post is deleted and the seeder; with an app, also the pages and API."""
-    from engagement import cleanup, comments_router, likes_router, seed
+    from engagement import cleanup, seed
+    from engagement.comments import router as comments_router
+    from engagement.likes import router as likes_router
     from shared import events
     from shared.i18n import N_
     from shared.panels import (
@@ -60,7 +62,7 @@ def install(app: FastAPI | None = None) -> None:
     register_badges(POST_LIST, likes_router.like_badges)
     events.subscribe(events.PostDeleted, cleanup.on_post_deleted)
     events.subscribe(events.LikeChangeUnfinished, cleanup.on_like_change_unfinished)
-    register_seeder(Seeder(20, "likes and comments", seed.seed_size, seed.seed_engagement))
+    register_seeder(Seeder(20, "likes and comments", seed.seed_size, seed.seed_demo))
     if app is not None:
         for router in (likes_router, comments_router):
             app.include_router(router.router)

@@ -11,10 +11,11 @@ restart, and `settle_pending_likes` is the operators' repair for one post
 
 from __future__ import annotations
 
-from engagement import likes, posts
-from engagement.models import USER_SK_PREFIX, UserLike, home_key
-from lens.access_patterns import access_pattern
+from engagement import posts
+from engagement.likes import service as likes
+from engagement.likes.models import USER_SK_PREFIX, UserLike, home_key
 from shared import events
+from shared.access_patterns import access_pattern
 from shared.dynamo import utc_now
 
 

@@ -13,17 +13,17 @@ from typing import Any
 from pynamodb.models import Model
 
 from blog import service as blog_service
-from engagement.models import (
+from engagement.comments.models import Comment
+from engagement.likes.models import (
     COUNT_SK,
     MAX_SHARDS,
-    Comment,
     LikeCounter,
     UserLike,
     home_key,
     likes_key,
     shard_key,
 )
-from lens.access_patterns import access_pattern
+from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.dynamo import batch_get, batch_write, bound_client
 from shared.errors import NotFound

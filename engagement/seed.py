@@ -22,17 +22,9 @@ from typing import Any
 
 from pynamodb.models import Model
 
-from engagement.models import (
-    COUNT_SK,
-    Comment,
-    LikeCounter,
-    UserLike,
-    comment_id_at,
-    home_key,
-    likes_key,
-    user_sk,
-)
-from lens.access_patterns import access_pattern
+from engagement.comments.models import Comment, comment_id_at
+from engagement.likes.models import COUNT_SK, LikeCounter, UserLike, home_key, likes_key, user_sk
+from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.dynamo import batch_get, batch_write, bound_client, chunks
 from shared.seeding import BATCHES_IN_FLIGHT, Progress, SeededComment, SeededLike, SeedPlan
@@ -97,7 +89,7 @@ def seed_size(plan: SeedPlan) -> int:
     notes="One BatchGetItem per table finds the posts seeded before (their counter, their first "
     "demo comment); the rest is written 25 items a call.",
 )
-def seed_engagement(plan: SeedPlan, progress: Progress) -> int:
+def seed_demo(plan: SeedPlan, progress: Progress) -> int:
     """Demo likes and comments by the demo viewers, written in batches. Idempotent.
 
     Every like and comment is added to the plan, written now or in an earlier run, so the

@@ -3,7 +3,8 @@
 `python -m engine` (`engine.server`) serves moto's DynamoDB with the project's additions: one
 lock and a synced journal (`gate`, `journal`), snapshots of its own state (`compaction`,
 `store`, in the format of `export_format`), a TTL sweeper (`ttl`), per-partition throttling
-(`throttle`) and the patches that make reads flat-cost and capacity real (`patches`).
+(`throttle`), eventual consistency that lags as DynamoDB's does when asked (`lag`, `replicas`)
+and the patches that make reads flat-cost and capacity real (`patches`).
 `launcher` starts it as a child process for `make run`, the tests and the benchmarks;
 `snapshots` exports and imports tables over the API, against any endpoint.
 

@@ -6,9 +6,7 @@ TransactWriteItems. This patch wraps moto's DynamoDB request handlers and puts i
 DynamoDB would have charged, as `ReturnConsumedCapacity` asked (`NONE` omits it, `TOTAL` gives
 the sum per table, `INDEXES` adds the table and each secondary index):
 
-- Item size: attribute name lengths (UTF-8) plus value sizes. String and binary: their bytes;
-  number: 1 byte per two significant digits, plus 1; boolean and null: 1; a set: the sum of its
-  elements; a list or map: 3 bytes plus, per element, 1 byte, its size and (map) its name.
+- Item size: `shared/capacity_rules.py`, the rule the lens uses too.
 - Reads: 4 KB (4,096 bytes) units, at least one, halved when eventually consistent, doubled in
   a transaction. GetItem, BatchGetItem and TransactGetItems round each item on its own (a
   missing item still costs the minimum, a projection does not make it cheaper); a Query or
@@ -25,17 +23,14 @@ the sum per table, `INDEXES` adds the table and each secondary index):
   after the transaction, not that they are doubled), and a ConditionCheck is billed as a
   transactional write of its item.
 
-An engine independent of the app's own rules (`lens.capacity`) on purpose: moto could take this
-module upstream, and the inspector's "reported" and "computed" columns are then two separate
-derivations that a test holds equal.
+The size and unit rules themselves live in the kernel (`shared/capacity_rules.py`), which the
+lens prices calls with too: one rule, so the inspector's "reported" and "computed" columns can
+differ only by what a client cannot see (an old item, the items a filter dropped).
 """
 
 from __future__ import annotations
 
-import base64
 import copy
-import math
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -47,65 +42,14 @@ from moto.dynamodb.models.table import GlobalSecondaryIndex, SecondaryIndex, Tab
 from moto.dynamodb.responses import DynamoHandler
 
 from engine import indexes
+from shared.capacity_rules import item_size, read_units, write_units
 
-READ_UNIT_BYTES = 4096
-WRITE_UNIT_BYTES = 1024
-DOCUMENT_BYTES = 3
-ELEMENT_BYTES = 1
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _MODES = ("TOTAL", "INDEXES")
 
-# -- sizes and units ----------------------------------------------------------------------------
 
-
-def number_size(text: str) -> int:
-    match = _NUMBER.fullmatch(text.strip())
-    digits = match.group(1).replace(".", "").strip("0") if match else text
-    return math.ceil(len(digits) / 2) + 1
-
-
-def _scalar_size(kind: str, value: Any) -> int:
-    if kind == "N":
-        return number_size(str(value))
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if isinstance(value, bytes | bytearray):
-        return len(value)
-    if kind == "B":  # moto may hold a binary value as its base64 text
-        return len(base64.b64decode(value))
-    return len(str(value).encode("utf-8"))
-
-
-def value_size(value: DynamoType) -> int:
-    kind = value.type
-    if kind in ("SS", "NS", "BS"):
-        return sum(_scalar_size(kind[0], element) for element in value.value)
-    if kind == "L":
-        return DOCUMENT_BYTES + sum(ELEMENT_BYTES + value_size(v) for v in value.value)
-    if kind == "M":
-        return DOCUMENT_BYTES + sum(
-            ELEMENT_BYTES + len(name.encode("utf-8")) + value_size(DynamoType(v))
-            for name, v in value.value.items()
-        )
-    return _scalar_size(kind, value.value)
-
-
-def item_size(item: Item | None) -> int:
-    if item is None:
-        return 0
-    return sum(len(name.encode("utf-8")) + value_size(v) for name, v in item.attrs.items())
-
-
-def read_units(size: int, *, consistent: bool, transactional: bool = False) -> float:
-    blocks = max(1, math.ceil(size / READ_UNIT_BYTES))
-    if transactional:
-        return 2.0 * blocks
-    return float(blocks) if consistent else blocks / 2
-
-
-def write_units(size: int, *, transactional: bool = False) -> float:
-    blocks = max(1, math.ceil(size / WRITE_UNIT_BYTES))
-    return 2.0 * blocks if transactional else float(blocks)
+def stored_size(item: Item | None) -> int:
+    """The size of an item as moto stores it (no item: nothing to size)."""
+    return item_size(item.attrs) if item is not None else 0
 
 
 # -- what one call consumed ---------------------------------------------------------------------
@@ -126,31 +70,24 @@ class Usage:
         figures[0] += read
         figures[1] += write
 
-    def render(self, mode: str, *, reads: bool) -> dict[str, Any]:
-        read = sum(r for r, _ in self.units.values())
-        write = sum(w for _, w in self.units.values())
-        body: dict[str, Any] = {"TableName": self.table_name, "CapacityUnits": read + write}
-        body.update(_split(read, write, reads))
+    def render(self, mode: str) -> dict[str, Any]:
+        """`TableName` and `CapacityUnits`, and under INDEXES `Table` and each index with its
+        `CapacityUnits`: the shape the API reference's examples show for every operation (no
+        operation here both reads and writes, so read and write units need no separate
+        fields)."""
+        body: dict[str, Any] = {"TableName": self.table_name, "CapacityUnits": self._sum()}
         if mode == "INDEXES":
-            for (group, name), (r, w) in sorted(self.units.items()):
-                capacity = {"CapacityUnits": r + w, **_split(r, w, reads)}
+            for (group, name), (read, write) in sorted(self.units.items()):
+                capacity = {"CapacityUnits": read + write}
                 if group == "Table":
                     body["Table"] = capacity
                 else:
                     body.setdefault(group, {})[name] = capacity
-            body.setdefault("Table", {"CapacityUnits": 0.0, **_split(0.0, 0.0, reads)})
+            body.setdefault("Table", {"CapacityUnits": 0.0})
         return body
 
-
-def _split(read: float, write: float, reads: bool) -> dict[str, float]:
-    """Read units for a read operation, write units for a write, both when both were used (a
-    transaction's ConditionCheck reads)."""
-    split = {}
-    if reads or read:
-        split["ReadCapacityUnits"] = read
-    if not reads or write:
-        split["WriteCapacityUnits"] = write
-    return split
+    def _sum(self) -> float:
+        return sum(read + write for read, write in self.units.values())
 
 
 def _target(index: SecondaryIndex) -> Target:
@@ -163,7 +100,7 @@ def _target(index: SecondaryIndex) -> Target:
 
 
 def _entry_size(index: SecondaryIndex | None, item: Item) -> int:
-    return item_size(index.project(item) if index is not None else item)
+    return stored_size(index.project(item) if index is not None else item)
 
 
 # -- item images around a write -----------------------------------------------------------------
@@ -200,7 +137,7 @@ def charge_write(
     usage: Usage, table: Table, before: _Image, after: _Image, *, transactional: bool = False
 ) -> None:
     """One item's write and the index writes it causes."""
-    size = max(item_size(before.item), item_size(after.item))
+    size = max(stored_size(before.item), stored_size(after.item))
     usage.add(TABLE, write=write_units(size, transactional=transactional))
     for index in table.all_indexes():
         for entry_size in _index_writes(index, before.item, after.item):
@@ -221,10 +158,10 @@ def _index_writes(index: SecondaryIndex, old: Item | None, new: Item | None) -> 
     assert old is not None and new is not None
     old_entry, new_entry = index.project(old), index.project(new)
     if any(old.attrs[k] != new.attrs[k] for k in keys):
-        return [item_size(old_entry), item_size(new_entry)]
+        return [stored_size(old_entry), stored_size(new_entry)]
     if old_entry.attrs == new_entry.attrs:
         return []
-    return [max(item_size(old_entry), item_size(new_entry))]
+    return [max(stored_size(old_entry), stored_size(new_entry))]
 
 
 # -- reads of a Query or Scan page ----------------------------------------------------------------
@@ -282,7 +219,7 @@ def _charge_single_write(handler: DynamoHandler, prepared: Any) -> list[Usage]:
 def _charge_get(handler: DynamoHandler, _prepared: Any) -> list[Usage]:
     body = handler.body
     table = _table(handler, body["TableName"])
-    size = item_size(_stored(table, body.get("Key")))
+    size = stored_size(_stored(table, body.get("Key")))
     usage = Usage(body["TableName"])
     usage.add(TABLE, read=read_units(size, consistent=bool(body.get("ConsistentRead"))))
     return [usage]
@@ -307,7 +244,9 @@ def _charge_batch_get(handler: DynamoHandler, _prepared: Any) -> list[Usage]:
         table, usage = _table(handler, name), Usage(name)
         consistent = bool(request.get("ConsistentRead"))
         for key in request.get("Keys", []):
-            usage.add(TABLE, read=read_units(item_size(_stored(table, key)), consistent=consistent))
+            usage.add(
+                TABLE, read=read_units(stored_size(_stored(table, key)), consistent=consistent)
+            )
         usages.append(usage)
     return usages
 
@@ -316,7 +255,7 @@ def _charge_transact_get(handler: DynamoHandler, _prepared: Any) -> list[Usage]:
     usages: dict[str, Usage] = {}
     for entry in handler.body.get("TransactItems", []):
         get = entry["Get"]
-        size = item_size(_stored(_table(handler, get["TableName"]), get.get("Key")))
+        size = stored_size(_stored(_table(handler, get["TableName"]), get.get("Key")))
         usage = usages.setdefault(get["TableName"], Usage(get["TableName"]))
         usage.add(TABLE, read=read_units(size, consistent=True, transactional=True))
     return list(usages.values())
@@ -346,6 +285,8 @@ def _charge_batch_write(handler: DynamoHandler, prepared: Any) -> list[Usage]:
 def _prepare_transact_write(handler: DynamoHandler) -> list[tuple[str, str, Table, Any, _Image]]:
     prepared = []
     for entry in handler.body.get("TransactItems", []):
+        if len(entry) != 1:
+            return []  # moto refuses an entry of several operations, as DynamoDB does
         ((kind, body),) = entry.items()
         table = _table(handler, body["TableName"])
         key = _key_of_item(table, body["Item"]) if kind == "Put" else body.get("Key")
@@ -358,7 +299,7 @@ def _charge_transact_write(handler: DynamoHandler, prepared: Any) -> list[Usage]
     for kind, name, table, key, before in prepared:
         usage = usages.setdefault(name, Usage(name))
         if kind == "ConditionCheck":
-            usage.add(TABLE, write=write_units(item_size(before.item), transactional=True))
+            usage.add(TABLE, write=write_units(stored_size(before.item), transactional=True))
         else:
             charge_write(usage, table, before, _Image.of(table, key), transactional=True)
     return list(usages.values())
@@ -372,41 +313,33 @@ def _no_preparation(_handler: DynamoHandler) -> None:
 class _Operation:
     prepare: Prepare
     charge: Charge
-    reads: bool
     listed: bool  # batches and transactions answer a list, one entry per table
 
 
 _OPERATIONS: dict[str, _Operation] = {
-    "get_item": _Operation(_no_preparation, _charge_get, reads=True, listed=False),
-    "query": _Operation(_prepare_page, _charge_page_call, reads=True, listed=False),
-    "scan": _Operation(_prepare_page, _charge_page_call, reads=True, listed=False),
-    "batch_get_item": _Operation(_no_preparation, _charge_batch_get, reads=True, listed=True),
-    "transact_get_items": _Operation(
-        _no_preparation, _charge_transact_get, reads=True, listed=True
-    ),
+    "get_item": _Operation(_no_preparation, _charge_get, listed=False),
+    "query": _Operation(_prepare_page, _charge_page_call, listed=False),
+    "scan": _Operation(_prepare_page, _charge_page_call, listed=False),
+    "batch_get_item": _Operation(_no_preparation, _charge_batch_get, listed=True),
+    "transact_get_items": _Operation(_no_preparation, _charge_transact_get, listed=True),
     "put_item": _Operation(
         _before_single(lambda table, body: _key_of_item(table, body["Item"])),
         _charge_single_write,
-        reads=False,
         listed=False,
     ),
     "update_item": _Operation(
         _before_single(lambda _table, body: body.get("Key")),
         _charge_single_write,
-        reads=False,
         listed=False,
     ),
     "delete_item": _Operation(
         _before_single(lambda _table, body: body.get("Key")),
         _charge_single_write,
-        reads=False,
         listed=False,
     ),
-    "batch_write_item": _Operation(
-        _prepare_batch_write, _charge_batch_write, reads=False, listed=True
-    ),
+    "batch_write_item": _Operation(_prepare_batch_write, _charge_batch_write, listed=True),
     "transact_write_items": _Operation(
-        _prepare_transact_write, _charge_transact_write, reads=False, listed=True
+        _prepare_transact_write, _charge_transact_write, listed=True
     ),
 }
 
@@ -434,7 +367,7 @@ def _answer(body: Any, mode: str, usages: Iterable[Usage], operation: _Operation
     body.pop("ConsumedCapacityUnits", None)  # a field DynamoDB has not sent for years
     if mode not in _MODES:
         return
-    rendered = [usage.render(mode, reads=operation.reads) for usage in usages]
+    rendered = [usage.render(mode) for usage in usages]
     if operation.listed:
         body["ConsumedCapacity"] = rendered
     elif rendered:

@@ -31,6 +31,13 @@ keys of several attributes per index, a sort-key comparison moto does not order 
 index key types differ from the table's attribute definitions (moto accepts those, DynamoDB
 does not).
 
+With lag (`engine.lag`), a global secondary index's structures and a replica of the table's
+are lagging views: a write is queued to them as a copy of the item, and applied when its moment
+has come, checked before each read of the view and after each write. A lagging view may share
+an item with the table until the item is changed in place (UpdateItem does that): just before,
+the view gets its own copy. A transaction's writes are queued once it has finished, so a view
+never shows a write that its rollback undid.
+
 Upstream shape: a sorted container per partition in `Table`, maintained in `put_item` and
 `delete_item`, and the same page loops fed from it.
 """
@@ -41,8 +48,9 @@ import copy
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
@@ -53,6 +61,8 @@ from moto.dynamodb.models.table import (
     Table,
 )
 from sortedcontainers import SortedDict
+
+from engine import lag
 
 Key = tuple[Any, ...]
 PrimaryKey = tuple[DynamoType, DynamoType | None]
@@ -104,6 +114,30 @@ class _View:
     scan_order: SortedDict = field(default_factory=SortedDict)
     placed: dict[PrimaryKey, tuple[tuple[str, Any], Key, Key]] = field(default_factory=dict)
     broken: bool = False
+    backlog: lag.Backlog | None = None  # writes not applied yet, when the view lags
+
+    def item_at(self, primary: PrimaryKey) -> Item | None:
+        placed = self.placed.get(primary)
+        return None if placed is None else self.partitions[placed[0]][placed[1]]
+
+    def catch_up(self, table: Table) -> None:
+        """Apply the queued writes whose moment has come. The last write of a key is the
+        table's item as it is now: the view shares that item instead of keeping a copy."""
+        if self.backlog is None:
+            return
+        for key, copied, last in self.backlog.due():
+            primary = cast(PrimaryKey, key)
+            item = stored_item(table, primary[0], primary[1]) if last else copied
+            self.place(primary, item)
+
+    def unshare(self, primary: PrimaryKey, live: Item) -> None:
+        """Keep a copy of the item instead of the table's own, which is about to change."""
+        placed = self.placed.get(primary)
+        if placed is None or self.partitions[placed[0]][placed[1]] is not live:
+            return
+        copied = copy.deepcopy(live)
+        self.partitions[placed[0]][placed[1]] = copied
+        self.scan_order[placed[2]] = copied
 
     def place(self, primary: PrimaryKey, item: Item | None) -> None:
         """Put `primary`'s entry where `item` (None: deleted) now sorts."""
@@ -158,17 +192,23 @@ class _State:
         self.lock = threading.RLock()
         self.items_ref = table.items
         self.signature = _signature(table)
+        self.lag = lag.current()
         self.views: dict[str | None, _View] = {}
+        self.replica: _View | None = None  # the table as the lagging replica has it
 
     def populate(self, table: Table) -> None:
         """Place every item; a writer changing the dict meanwhile makes us read it again (its
         own re-placing waits for our lock, so it lands after this)."""
         for attempt in range(_REBUILD_ATTEMPTS):
-            self.views = _views(table)
+            self.views = _views(table, self.lag)
+            self.replica = None
+            if self.lag.replica_ms > 0:
+                self.replica = _base_view(table)
+                self.replica.backlog = lag.Backlog(self.lag.replica_ms)
             try:
                 for item in _all_items(table):
                     primary = (item.hash_key, item.range_key)
-                    for view in self.views.values():
+                    for view in self.all_views():
                         view.place(primary, item)
                 return
             except RuntimeError:
@@ -176,14 +216,48 @@ class _State:
                     raise
 
     def fresh_for(self, table: Table) -> bool:
-        return self.items_ref is table.items and self.signature == _signature(table)
+        return (
+            self.items_ref is table.items
+            and self.signature == _signature(table)
+            and self.lag == lag.current()
+        )
+
+    def all_views(self) -> list[_View]:
+        return [*self.views.values(), *([self.replica] if self.replica else [])]
+
+    def lagging(self) -> list[_View]:
+        return [view for view in self.all_views() if view.backlog is not None]
+
+    def view_for(self, table: Table, index_name: str | None, consistent: bool) -> _View | None:
+        """The view a read uses, caught up to now: an eventually consistent read of the table
+        may land on the replica."""
+        view = self.views.get(index_name)
+        on_replica = index_name is None and not consistent and lag.reads_replica(table.name)
+        if on_replica and self.replica is not None:
+            view = self.replica
+        if view is not None:
+            view.catch_up(table)
+        return view
+
+    def follow(self, table: Table, primary: PrimaryKey, item: Item | None) -> None:
+        """Queue a write to every lagging view (one copy shared by all of them)."""
+        views = self.lagging()
+        if not views:
+            return
+        copied = copy.deepcopy(item)
+        for view in views:
+            assert view.backlog is not None
+            view.backlog.add(primary, copied)
+            view.catch_up(table)
 
 
-def _views(table: Table) -> dict[str | None, _View]:
+def _views(table: Table, lagging: lag.Lag) -> dict[str | None, _View]:
     views: dict[str | None, _View] = {None: _base_view(table)}
     for index in table.all_indexes():
         view = _index_view(table, index)
         if view is not None:
+            if lagging.gsi_ms > 0 and isinstance(index, GlobalSecondaryIndex):
+                view.backlog = lag.Backlog(lagging.gsi_ms)
             views[index.name] = view
     return views
 
@@ -236,9 +310,87 @@ def refresh(table: Table, hash_key: DynamoType, range_key: DynamoType | None) ->
     if state is None or not state.fresh_for(table):
         return
     item = stored_item(table, hash_key, range_key)
+    primary = (hash_key, range_key if table.range_key_attr else None)
     with state.lock:
         for view in state.views.values():
-            view.place((hash_key, range_key if table.range_key_attr else None), item)
+            if view.backlog is None:
+                view.place(primary, item)
+        if not state.lag.any:
+            return
+        if _one_write.keys is not None:
+            _one_write.keys.append((table, primary))
+        else:
+            state.follow(table, primary, item)
+
+
+def before_write(table: Table, key: dict[str, Any] | None = None) -> None:
+    """Called before a write when the engine lags: the table's structures exist before its
+    first write (or that write would be in them at once), and a lagging view that shares the
+    item `key` names gets its own copy before the item changes in place."""
+    if not lag.current().any:
+        return
+    state = _state_for(table)
+    primary = _primary_of(table, key) if key is not None else None
+    live = stored_item(table, *primary) if primary is not None else None
+    if primary is None or live is None:
+        return
+    with state.lock:
+        for view in state.lagging():
+            view.unshare(primary, live)
+
+
+class _OneWrite(threading.local):
+    keys: list[tuple[Table, PrimaryKey]] | None = None
+
+
+_one_write = _OneWrite()
+
+
+@contextmanager
+def one_write() -> Iterator[None]:
+    """Writes made inside reach the lagging views together, as they are at the end: a
+    transaction's cancelled writes, put back before the end, never reach them, nor does the
+    bare key an UpdateItem stores before it applies its expression to a new item."""
+    if _one_write.keys is not None or not lag.current().any:
+        yield  # inside another one, which queues them at its end; or nothing lags
+        return
+    _one_write.keys = []
+    try:
+        yield
+    finally:
+        keys, _one_write.keys = _one_write.keys, None
+        for table, primary in dict.fromkeys(keys or []):
+            state = _states.get(table)
+            if state is not None and state.fresh_for(table):
+                with state.lock:
+                    state.follow(table, primary, stored_item(table, *primary))
+
+
+def replica_item(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
+    """The item as the lagging replica has it now; the stored item when nothing lags."""
+    state = _states.get(table)
+    if state is None or not state.fresh_for(table) or state.replica is None or state.replica.broken:
+        return stored_item(table, hash_key, range_key)
+    with state.lock:
+        state.replica.catch_up(table)
+        return state.replica.item_at((hash_key, range_key if table.range_key_attr else None))
+
+
+def backlog() -> dict[str, dict[str, int]]:
+    """Writes each lagging view has not applied yet, for the health report: per index
+    ("table/index") and per table's replica; views with nothing waiting are left out."""
+    with _states_lock:
+        states = list(_states.items())
+    report: dict[str, dict[str, int]] = {"gsi": {}, "replica": {}}
+    for table, state in states:
+        for name, view in list(state.views.items()):
+            if view.backlog is not None and (waiting := view.backlog.waiting()):
+                report["gsi"][f"{table.name}/{name}"] = waiting
+        replica = state.replica
+        waiting = replica.backlog.waiting() if replica and replica.backlog else 0
+        if waiting:
+            report["replica"][table.name] = waiting
+    return report
 
 
 def stored_item(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
@@ -334,7 +486,7 @@ def _plan_query(table: Table, args: dict[str, Any], state: _State) -> _QueryPlan
         index = {i.name: i for i in table.all_indexes()}.get(index_name)
         if index is None or (args["consistent_read"] and index in table.global_indexes):
             raise _Unorderable("moto reports this request's error")
-    view = state.views.get(index_name)
+    view = state.view_for(table, index_name, bool(args["consistent_read"]))
     limit = args["limit"]
     if view is None or view.broken or len(hash_conditions) > 1 or len(range_conditions) > 1:
         raise _Unorderable("not a single-attribute key")
@@ -492,7 +644,7 @@ def _query_page(
         if filter_kwargs:
             for name, condition in filter_kwargs.items():
                 wanted = [DynamoType(element) for element in condition["AttributeValueList"]]
-                if item.attrs.get(name).compare(condition["ComparisonOperator"], wanted):  # type: ignore[union-attr]
+                if _meets(item.attrs.get(name), condition["ComparisonOperator"], wanted):
                     results.append(item)
                     size += item_size
             scanned += 1
@@ -505,6 +657,14 @@ def _query_page(
                 last = table._get_last_evaluated_key(results[-1], index_name)
                 return results, scanned, last, read
     return results, scanned, None, read
+
+
+def _meets(attribute: DynamoType | None, operator: str, wanted: list[DynamoType]) -> bool:
+    """A legacy QueryFilter condition. An item without the attribute meets only `NULL`, as in
+    a ScanFilter (moto 5.2.5 calls `compare` on the missing value and answers HTTP 500)."""
+    if attribute is None:
+        return operator == "NULL"
+    return bool(attribute.compare(operator, wanted))
 
 
 def _finish_query(table: Table, args: dict[str, Any], results: list[Item]) -> list[Item]:
@@ -532,7 +692,7 @@ def scan(table: Table, **args: Any) -> tuple[list[Item], int, dict[str, Any] | N
             index = {i.name: i for i in table.all_indexes()}.get(index_name)
             if index is None or (args["consistent_read"] and index in table.global_indexes):
                 raise _Unorderable("moto reports this request's error")
-        view = state.views.get(index_name)
+        view = state.view_for(table, index_name, bool(args["consistent_read"]))
         limit = args["limit"]
         if view is None or view.broken:
             raise _Unorderable("not a single-attribute key")
@@ -664,11 +824,13 @@ def install() -> None:
             return answer
 
     def patched_put(self: Table, *args: Any, **kwargs: Any) -> Item:
+        before_write(self)  # a put replaces the stored item: nothing changes in place
         item = stock_put(self, *args, **kwargs)
         refresh(self, item.hash_key, item.range_key)
         return item
 
     def patched_delete(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Any:
+        before_write(self)
         try:
             return stock_delete(self, hash_key, range_key)
         finally:
@@ -677,10 +839,14 @@ def install() -> None:
     def patched_update(
         self: DynamoDBBackend, table_name: str, key: Any, *args: Any, **kwargs: Any
     ) -> Any:
-        try:
-            return stock_update(self, table_name, key, *args, **kwargs)
-        finally:
-            _refresh_key(self, table_name, key)
+        table = self.tables.get(table_name)
+        if table is not None:
+            before_write(table, key if isinstance(key, dict) else None)
+        with one_write():
+            try:
+                return stock_update(self, table_name, key, *args, **kwargs)
+            finally:
+                _refresh_key(self, table_name, key)
 
     Table.query = patched_query  # type: ignore[method-assign]
     Table.scan = patched_scan  # type: ignore[method-assign]
@@ -698,11 +864,18 @@ def _refresh_key(backend: DynamoDBBackend, table_name: str, key: Any) -> None:
     """After an UpdateItem, successful or not (it can fail half-way through changing the item
     in place), re-place the item its key names."""
     table = backend.tables.get(table_name)
-    if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
-        return
+    primary = _primary_of(table, key) if table is not None else None
+    if table is not None and primary is not None:
+        refresh(table, primary[0], primary[1])
+
+
+def _primary_of(table: Table, key: Any) -> PrimaryKey | None:
+    """The (hash, range) a request's key names, None when it names none."""
+    if not isinstance(key, dict) or table.hash_key_attr not in key:
+        return None
     try:
         hash_key = DynamoType(key[table.hash_key_attr])
         range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
     except (TypeError, KeyError, IndexError, AttributeError):
-        return
-    refresh(table, hash_key, range_key)
+        return None
+    return hash_key, range_key if table.range_key_attr else None

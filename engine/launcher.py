@@ -2,7 +2,9 @@
 
 `make run`, the integration tests and the benchmarks all start the engine through this one
 launcher. `LocalEngine(data_dir=...)` keeps its data there (journal and snapshots, see
-`engine.server`); without a data directory it keeps nothing on disk. `stock_moto=True` runs
+`engine.server`); without a data directory it keeps nothing on disk. `gsi_lag_ms` and
+`replica_lag_ms` make its eventually consistent reads lag as DynamoDB's do (`engine.lag`; 0,
+the default, answers them at once). `stock_moto=True` runs
 moto's own server instead, unchanged, for comparing the two (`LAB_ENGINE=moto` in the tests).
 
 Why a subprocess and not an in-process server: a separate process keeps the engine's CPU work
@@ -95,9 +97,13 @@ class LocalEngine:
         port: int | None = None,
         region: str = DEFAULT_REGION,
         fsync: bool = True,
+        gsi_lag_ms: float = 0.0,
+        replica_lag_ms: float = 0.0,
     ) -> None:
         if stock_moto and (data_dir or ttl_interval or partition_limit):
             raise ValueError("stock moto keeps no data, sweeps no TTL and never throttles")
+        if stock_moto and (gsi_lag_ms or replica_lag_ms):
+            raise ValueError("stock moto answers every read as if strongly consistent")
         self.host = host
         self.region = region
         self.data_dir = data_dir.resolve() if data_dir is not None else None
@@ -107,6 +113,8 @@ class LocalEngine:
         self.split_after_s = split_after_s
         self.stock_moto = stock_moto
         self.fsync = fsync
+        self.gsi_lag_ms = gsi_lag_ms
+        self.replica_lag_ms = replica_lag_ms
         self._requested_port = port
         self._log_path = log_path
         self._port: int | None = None
@@ -283,6 +291,10 @@ class LocalEngine:
             options += ["--split-after-s", f"{self.split_after_s:g}"]
         if not self.fsync:
             options.append("--no-fsync")
+        if self.gsi_lag_ms:
+            options += ["--gsi-lag-ms", f"{self.gsi_lag_ms:g}"]
+        if self.replica_lag_ms:
+            options += ["--replica-lag-ms", f"{self.replica_lag_ms:g}"]
         return [*_engine_command(self.host, port), *options]
 
     def _open_log(self) -> Path:

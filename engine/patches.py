@@ -7,7 +7,8 @@ pinned in pyproject.toml) and is small enough to be offered upstream:
 - `engine.indexes`: Query and Scan read sorted partitions instead of the whole table;
 - `engine.capacity`: ConsumedCapacity as DynamoDB computes it;
 - `engine.transactions`: a transaction copies the items it touches, not whole tables;
-- `engine.serialization`: item responses written as JSON without moto's shape walk.
+- `engine.serialization`: item responses written as JSON without moto's shape walk;
+- `engine.replicas`: eventually consistent reads may land on a lagging replica (`engine.lag`).
 
 `install_all()` is idempotent; the engine's entry point calls it before it serves.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import moto
 import moto.dynamodb.models  # noqa: F401 - defines the model classes the patches change
 
-from engine import capacity, indexes, memory, serialization, transactions
+from engine import capacity, indexes, memory, replicas, serialization, transactions
 
 MOTO_VERSION = "5.2.5"
 
@@ -38,3 +39,4 @@ def install_all() -> None:
     capacity.install()
     transactions.install()
     serialization.install()
+    replicas.install()

@@ -8,6 +8,7 @@ NoSQL Workbench, dynamodb-admin (`--endpoint-url http://127.0.0.1:8001`, any cre
 
     python -m engine --port 8001 --data-dir data/dynamodb
     python -m engine --in-memory --ttl-interval 1 --partition-limit 10
+    python -m engine --in-memory --gsi-lag-ms 1000 --replica-lag-ms 1000
 
 `GET /_engine/health` answers without waiting for the lock, so a client can tell an engine that
 is busy (a long Scan, a snapshot) from one that is dead: the launcher asks it.
@@ -39,7 +40,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from engine import gate as gate_module
-from engine import patches
+from engine import indexes, lag, patches
 from engine import throttle as throttle_module
 from engine.export_format import SnapshotError
 from engine.gate import Gate
@@ -90,6 +91,10 @@ class Engine:
             gc.collect()
             gc.freeze()
         gate_module.install(self.gate)
+        # After recovery, which leaves every index and replica caught up, as a restart does
+        lag.configure(
+            lag.Lag(gsi_ms=self.options.gsi_lag_ms, replica_ms=self.options.replica_lag_ms)
+        )
         if self.options.partition_limit:
             self.throttle = throttle_module.PartitionThrottle(
                 self.options.partition_limit,
@@ -121,6 +126,10 @@ class Engine:
             "split_after_s": self.options.split_after_s if self.options.partition_limit else None,
             "partitions": self.throttle.partition_counts() if self.throttle else {},
             "splits": self.throttle.splits if self.throttle else 0,
+            "gsi_lag_ms": self.options.gsi_lag_ms,
+            "replica_lag_ms": self.options.replica_lag_ms,
+            # Writes not yet visible in each lagging index and table replica ("table/index")
+            "lag_backlog": indexes.backlog(),
             "recovery": asdict(self.recovery) if self.recovery else None,
             "last_snapshot": asdict(last) if last else None,
             # Objects the collector no longer walks (see shared.process): 0 means it walks all.
@@ -140,7 +149,10 @@ class Engine:
             if limit
             else "off"
         )
-        return f"{where}; TTL sweep every {self.options.ttl_interval:g}s; throttling {throttling}"
+        options = self.options
+        lagging = f"GSI lag {options.gsi_lag_ms:g} ms, replica lag {options.replica_lag_ms:g} ms"
+        sweep = f"TTL sweep every {options.ttl_interval:g}s"
+        return f"{where}; {sweep}; throttling {throttling}; {lagging}"
 
 
 def with_engine_paths(app: WsgiApp, engine: Engine) -> WsgiApp:
@@ -202,6 +214,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Seconds a partition refuses writes before it splits for heat (default: %(default)s).",
     )
     parser.add_argument(
+        "--gsi-lag-ms",
+        type=_not_negative,
+        default=0.0,
+        metavar="MS",
+        help="Each write reaches each global secondary index after MS/2 to MS milliseconds "
+        "(default: %(default)s, no lag).",
+    )
+    parser.add_argument(
+        "--replica-lag-ms",
+        type=_not_negative,
+        default=0.0,
+        metavar="MS",
+        help="About one eventually consistent read in three sees a write only MS/2 to MS "
+        "milliseconds after it; ConsistentRead=True always sees it (default: %(default)s).",
+    )
+    parser.add_argument(
         "--no-fsync",
         dest="fsync",
         action="store_false",
@@ -225,6 +253,13 @@ def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+    return value
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
     return value
 
 

@@ -67,6 +67,7 @@ from moto.dynamodb.responses import DynamoHandler
 
 from engine import capacity
 from engine.gate import INTERNAL
+from shared.capacity_rules import item_size, write_units
 
 THROTTLED_REASON = "ThrottlingError"
 DEFAULT_PARTITIONS = 4
@@ -274,8 +275,8 @@ def _write_of(backend: DynamoDBBackend, request: dict[str, Any], kind: str) -> W
         values = {name: DynamoType(value) for name, value in attributes.items()}
     else:
         values = stored.attrs if stored is not None else {}
-    new = _size(values) if kind == "Put" else 0
-    units = capacity.write_units(max(new, capacity.item_size(stored)))
+    new = item_size(values) if kind == "Put" else 0
+    units = write_units(max(new, capacity.stored_size(stored)))
     return Write(_placements(table, hash_value, range_value, values), math.ceil(units))
 
 
@@ -307,10 +308,6 @@ def _position(hash_value: DynamoType, range_value: DynamoType | None) -> Positio
 def _provisioned(table_or_index: Any) -> tuple[int, int]:
     throughput = getattr(table_or_index, "throughput", None) or {}
     return throughput.get("WriteCapacityUnits") or 0, throughput.get("ReadCapacityUnits") or 0
-
-
-def _size(values: dict[str, DynamoType]) -> int:
-    return sum(len(name.encode()) + capacity.value_size(value) for name, value in values.items())
 
 
 def _batch(throttle: PartitionThrottle, handler: DynamoHandler, run: Callable[[], Any]) -> Any:

@@ -9,24 +9,45 @@ copied instead. If moto rolls back (it then raises), those items are put back as
 without the stream records the cancelled writes added, and the sorted structures of
 `engine.indexes` are told.
 
-Upstream shape: an undo log of the items a transaction changed, in `transact_write_items`.
+A second patch makes `ClientRequestToken` mean what it means on DynamoDB (moto ignores it): a
+transaction that succeeded with a token is remembered for 10 minutes. The same token with the
+same request (its `TransactItems` and `ReturnItemCollectionMetrics`) answers success again
+without applying anything, and reports, if asked, the read units of reading its items; the
+same token with another request answers `IdempotentParameterMismatchException`. A transaction
+that failed leaves its token unused. Tokens live in memory: the journal replays a repeated
+request right after its first use, so it stays a no-op; one reused across a restart more than
+10 minutes after its first use (which DynamoDB would apply again) is not applied again.
+
+Upstream shape: an undo log of the items a transaction changed, in `transact_write_items`; a
+token cache beside it.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+from moto.core.responses import ActionResult
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 
-from engine import indexes
+from engine import capacity, indexes
+from shared.capacity_rules import read_units
 
 Saved = tuple[Table, DynamoType, DynamoType | None, Item | None]
 _MARK = "_dynamodb_lab_item_undo"
+TOKEN_LIFETIME_SECONDS = 600.0
+# What "the same request" compares; ReturnConsumedCapacity only shapes the answer.
+_TOKEN_BOUND = ("TransactItems", "ReturnItemCollectionMetrics")
 
 
 def _keys(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> Iterator[Saved]:
@@ -109,7 +130,7 @@ def install() -> None:
             for table in tables
             if table.stream_shard is not None
         }
-        with _tables_copy_as_themselves(tables):
+        with _tables_copy_as_themselves(tables), indexes.one_write():
             try:
                 stock(self, transact_items)
             except BaseException:
@@ -118,3 +139,97 @@ def install() -> None:
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     setattr(DynamoDBBackend, _MARK, True)
+    install_client_tokens()
+
+
+class IdempotentParameterMismatch(DynamodbException):
+    error_type = ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException"
+
+    def __init__(self) -> None:
+        super().__init__(
+            self.error_type,
+            "The request uses the same client token as a previous, but non-identical request.",
+        )
+
+
+@dataclass(frozen=True)
+class _Use:
+    request: str  # the request's bound parameters, as canonical JSON
+    at: float
+
+
+class ClientTokens:
+    """Tokens of the transactions that succeeded in the last 10 minutes, per account and region."""
+
+    def __init__(self, lifetime: float = TOKEN_LIFETIME_SECONDS) -> None:
+        self.lifetime = lifetime
+        self._uses: dict[tuple[str, str, str], _Use] = {}
+        self._lock = threading.Lock()
+
+    def seen(self, scope: tuple[str, str, str], request: str) -> bool:
+        """True if this token already applied this request; raises if it applied another."""
+        now = time.monotonic()
+        with self._lock:
+            self._forget_older_than(now - self.lifetime)
+            use = self._uses.get(scope)
+        if use is None:
+            return False
+        if use.request != request:
+            raise IdempotentParameterMismatch()
+        return True
+
+    def remember(self, scope: tuple[str, str, str], request: str) -> None:
+        with self._lock:
+            self._uses[scope] = _Use(request, time.monotonic())
+
+    def _forget_older_than(self, moment: float) -> None:
+        for scope, use in list(self._uses.items()):
+            if use.at < moment:
+                del self._uses[scope]
+
+
+_tokens = ClientTokens()
+
+
+def _bound_request(body: dict[str, Any]) -> str:
+    bound = {name: body.get(name) for name in _TOKEN_BOUND}
+    return json.dumps(bound, sort_keys=True, default=repr)
+
+
+def _repeat_answer(handler: DynamoHandler) -> ActionResult:
+    """What DynamoDB answers a repeated token: success, and the read units of reading the
+    items (a strongly consistent read of each) if capacity was asked for."""
+    body: dict[str, Any] = {"ItemCollectionMetrics": {}}
+    mode = handler.body.get("ReturnConsumedCapacity", "NONE")
+    if mode in ("TOTAL", "INDEXES"):
+        usages: dict[str, capacity.Usage] = {}
+        for table, _hash, _range, item in _keys(
+            handler.dynamodb_backend, handler.body["TransactItems"]
+        ):
+            usage = usages.setdefault(table.name, capacity.Usage(table.name))
+            size = capacity.stored_size(item)
+            usage.add(capacity.TABLE, read=read_units(size, consistent=True))
+        body["ConsumedCapacity"] = [usage.render(mode) for usage in usages.values()]
+    return ActionResult(body)
+
+
+def install_client_tokens() -> None:
+    """Wrap the TransactWriteItems handler with the token cache (idempotent)."""
+    stock = DynamoHandler.transact_write_items
+    if getattr(stock, _MARK, False):
+        return
+
+    def transact_write_items(self: DynamoHandler) -> ActionResult:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return stock(self)
+        scope = (self.current_account, self.region, str(token))
+        request = _bound_request(self.body)
+        if _tokens.seen(scope, request):
+            return _repeat_answer(self)
+        result = stock(self)
+        _tokens.remember(scope, request)
+        return result
+
+    setattr(transact_write_items, _MARK, True)
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]

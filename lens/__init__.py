@@ -1,11 +1,12 @@
 """The lens: what makes DynamoDB visible.
 
-The operation inspector (every DynamoDB call and SQL statement a request made, with its cost),
-capacity by AWS's rules, the access-pattern registry, the /design page, the exports and the
+The operation inspector (every DynamoDB call and SQL statement a request made, with its cost by
+AWS's rules), the /design page (read from the access-pattern registry), the exports and the
 explorer (/tables: the items themselves, and an operation builder that writes the code), the
 labs (`lens.labs`: experiments the learner runs at /labs or with `manage.py lab`) and the guided
-tour (/tour), which walks the learner through all of them. The
-kernel (`shared/`) never imports this package; the composition root plugs it in with `install`.
+tour (/tour), which walks the learner through all of them. Neither the kernel (`shared/`) nor a
+context imports this package: it observes them, and the composition root plugs it in last with
+`install`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 __doc_ja__ = """レンズ: DynamoDB の動きを目に見えるようにするもの。
 
 オペレーションインスペクター（リクエストが行った DynamoDB の呼び出しと SQL
-文のすべてとそのコスト）、AWS のルールによるキャパシティ計算、
-アクセスパターンの登録簿、/design ページ、エクスポート、
-そしてそれらを順にたどるガイドツアー（/tour）。カーネル（`shared/`）
-はこのパッケージを import しません。コンポジションルートが `install`
-で組み込みます。
+文のすべてと、AWS のルールによるそのコスト）、/design
+ページ（アクセスパターンの登録簿から読む）、エクスポート、
+そしてそれらを順にたどるガイドツアー（/tour）。カーネル（`shared/`）も
+コンテキストもこのパッケージを import しません。レンズはそれらを観察する側で、
+コンポジションルートが最後に `install` で組み込みます。
 """
 
 import logging
@@ -25,8 +26,7 @@ import logging
 from fastapi import FastAPI
 from markupsafe import Markup
 
-from lens import explorer_router, inspector, labs, tour_router
-from lens import router as design_router
+from lens import design_router, explorer_router, inspector, labs, links, tour_router
 from lens.attribute_values import pretty_json
 from lens.capacity import format_units
 from lens.docstrings import docstring_html, markdown_inline
@@ -63,7 +63,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(tour_router.router)
     labs.install(app)
     web.templates.env.filters["units"] = format_units
-    web.templates.env.globals["partition_url"] = explorer_router.partition_url
+    web.templates.env.globals["partition_url"] = links.partition_url
     web.templates.env.filters["pretty_json"] = pretty_json
     web.templates.env.filters["docstring"] = docstring_html
     web.templates.env.filters["markdown_inline"] = markdown_inline

@@ -5,27 +5,17 @@ was read, 0.5 for any UpdateItem, nothing for transactions), the computed figure
 nothing is reported (a failed condition), and it explains where AWS's figure comes from. The
 learner reads when and why the two differ on /design#reported-and-computed.
 
-The rules (AWS Developer Guide: "DynamoDB item sizes and formats", "Read and write operations")
-* Item size = the sum, over its attributes, of the UTF-8 length of the name plus the size of the
-  value. String: UTF-8 bytes. Number: about 1 byte per two significant digits, plus 1 (leading
-  and trailing zeroes do not count; "about" is AWS's own word). Binary: raw bytes. Boolean and
-  null: 1 byte. List and map: 3 bytes, plus 1 byte and the size of each element (a map element
-  also counts its name). Set: the sum of its elements.
-* Reads cost 1 unit per 4 KB (1 KB = 1,024 bytes), rounded up: strongly consistent 1 unit,
-  eventually consistent half of that, transactional twice that. GetItem and BatchGetItem round
-  every item separately; Query and Scan add up the size of every item they READ (before any
-  filter is applied) and round the sum once. Reading a missing item still costs the minimum,
-  and a projection or `Select=COUNT` does not make a read cheaper.
-* Writes cost 1 unit per 1 KB, rounded up per item, doubled on the table in a transaction
-  (every item is written twice, to prepare and to commit the transaction). A write that
-  replaces or updates an item is sized by the larger of the old and the new item. Every
-  secondary index whose key the item carries costs another write of the index entry (the table
-  key, the index key and the projected attributes); changing an index key costs two (the old
-  entry is deleted, the new one written).
-* Two transaction rules AWS's guide leaves open follow measurements against real DynamoDB
-  published by others: a ConditionCheck is billed as a transactional write of its item, and
-  the index writes of a transaction are billed once (the guide only says that changes reach
-  the indexes after the transaction).
+The rules (item sizes, 4 KB read and 1 KB write units, how Query, Scan and batches round)
+live in the kernel, `shared/capacity_rules.py`, which the engine uses too. This module applies
+them to whole calls: a write that replaces or updates an item is sized by the larger of the old
+and the new item, and every secondary index whose key the item carries costs another write of
+the index entry (the table key, the index key and the projected attributes); changing an index
+key costs two (the old entry is deleted, the new one written). In a transaction the table write
+is doubled (every item is written twice, to prepare and to commit the transaction). Two
+transaction rules AWS's guide leaves open follow measurements against real DynamoDB published by
+others: a ConditionCheck is billed as a transactional write of its item, and the index writes of
+a transaction are billed once (the guide only says that changes reach the indexes after the
+transaction).
 
 What a client cannot know, and how the result says so (`Precision`)
 * The old item of a PutItem, UpdateItem or DeleteItem is only known with `ReturnValues=ALL_OLD`;
@@ -39,19 +29,20 @@ What a client cannot know, and how the result says so (`Precision`)
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from shared.capacity_rules import (
+    batch_read_units,
+    item_size,
+    query_read_units,
+    read_units,
+    write_units,
+)
 from shared.i18n import gettext as _
-
-READ_UNIT_BYTES = 4 * 1024
-WRITE_UNIT_BYTES = 1024
-DOCUMENT_OVERHEAD_BYTES = 3
-ELEMENT_OVERHEAD_BYTES = 1
 
 AttributeValue = Mapping[str, Any]
 Item = Mapping[str, AttributeValue]
@@ -127,88 +118,6 @@ def format_units(value: float) -> str:
 
 def index_target(table: str, index: str) -> str:
     return f"{table}/{index}"
-
-
-# -- item size --------------------------------------------------------------------------------
-
-
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def number_size(text: str) -> int:
-    """About 1 byte per two significant digits, plus 1 byte."""
-    match = _NUMBER.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"not a DynamoDB number: {text!r}")
-    significant = match.group(1).replace(".", "").strip("0")
-    return math.ceil(len(significant) / 2) + 1
-
-
-def _binary_size(value: Any) -> int:
-    """Raw bytes: boto3 hands over bytes, a DynamoDB JSON file holds base64 text."""
-    if isinstance(value, bytes | bytearray):
-        return len(value)
-    return len(value) * 3 // 4 - str(value).count("=", -2)
-
-
-def value_size(value: AttributeValue) -> int:
-    """The size of one attribute value in DynamoDB's low-level form (`{"S": "..."}`)."""
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode("utf-8"))
-    if kind == "N":
-        return number_size(inner)
-    if kind == "B":
-        return _binary_size(inner)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(element.encode("utf-8")) for element in inner)
-    if kind == "NS":
-        return sum(number_size(element) for element in inner)
-    if kind == "BS":
-        return sum(_binary_size(element) for element in inner)
-    if kind == "L":
-        elements = [ELEMENT_OVERHEAD_BYTES + value_size(element) for element in inner]
-        return DOCUMENT_OVERHEAD_BYTES + sum(elements)
-    if kind == "M":
-        return DOCUMENT_OVERHEAD_BYTES + sum(
-            ELEMENT_OVERHEAD_BYTES + len(name.encode("utf-8")) + value_size(element)
-            for name, element in inner.items()
-        )
-    raise ValueError(f"unknown DynamoDB type {kind!r}")
-
-
-def item_size(item: Item) -> int:
-    """Sum of attribute name lengths (UTF-8) and value sizes."""
-    return sum(len(name.encode("utf-8")) + value_size(value) for name, value in item.items())
-
-
-# -- units from sizes ---------------------------------------------------------------------------
-
-
-def read_units(size: int, *, consistent: bool, transactional: bool = False) -> float:
-    """One read of `size` bytes: 4 KB blocks (at least one), halved or doubled by the mode."""
-    blocks = max(1, math.ceil(size / READ_UNIT_BYTES))
-    if transactional:
-        return 2.0 * blocks
-    return float(blocks) if consistent else blocks / 2
-
-
-def write_units(size: int, *, transactional: bool = False) -> float:
-    """One write of `size` bytes: 1 KB blocks (at least one), doubled in a transaction."""
-    blocks = max(1, math.ceil(size / WRITE_UNIT_BYTES))
-    return 2.0 * blocks if transactional else float(blocks)
-
-
-def query_read_units(sizes: Iterable[int], *, consistent: bool) -> float:
-    """Query and Scan: the sizes of all items read are summed, then rounded up once."""
-    return read_units(sum(sizes), consistent=consistent)
-
-
-def batch_read_units(sizes: Iterable[int], *, consistent: bool) -> float:
-    """BatchGetItem: every item is rounded up to 4 KB on its own, then the units are added."""
-    return sum(read_units(size, consistent=consistent) for size in sizes)
 
 
 # -- table schemas (for index writes) ------------------------------------------------------------

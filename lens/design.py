@@ -2,7 +2,7 @@
 
 Nothing here is written by hand: every registered PynamoDB model (`shared.dynamo`) gives its
 keys, attribute types, indexes with their projections, TTL and version attributes; every
-`@access_pattern` (`lens.access_patterns`) says which key or index serves which question and
+`@access_pattern` (`shared.access_patterns`) says which key or index serves which question and
 which function serves it; every registered Peewee model gives the RDB side. The /design page,
 `manage.py describe` (terminal and `--format json`) and both exports (`lens.exports`) read
 this one data model, so changing a class changes all of them, and none can drift from the code.
@@ -17,13 +17,14 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import peewee
 from pynamodb.attributes import Attribute, TTLAttribute, VersionAttribute
 from pynamodb.models import Model
 
-from lens.access_patterns import AccessPattern, access_patterns
+from shared.access_patterns import AccessPattern, access_patterns
 from shared.database import rdb_models
 from shared.dynamo import base_table_name, models_by_table, registered_models
 from shared.i18n import gettext as _
@@ -198,6 +199,34 @@ def _item_type(model: type[Model]) -> ItemTypeDesign:
         ),
         version_attribute=_attribute_name_of(model, VersionAttribute),
     )
+
+
+@dataclass(frozen=True)
+class Package:
+    """One top-level package of the house, as the /design page lists it."""
+
+    name: str
+    kind: str
+    summary: str
+    summary_ja: str
+
+
+_layout: list[Package] = []
+
+
+def show_layout(kind: str, packages: Iterable[ModuleType]) -> None:
+    """The composition root names the packages of each kind (context, kernel, lens, engine);
+    the page shows each with the first line of its docstring. Idempotent."""
+    for package in packages:
+        summary = (inspect.getdoc(package) or "").split("\n\n")[0].replace("\n", " ")
+        summary_ja = japanese_doc(package).split("\n\n")[0].replace("\n", "")
+        entry = Package(package.__name__, kind, summary, summary_ja)
+        if entry not in _layout:
+            _layout.append(entry)
+
+
+def layout() -> list[Package]:
+    return list(_layout)
 
 
 def japanese_doc(owner: object) -> str:
@@ -425,7 +454,7 @@ def pattern_design(pattern: AccessPattern) -> PatternDesign:
 
 
 def source_of(function: str) -> str | None:
-    """`engagement/likes.py:42` for `engagement.likes.like_post`, when it can be found."""
+    """`engagement/likes/service.py:42` for `engagement.likes.service.like_post`, if found."""
     target = resolve(function)
     return None if target is None else _location(target)
 

@@ -35,6 +35,7 @@ from lens.attribute_values import (
 from lens.capacity import Units
 from lens.design import IndexDesign, ItemTypeDesign, TableDesign, describe_table, item_type_of
 from lens.inspector import schema_of
+from shared.capacity_rules import item_size
 from shared.cursors import decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import bound_client, models_by_table
 from shared.errors import InvalidInput, NotFound, ServiceUnavailable
@@ -233,7 +234,7 @@ def view_item(
         raw=item,
         partition_key=scalar_text(item[pk]) if pk in item else "",
         sort_key=scalar_text(item[sk]) if sk and sk in item else None,
-        size_bytes=capacity.item_size(item),
+        size_bytes=item_size(item),
         item_type=item_type,
         exact_type=exact,
         expired=_expired(item, ttl, now or datetime.now(UTC)),

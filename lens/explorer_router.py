@@ -15,7 +15,6 @@ from pydantic import ValidationError
 
 from lens import codegen, operations
 from lens.capacity import Units
-from lens.design import PatternDesign, TableDesign
 from lens.explorer import (
     Collection,
     CollectionsPage,
@@ -146,24 +145,6 @@ def run_builder(table: ExplorerTable, request: OperationRequest) -> BuilderRun:
         pynamodb=codegen.pynamodb_code(operation, model, others),
     )
     return BuilderRun(result=result, code=code)
-
-
-def builder_url(
-    table: TableDesign, pattern: PatternDesign, examples: dict[str, str | None]
-) -> str | None:
-    """The table page with the builder filled with an access pattern's key condition; None for
-    a pattern the builder cannot run (a write, a batch)."""
-    if not operations.builder_runs(pattern):
-        return None
-    fields = {"index": pattern.index or "", **operations.prefill(table, pattern, examples)}
-    query = urlencode({name: value for name, value in fields.items() if value})
-    return f"/tables/{quote(table.table_name, safe='')}?{query}#builder"
-
-
-def partition_url(table: str, partition_key: str, index: str | None = None) -> str:
-    """The page of one item collection (a key may hold `#`, `/` or spaces: quoted whole)."""
-    url = f"/tables/{quote(table, safe='')}/partitions/{quote(partition_key, safe='')}"
-    return f"{url}?{urlencode({'index': index})}" if index else url
 
 
 # -- pages ------------------------------------------------------------------------------------

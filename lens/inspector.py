@@ -46,8 +46,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lens import capacity
-from lens.access_patterns import AccessPattern, access_patterns
 from lens.capacity import IndexSchema, TableSchema, Units, format_units
+from shared.access_patterns import AccessPattern, access_patterns
 from shared.database import database
 from shared.dynamo import registered_models
 from shared.i18n import gettext as _

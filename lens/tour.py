@@ -148,8 +148,8 @@ STEPS: tuple[Step, ...] = (
             "<code>ADD</code>. A repeated click shows a failed condition and no second "
             "<code>ADD</code>."
         ),
-        model="engagement.models.UserLike",
-        function="engagement.likes.like_post",
+        model="engagement.likes.models.UserLike",
+        function="engagement.likes.service.like_post",
         guide_page="WorkingWithItems.html#WorkingWithItems.ConditionalUpdate",
         guide_title=N_("Working with items: conditional writes and atomic counters"),
         also=(lab("counter"),),
@@ -176,8 +176,8 @@ STEPS: tuple[Step, ...] = (
             "After sharding, the like count is read with one BatchGetItem over N keys, and "
             "each like writes a single shard."
         ),
-        model="engagement.models.LikeCounter",
-        function="engagement.likes.promote_hot_post",
+        model="engagement.likes.models.LikeCounter",
+        function="engagement.likes.service.promote_hot_post",
         guide_page="bp-partition-key-sharding.html",
         guide_title=N_("Using write sharding to distribute workloads evenly"),
         also=(lab("hot-partition"),),
@@ -276,8 +276,8 @@ STEPS: tuple[Step, ...] = (
             "Each write's WCU in the inspector: on an on-demand table, the write request units "
             "billed for it: one per 1 KB of the item, and more for every index it lands in."
         ),
-        model="engagement.models.LikeCounter",
-        function="engagement.likes.like_post",
+        model="engagement.likes.models.LikeCounter",
+        function="engagement.likes.service.like_post",
         guide_page="capacity-mode.html",
         guide_title=N_("DynamoDB throughput capacity"),
         also=(lab("hot-partition"),),

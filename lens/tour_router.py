@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from lens import tour
-from lens.access_patterns import access_patterns
-from lens.router import current_examples, runnable_url
+from lens.links import current_examples, runnable_url
+from shared.access_patterns import access_patterns
 from shared.errors import NotFound
 from shared.i18n import current_language
 from shared.i18n import gettext as _

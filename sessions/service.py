@@ -1,11 +1,13 @@
 """Session use cases. The only code that touches sessions.models.
 
-Users and passwords belong to the blog context; this context asks blog's service to create or
-check a user, and keeps only the sign-in state.
+Users belong to the blog context; this context owns what signing in takes: the password's
+rules, its hash at sign-up and its check at sign-in (the blog hands over a user's stored hash
+through `blog.service.stored_password`), the sign-in state and the rate limits.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import secrets
@@ -15,15 +17,17 @@ from datetime import UTC, datetime, timedelta
 from fastapi import Request
 
 from blog import service as blog_service
-from lens.access_patterns import access_pattern
 from sessions.models import AttemptCounter, Session
+from shared.access_patterns import access_pattern
 from shared.auth import SESSION_COOKIE, Viewer, token_hash
 from shared.database import database
 from shared.dynamo import conditional_write, utc_now
-from shared.errors import Conflict, TooManyAttempts
+from shared.errors import Conflict, InvalidInput, NotAuthenticated, TooManyAttempts
 from shared.i18n import N_, ngettext
 from shared.i18n import gettext as _
+from shared.passwords import hash_password, password_matches
 from shared.settings import active_settings
+from shared.text import check_text
 
 SUBJECT_KEY_MAX = 64
 
@@ -127,11 +131,10 @@ def sign_up(
     counts against the client's address first.
     """
     count_attempt(limit=sign_up_per_address(), subject=client_address)
-    new_user = blog_service.prepare_user(
-        username=username, password=password, display_name=display_name
-    )
+    new_user = blog_service.prepare_user(username=username, display_name=display_name)
+    password_hash = hash_password(_check_password(password))
     with database.atomic():
-        user = blog_service.add_user(new_user=new_user)
+        user = blog_service.add_user(new_user=new_user, password_hash=password_hash)
         viewer = blog_service.viewer_of(user)
         return viewer, start_session(viewer=viewer, replacing=replacing)
 
@@ -143,9 +146,44 @@ def sign_in(
     is checked: a guesser learns nothing more once refused."""
     count_attempt(limit=sign_in_per_address(), subject=client_address)
     count_attempt(limit=sign_in_per_username(), subject=username.strip().lower())
-    user = blog_service.authenticate(username=username, password=password)
-    viewer = blog_service.viewer_of(user)
+    viewer = _viewer_with_password(username=username, password=password)
     return viewer, start_session(viewer=viewer, replacing=replacing)
+
+
+# -- passwords ---------------------------------------------------------------------------------
+
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+
+
+def _check_password(password: str) -> str:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidInput(
+            _("A password is {min} to {max} characters.").format(
+                min=PASSWORD_MIN, max=PASSWORD_MAX
+            ),
+            field="password",
+        )
+    return check_text(password, field="password")
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """A hash of a password nobody knows, with the hasher's current parameters."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def _viewer_with_password(*, username: str, password: str) -> Viewer:
+    """The user whose password this is; the same error whether the name or password is wrong.
+
+    An unknown username is checked against a hash too, so both answers take one argon2 check:
+    without it an unknown name answers about a hundred times sooner, which tells a guesser
+    which usernames exist.
+    """
+    stored = blog_service.stored_password(username=username)
+    stored_hash = stored.password_hash if stored is not None else _unknown_user_hash()
+    if not password_matches(stored_hash, password) or stored is None:
+        raise NotAuthenticated(_("Wrong username or password."))
+    return stored.viewer
 
 
 # -- rate limits -------------------------------------------------------------------------------

@@ -26,9 +26,10 @@ def free_port() -> int:
 class AppServer:
     """`manage.py run` in a subprocess, on its own port and data directory."""
 
-    def __init__(self, data_dir: Path, *, seed: bool = True) -> None:
+    def __init__(self, data_dir: Path, *, seed: bool = True, lag_ms: float = 0.0) -> None:
         self.data_dir = data_dir
         self.seed = seed
+        self.lag_ms = lag_ms  # the engine's GSI and replica lag (make run's default is not 0)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "server.log"
@@ -44,6 +45,8 @@ class AppServer:
             "DATABASE_URL": f"sqlite:///{self.data_dir / 'blog.sqlite3'}",
             "APP_ENV": "dev",
             "PYTHONUNBUFFERED": "1",
+            "GSI_LAG_MS": f"{self.lag_ms:g}",
+            "REPLICA_LAG_MS": f"{self.lag_ms:g}",
         }
         env.pop("DYNAMODB_ENDPOINT", None)
         # No dynamodb-admin beside the engine: one GUI port, many servers under test.

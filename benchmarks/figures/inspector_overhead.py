@@ -34,7 +34,7 @@ def _alternate(clients: dict[str, httpx.Client], path: str, rounds: int) -> dict
 
 
 def measure(bench: Bench) -> list[Figure]:
-    from blog.service import DEMO_PASSWORD
+    from blog.seed import DEMO_PASSWORD
 
     plan = bench.plan()
     path = f"/posts/{plan.post_ids[0]}"

@@ -28,7 +28,7 @@ TARGET = 2.0
 
 
 def _post_with_comments(client, viewer, count: int) -> int:  # type: ignore[no-untyped-def]
-    from engagement import comments
+    from engagement.comments import service as comments
 
     response = client.post(
         "/api/v1/posts",

@@ -132,7 +132,7 @@ def _timeline(client: httpx.Client, username: str) -> tuple[float, int]:
 
 def measure(bench: Bench) -> list[Figure]:
     from activity.models import Activity
-    from blog.service import DEMO_PASSWORD
+    from blog.seed import DEMO_PASSWORD
 
     sizes = bench.size((2_000, 50_000), (100, 400))
     rounds = bench.size(30, 3)

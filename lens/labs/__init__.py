@@ -1,7 +1,9 @@
 """Labs: every lesson proven by an experiment the learner runs, in the browser or the CLI.
 
 Each lab is one module defining a `Lab` (`lab.py`): what it proves, the app model and service
-function it mirrors, its options, how it runs and how its result reads. Each run starts a
+function it mirrors, its options (one pydantic model, from which the form, the CLI command, the
+JSON API and their checks are generated), how it runs and how its result reads; `registry.py`
+lists the modules, one line each. Each run starts a
 private in-memory engine (`runner.py`) with the options the lab needs, creates its own tables
 with the app's key designs (`tables.py`), and measures every call (`meter.py`).
 
@@ -11,22 +13,20 @@ with the app's key designs (`tables.py`), and measures every call (`meter.py`).
     ttl             TTL deletes late (and free), so reads must filter expired items
     gsi-cost        every GSI an item lands in is paid on its write; a sparse one skips the rest
 
-`manage.py lab NAME` runs one in a terminal (`cli.py`); `/labs` runs them in the browser
-(`router.py`), and `install` links each lab from the lesson of the page it belongs to.
+`manage.py lab NAME` runs one in a terminal (`cli.py`); `/labs` runs them in the browser and
+`/api/v1/labs/NAME/runs` from a script (`router.py`), and `install` links each lab from the
+lesson of the page it belongs to.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from lens.labs import counter, gsi_cost, hot_partition, query_vs_scan, ttl
-from lens.labs.lab import Lab
+from lens.labs.registry import LABS
 from shared.i18n import N_
 from shared.panels import register_lesson_link
 
-LABS: dict[str, Lab] = {
-    module.LAB.name: module.LAB for module in (query_vs_scan, counter, hot_partition, ttl, gsi_cost)
-}
+__all__ = ["LABS", "install"]
 
 
 def install(app: FastAPI) -> None:
@@ -34,7 +34,7 @@ def install(app: FastAPI) -> None:
     from lens.labs import router
 
     app.include_router(router.router)
-    app.include_router(router.api)
+    app.include_router(router.api_router(LABS))
     for lab in LABS.values():
         for page in lab.pages:
             register_lesson_link(

@@ -7,6 +7,7 @@ engine instead of a private one; the result's notes say what that engine cannot 
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import threading
@@ -21,9 +22,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from lens.labs import LABS
-from lens.labs.lab import Result, build_options, option_specs
+from lens.labs.lab import Lab, LabOptions, OptionSpec, Result, build_options, option_specs
+from lens.labs.registry import LABS
 from lens.labs.runner import run_lab
+from shared.errors import InvalidInput
+from shared.i18n import N_, language_from_environment, use_language
+from shared.i18n import gettext as _
 
 console = Console()
 progress_console = Console(stderr=True)
@@ -34,133 +38,98 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="text (tables) or json (one document on stdout).")
-]
-EndpointOption = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint",
-        help="Run against this DynamoDB endpoint instead of a private engine (real AWS "
-        "included). The lab creates its own lab-* tables there and deletes them at the end.",
-    ),
-]
-
-
-def _default(lab: str, name: str) -> Any:
-    for field_name, _spec, default in option_specs(LABS[lab].options):
-        if field_name == name:
-            return ",".join(map(str, default)) if isinstance(default, list) else default
-    raise KeyError(name)
-
-
-def _help(lab: str, name: str) -> str:
-    for field_name, spec, _default in option_specs(LABS[lab].options):
-        if field_name == name:
-            bounds = f"{spec.low:,} to {spec.high:,}"
-            return f"{spec.label} ({bounds}). {spec.help}".strip()
-    raise KeyError(name)
+GROUP_HELP = N_("Run a lab: an experiment on a private engine that proves one lesson.")
+FORMAT_HELP = N_("text (tables) or json (one document on stdout).")
+ENDPOINT_HELP = N_(
+    "Run against this DynamoDB endpoint instead of a private engine (real AWS included). The "
+    "lab creates its own lab-* tables there and deletes them at the end."
+)
+METAVARS = {"int": "INTEGER", "ints": "N,N,..."}
 
 
 def build_lab_cli(prepare: Callable[[], object]) -> typer.Typer:
-    """The `lab` command group; `prepare` wires the app (the labs copy its registered models)."""
-    lab_cli = typer.Typer(
-        help="Run a lab: an experiment on a private engine that proves one lesson.",
-        no_args_is_help=True,
-    )
-
-    def run(
-        name: str, raw: dict[str, Any], output_format: OutputFormat, endpoint: str | None
-    ) -> None:
-        prepare()
-        lab = LABS[name]
-        options = build_options(lab.options, raw)
-        try:
-            with _progress_bar() as sink:
-                result = run_lab(lab, options, endpoint=endpoint, progress=sink)
-        except KeyboardInterrupt:
-            where = "its tables were deleted" if endpoint else "its private engine was stopped"
-            typer.echo(f"Cancelled: the {name} lab stopped and {where}.", err=True)
-            raise typer.Exit(130) from None
-        if output_format is OutputFormat.json:
-            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-        else:
-            print_result(result)
-
-    @lab_cli.command("query-vs-scan")
-    def query_vs_scan(
-        sizes: Annotated[str, typer.Option(help=_help("query-vs-scan", "sizes"))] = _default(
-            "query-vs-scan", "sizes"
-        ),
-        output_format: FormatOption = OutputFormat.text,
-        endpoint: EndpointOption = None,
-    ) -> None:
-        """Query cost stays flat as the table grows; Scan cost grows with it."""
-        run("query-vs-scan", {"sizes": sizes}, output_format, endpoint)
-
-    @lab_cli.command("counter")
-    def counter(
-        clients: Annotated[int, typer.Option(help=_help("counter", "clients"))] = _default(
-            "counter", "clients"
-        ),
-        increments: Annotated[int, typer.Option(help=_help("counter", "increments"))] = _default(
-            "counter", "increments"
-        ),
-        output_format: FormatOption = OutputFormat.text,
-        endpoint: EndpointOption = None,
-    ) -> None:
-        """Read-modify-write loses concurrent updates; ADD and optimistic locking do not."""
-        run("counter", {"clients": clients, "increments": increments}, output_format, endpoint)
-
-    @lab_cli.command("hot-partition")
-    def hot_partition(
-        clients: Annotated[int, typer.Option(help=_help("hot-partition", "clients"))] = _default(
-            "hot-partition", "clients"
-        ),
-        seconds: Annotated[int, typer.Option(help=_help("hot-partition", "seconds"))] = _default(
-            "hot-partition", "seconds"
-        ),
-        shards: Annotated[int, typer.Option(help=_help("hot-partition", "shards"))] = _default(
-            "hot-partition", "shards"
-        ),
-        partition_limit: Annotated[
-            int, typer.Option(help=_help("hot-partition", "partition_limit"))
-        ] = _default("hot-partition", "partition_limit"),
-        output_format: FormatOption = OutputFormat.text,
-        endpoint: EndpointOption = None,
-    ) -> None:
-        """One hot counter item is throttled at its partition's limit; shard items are not."""
-        raw = {
-            "clients": clients,
-            "seconds": seconds,
-            "shards": shards,
-            "partition_limit": partition_limit,
-        }
-        run("hot-partition", raw, output_format, endpoint)
-
-    @lab_cli.command("ttl")
-    def ttl(
-        seconds: Annotated[int, typer.Option(help=_help("ttl", "seconds"))] = _default(
-            "ttl", "seconds"
-        ),
-        output_format: FormatOption = OutputFormat.text,
-        endpoint: EndpointOption = None,
-    ) -> None:
-        """TTL deletes late and for free; reads must filter expired items."""
-        run("ttl", {"seconds": seconds}, output_format, endpoint)
-
-    @lab_cli.command("gsi-cost")
-    def gsi_cost(
-        items: Annotated[int, typer.Option(help=_help("gsi-cost", "items"))] = _default(
-            "gsi-cost", "items"
-        ),
-        output_format: FormatOption = OutputFormat.text,
-        endpoint: EndpointOption = None,
-    ) -> None:
-        """A write pays every GSI the item lands in; a sparse GSI only for items with its key."""
-        run("gsi-cost", {"items": items}, output_format, endpoint)
-
+    """The `lab` command group, one command per registered lab with one flag per option;
+    `prepare` wires the app (the labs copy its registered models). Its help is written in the
+    language of LANG, as the rest of the CLI's."""
+    with use_language(language_from_environment()):
+        lab_cli = typer.Typer(help=_(GROUP_HELP), no_args_is_help=True)
+        for lab in LABS.values():
+            lab_cli.command(lab.name, help=_(lab.proves))(lab_command(lab, prepare))
     return lab_cli
+
+
+def lab_command(lab: Lab, prepare: Callable[[], object]) -> Callable[..., None]:
+    """`manage.py lab NAME --option VALUE ...`: typer reads the flags from the signature given
+    here, one per field of the lab's options model, each passed on as text so that the model
+    alone decides what is valid (and says it in the learner's language)."""
+
+    def command(output_format: OutputFormat, endpoint: str | None, **raw: str) -> None:
+        prepare()
+        try:
+            options = build_options(lab.options, raw)
+        except InvalidInput as error:
+            progress_console.print(
+                Text(f"{_(error.title)}: {error.detail}", style="red"), soft_wrap=True
+            )
+            raise typer.Exit(2) from None
+        run(lab, options, output_format, endpoint)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    flags = [
+        inspect.Parameter(
+            spec.name,
+            keyword,
+            default=spec.text_default,
+            annotation=Annotated[
+                str, typer.Option(spec.flag, help=option_help(spec), metavar=_metavar(spec))
+            ],
+        )
+        for spec in option_specs(lab.options)
+    ]
+    output = Annotated[OutputFormat, typer.Option("--format", help=_(FORMAT_HELP))]
+    elsewhere = Annotated[str | None, typer.Option("--endpoint", help=_(ENDPOINT_HELP))]
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            *flags,
+            inspect.Parameter(
+                "output_format", keyword, default=OutputFormat.text, annotation=output
+            ),
+            inspect.Parameter("endpoint", keyword, default=None, annotation=elsewhere),
+        ]
+    )
+    return command
+
+
+def option_help(spec: OptionSpec) -> str:
+    """`Concurrent clients (1 to 64).` then the option's help, in the current language."""
+    if spec.kind == "choice":
+        bounds = ", ".join(spec.choices)
+    elif spec.kind == "ints":
+        bounds = _("{low} to {high}, comma-separated").format(
+            low=f"{spec.low:,}", high=f"{spec.high:,}"
+        )
+    else:
+        bounds = _("{low} to {high}").format(low=f"{spec.low:,}", high=f"{spec.high:,}")
+    return f"{_(spec.label)} ({bounds}). {_(spec.help) if spec.help else ''}".strip()
+
+
+def _metavar(spec: OptionSpec) -> str:
+    return METAVARS.get(spec.kind) or "|".join(spec.choices)
+
+
+def run(lab: Lab, options: LabOptions, output_format: OutputFormat, endpoint: str | None) -> None:
+    try:
+        with _progress_bar() as sink:
+            result = run_lab(lab, options, endpoint=endpoint, progress=sink)
+    except KeyboardInterrupt:
+        where = _("its tables were deleted") if endpoint else _("its private engine was stopped")
+        message = _("Cancelled: the {name} lab stopped and {where}.")
+        typer.echo(message.format(name=lab.name, where=where), err=True)
+        raise typer.Exit(130) from None
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        print_result(result)
 
 
 class _progress_bar:
@@ -200,7 +169,7 @@ def print_result(result: Result) -> None:
     """The lab's tables, what they show, its notes and where the lesson lives in the app."""
     lab = LABS[result["lab"]]
     view = lab.view(result)
-    console.rule(Text(f"{lab.title}  ({result['seconds']}s)"))
+    console.rule(Text(f"{_(lab.title)}  ({result['seconds']}s)"))
     for result_table in view.tables:
         table = Table(*result_table.columns, title=result_table.title)
         for row in result_table.rows:
@@ -208,8 +177,10 @@ def print_result(result: Result) -> None:
         console.print(table)
         if result_table.note:
             console.print(Text(result_table.note, style="dim"))
-    console.print(Text("What this shows: ", style="bold") + Text(view.shows))
+    console.print(Text(_("What this shows:") + " ", style="bold") + Text(view.shows))
     for note in result["notes"]:
-        console.print(Text(f"note: {note}", style="yellow"))
+        console.print(Text(_("note: {note}").format(note=note), style="yellow"))
     for mirror in lab.mirrors:
-        console.print(Text(f"mirrors {mirror.kind} {mirror.name}: {mirror.why}", style="dim"))
+        kind = _("model class") if mirror.kind == "model" else _("service function")
+        line = f"{kind} {mirror.name}: {_(mirror.why)}"
+        console.print(Text(line, style="dim"))

@@ -16,14 +16,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from lens.labs.charts import Bar, BarGroup, bar_chart
 from lens.labs.context import LabContext
-from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
+from lens.labs.lab import Lab, LabOptions, LabView, Mirror, Result, ResultTable
 from lens.labs.meter import CONDITION_FAILED, Meter, Tally, error_code, sum_tallies, units_text
 from lens.labs.synthetic import check_keys, counter
 from lens.labs.tables import LabTable
@@ -37,10 +37,9 @@ MAX_CLIENTS = 128
 MAX_RETRIES_PER_INCREMENT = 1_000
 
 
-@dataclass
-class Options:
-    clients: int = option(16, "--clients", N_("Concurrent clients"), 1, 64)
-    increments: int = option(20, "--increments", N_("Increments per client"), 1, 500)
+class CounterOptions(LabOptions):
+    clients: int = Field(16, ge=1, le=64, title=N_("Concurrent clients"))
+    increments: int = Field(20, ge=1, le=500, title=N_("Increments per client"))
 
 
 Increment = Callable[[Meter, LabTable, dict[str, Any], Tally], int]
@@ -146,7 +145,7 @@ def _run_way(
     }
 
 
-def run(lab: LabContext, options: Options) -> Result:
+def run(lab: LabContext, options: CounterOptions) -> Result:
     table = lab.create_table("likes", "likes")
     ways: dict[str, Result] = {}
     attempts: list[Result] = []
@@ -308,15 +307,23 @@ LAB = Lab(
         )
     ),
     mirrors=(
-        Mirror("model", "engagement.models.LikeCounter", N_("the counter item, bumped with ADD")),
-        Mirror("service", "engagement.likes.like_post", N_("a like: a conditional ADD")),
-        Mirror("model", "engagement.models.Comment", N_("VersionAttribute: optimistic locking")),
         Mirror(
-            "service", "engagement.comments.edit_comment", N_("an edit conditional on its version")
+            "model", "engagement.likes.models.LikeCounter", N_("the counter item, bumped with ADD")
+        ),
+        Mirror("service", "engagement.likes.service.like_post", N_("a like: a conditional ADD")),
+        Mirror(
+            "model",
+            "engagement.comments.models.Comment",
+            N_("VersionAttribute: optimistic locking"),
+        ),
+        Mirror(
+            "service",
+            "engagement.comments.service.edit_comment",
+            N_("an edit conditional on its version"),
         ),
     ),
     pages=("likes",),
-    options=Options,
+    options=CounterOptions,
     run=run,
     view=view,
 )

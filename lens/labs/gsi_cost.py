@@ -11,15 +11,17 @@ entry, plus 100 bytes of overhead.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from lens.capacity import TableSchema, index_target, item_size
+from pydantic import Field
+
+from lens.capacity import TableSchema, index_target
 from lens.labs.charts import Bar, BarGroup, bar_chart
 from lens.labs.context import LabContext
-from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
+from lens.labs.lab import Lab, LabOptions, LabView, Mirror, Result, ResultTable
 from lens.labs.meter import Tally, units_text
 from lens.labs.synthetic import activities, check_keys
+from shared.capacity_rules import item_size
 from shared.i18n import N_
 from shared.i18n import gettext as _
 
@@ -34,9 +36,8 @@ VARIANTS: dict[str, tuple[str, ...] | None] = {
 """`None`: every index of the app's table, as the app creates it."""
 
 
-@dataclass
-class Options:
-    items: int = option(200, "--items", N_("Activities written to each table"), 10, 5_000)
+class GsiCostOptions(LabOptions):
+    items: int = Field(200, ge=10, le=5_000, title=N_("Activities written to each table"))
 
 
 def _storage(schema: TableSchema, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def _variant(
     }
 
 
-def run(lab: LabContext, options: Options) -> Result:
+def run(lab: LabContext, options: GsiCostOptions) -> Result:
     items = activities(range(options.items), users=20)
     variants = {name: _variant(lab, name, indexes, items) for name, indexes in VARIANTS.items()}
     carrying = sum(1 for item in items if "feed_key" in item)
@@ -213,7 +214,7 @@ LAB = Lab(
         Mirror("service", "activity.service.record_view", N_("a view skips FeedIndex")),
     ),
     pages=("activity_by_type", "user_activity"),
-    options=Options,
+    options=GsiCostOptions,
     run=run,
     view=view,
 )

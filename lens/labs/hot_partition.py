@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from lens.labs.charts import Bar, BarGroup, bar_chart
 from lens.labs.context import LabCancelled, LabContext
-from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
+from lens.labs.lab import Lab, LabOptions, LabView, Mirror, Result, ResultTable
 from lens.labs.meter import THROTTLED, Meter, Tally, error_code, sum_tallies
 from lens.labs.synthetic import check_keys, counter
 from lens.labs.tables import LabTable
@@ -42,17 +43,12 @@ NEW_TABLE_WCU = 4_000
 MODEL_FACTORS = (1, 10, 100)
 
 
-@dataclass
-class Options:
-    clients: int = option(16, "--clients", N_("Concurrent clients"), 1, 64)
-    seconds: int = option(3, "--seconds", N_("Seconds per run"), 1, 30)
-    shards: int = option(8, "--shards", N_("Counter shards"), 2, 32)
-    partition_limit: int = option(
-        50,
-        "--partition-limit",
-        N_("Write units per second per partition key (private engine)"),
-        1,
-        1_000,
+class HotPartitionOptions(LabOptions):
+    clients: int = Field(16, ge=1, le=64, title=N_("Concurrent clients"))
+    seconds: int = Field(3, ge=1, le=30, title=N_("Seconds per run"))
+    shards: int = Field(8, ge=2, le=32, title=N_("Counter shards"))
+    partition_limit: int = Field(
+        50, ge=1, le=1_000, title=N_("Write units per second per partition key (private engine)")
     )
 
 
@@ -134,7 +130,7 @@ def _put_counter(meter: Meter, table: LabTable, key: str) -> None:
 
 
 def _one_run(
-    lab: LabContext, table: LabTable, options: Options, keys: list[str], label: str
+    lab: LabContext, table: LabTable, options: HotPartitionOptions, keys: list[str], label: str
 ) -> Result:
     meter = lab.meter([table], pool=options.clients)
     for key in keys:
@@ -217,7 +213,7 @@ def _model(load: float, shards: int) -> Result:
     }
 
 
-def run(lab: LabContext, options: Options) -> Result:
+def run(lab: LabContext, options: HotPartitionOptions) -> Result:
     # Each run gets a table of its own: the sharded run must not start on a home key whose
     # write units the single-key run has just used up.
     single, sharded = (lab.create_table("likes", label) for label in ("likes", "likes-sharded"))
@@ -245,11 +241,11 @@ def run(lab: LabContext, options: Options) -> Result:
     return {"runs": runs, "model": _model(load, options.shards)}
 
 
-def engine_options(options: Options) -> dict[str, Any]:
+def engine_options(options: HotPartitionOptions) -> dict[str, Any]:
     return {"partition_limit": float(options.partition_limit)}
 
 
-def elsewhere(options: Options) -> list[str]:
+def elsewhere(options: HotPartitionOptions) -> list[str]:
     return [
         _(
             "--partition-limit {partition_limit} applies to the private engine only: this "
@@ -414,12 +410,20 @@ LAB = Lab(
         )
     ),
     mirrors=(
-        Mirror("model", "engagement.models.LikeCounter", N_("home counter + shards, one key each")),
-        Mirror("service", "engagement.likes.promote_hot_post", N_("shard a hot post's counter")),
-        Mirror("service", "engagement.likes.like_post", N_("a like picks a shard at random")),
+        Mirror(
+            "model",
+            "engagement.likes.models.LikeCounter",
+            N_("home counter + shards, one key each"),
+        ),
+        Mirror(
+            "service", "engagement.likes.service.promote_hot_post", N_("shard a hot post's counter")
+        ),
+        Mirror(
+            "service", "engagement.likes.service.like_post", N_("a like picks a shard at random")
+        ),
     ),
     pages=("likes", "activity_by_type"),
-    options=Options,
+    options=HotPartitionOptions,
     run=run,
     view=view,
     engine_options=engine_options,

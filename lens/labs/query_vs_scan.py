@@ -9,15 +9,18 @@ from the engine's ConsumedCapacity, latency is the median of the repetitions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from lens.capacity import Precision, item_size, read_units
+from pydantic import Field
+
+from lens.capacity import Precision
 from lens.labs.charts import Series, line_chart
 from lens.labs.context import LabContext
-from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
+from lens.labs.lab import Lab, LabOptions, LabView, Mirror, Result, ResultTable
 from lens.labs.meter import Meter, Tally, units_text
 from lens.labs.synthetic import activities, check_keys
 from lens.labs.tables import LabTable
+from shared.capacity_rules import item_size, read_units
 from shared.i18n import N_
 from shared.i18n import gettext as _
 
@@ -28,15 +31,13 @@ ITEMS_PER_USER = 50
 PRECISIONS = {precision.label: precision for precision in Precision}
 
 
-@dataclass
-class Options:
-    sizes: list[int] = option(
+class QueryVsScanOptions(LabOptions):
+    sizes: list[Annotated[int, Field(ge=100, le=100_000)]] = Field(
         [1_000, 5_000, 20_000],
-        "--sizes",
-        N_("Table sizes (items, comma-separated)"),
-        100,
-        100_000,
-        N_("The table grows to each size in turn; both reads run at every step."),
+        min_length=1,
+        max_length=6,
+        title=N_("Table sizes (items, comma-separated)"),
+        description=N_("The table grows to each size in turn; both reads run at every step."),
     )
 
 
@@ -113,7 +114,7 @@ def _figures(tallies: list[Tally], read: Read) -> dict[str, Any]:
 def _measure(
     lab: LabContext, meter: Meter, table: LabTable, size: int, user: str, mean_size: float
 ) -> Result:
-    stage = f"reading at {size:,} items"
+    stage = _("reading at {size} items").format(size=f"{size:,}")
     reads: dict[str, Any] = {}
     for way, read, repeats in (("query", _query, QUERY_REPEATS), ("scan", _scan, SCAN_REPEATS)):
         tallies = [Tally() for _ in range(repeats)]
@@ -125,7 +126,7 @@ def _measure(
     return {"size": size, **reads}
 
 
-def run(lab: LabContext, options: Options) -> Result:
+def run(lab: LabContext, options: QueryVsScanOptions) -> Result:
     table = lab.create_table("activities", "activities", indexes=())
     meter = lab.meter([table])
     users = max(1, min(100, options.sizes[0] // ITEMS_PER_USER))
@@ -173,7 +174,7 @@ def view(result: Result) -> LabView:
     )
     rows = []
     for step in steps:
-        for way, label in ((_("query"), _("Query")), (_("scan"), _("Scan + filter"))):
+        for way, label in (("query", _("Query")), ("scan", _("Scan + filter"))):
             f = step[way]
             precision = PRECISIONS[f["precision"]]
             rows.append(
@@ -272,7 +273,7 @@ LAB = Lab(
         Mirror("service", "activity.service.feed_by_scan", N_("the Scan the app keeps on purpose")),
     ),
     pages=("user_activity", "feed"),
-    options=Options,
+    options=QueryVsScanOptions,
     run=run,
     view=view,
 )

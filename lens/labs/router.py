@@ -4,22 +4,29 @@ A run starts in a background thread on the server (`runner.start_run`); the page
 run's block and htmx polls it until the run is done, when the block carries the chart and the
 tables instead of the progress bars. Without JavaScript the form posts and redirects to the run's
 page, which shows the same block.
+
+`api_router` publishes the same runs as JSON: one `POST /api/v1/labs/NAME/runs` per lab, its body
+the lab's options model, so /openapi.json shows each lab's options with their bounds and
+FastAPI refuses a bad value with a 422 before the lab is touched.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 
-from lens.access_patterns import access_patterns
 from lens.labs import LABS
-from lens.labs.lab import Lab, LabView, build_options, option_specs
+from lens.labs.lab import Lab, LabOptions, LabView, build_options, option_specs
 from lens.labs.runner import LabRun, active_run, cancel_run, get_run, start_run
 from lens.labs.schemas import LabOut, LabRunOut, LabsOut, OptionOut
+from shared.access_patterns import access_patterns
 from shared.dynamo import base_table_name, registered_models
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.i18n import N_
 from shared.i18n import gettext as _
 from shared.settings import active_settings
 from shared.web import htmx_redirect, is_htmx, render
@@ -27,7 +34,7 @@ from shared.web import htmx_redirect, is_htmx, render
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/labs", tags=["labs"])
 POLL = "every 700ms"
-NOT_IN_PRODUCTION = (
+NOT_IN_PRODUCTION = N_(
     "Labs are not run by a production server: each run starts an engine and loads it hard. "
     "Run it in a terminal with manage.py lab instead."
 )
@@ -77,14 +84,11 @@ def _view(run: LabRun | None) -> LabView | None:
 def _context(
     lab: Lab, run: LabRun | None, values: dict[str, Any] | None = None, problem: str = ""
 ) -> dict[str, Any]:
+    """The page's context; the form's fields are the lab's options, each with the value the
+    learner typed (after a refusal) or its default."""
     fields = [
-        {
-            "name": name,
-            "spec": spec,
-            "value": (values or {}).get(name, ",".join(map(str, d)) if isinstance(d, list) else d),
-            "is_list": isinstance(d, list),
-        }
-        for name, spec, d in option_specs(lab.options)
+        {"spec": spec, "value": (values or {}).get(spec.name, spec.text_default)}
+        for spec in option_specs(lab.options)
     ]
     return {
         "lab": lab,
@@ -118,8 +122,7 @@ async def start_lab_run(request: Request, name: str) -> Response:
     form = await request.form()
     raw = {key: str(value) for key, value in form.items() if key != "csrf_token"}
     try:
-        if not active_settings().is_dev:
-            raise Forbidden(NOT_IN_PRODUCTION)
+        _refuse_in_production()
         run = start_run(lab, build_options(lab.options, raw))
     except (InvalidInput, Conflict, Forbidden) as error:
         ctx = _context(lab, None, raw, problem=error.detail)
@@ -127,6 +130,11 @@ async def start_lab_run(request: Request, name: str) -> Response:
     if is_htmx(request):
         return render(request, "lens/lab.html", _context(lab, run), block="run")
     return htmx_redirect(request, f"/labs/{lab.name}/runs/{run.id}")
+
+
+def _refuse_in_production() -> None:
+    if not active_settings().is_dev:
+        raise Forbidden(_(NOT_IN_PRODUCTION))
 
 
 def _run_of(lab: Lab, run_id: str) -> LabRun:
@@ -155,6 +163,46 @@ def cancel_lab_run(request: Request, name: str, run_id: str) -> Response:
     return htmx_redirect(request, f"/labs/{lab.name}/runs/{run.id}")
 
 
+def api_router(labs: Mapping[str, Lab]) -> APIRouter:
+    """The labs' JSON: the routes every lab shares, plus a start route per lab whose body is
+    that lab's options model."""
+    router = APIRouter()
+    for lab in labs.values():
+        router.add_api_route(
+            f"{api.prefix}/{lab.name}/runs",
+            _starter(lab),
+            methods=["POST"],
+            response_model=LabRunOut,
+            status_code=202,
+            tags=["labs"],
+            name=f"start_{lab.name.replace('-', '_')}_run",
+            summary=f"Start a {lab.name} run",
+            description=(
+                f"{lab.proves} Poll `GET {api.prefix}/{lab.name}/runs/{{run_id}}` until its "
+                "`status` is `done`; one lab runs at a time (409 while another runs)."
+            ),
+        )
+    router.include_router(api)
+    return router
+
+
+def _starter(lab: Lab) -> Callable[..., LabRunOut]:
+    """The start route of one lab: its signature names the lab's options model, which is how
+    FastAPI validates the body and publishes its schema."""
+
+    def start(options: LabOptions) -> LabRunOut:
+        _refuse_in_production()
+        return LabRunOut.model_validate(start_run(lab, options).as_dict())
+
+    body = inspect.Parameter(
+        "options",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        annotation=Annotated[lab.options, Body()],
+    )
+    start.__signature__ = inspect.Signature([body], return_annotation=LabRunOut)  # type: ignore[attr-defined]
+    return start
+
+
 @api.get("", response_model=LabsOut)
 def labs_json() -> LabsOut:
     """Every lab: name, title, what it proves, its options with defaults and bounds."""
@@ -165,9 +213,12 @@ def labs_json() -> LabsOut:
                 title=lab.title,
                 proves=lab.proves,
                 options={
-                    name: OptionOut(flag=spec.flag, default=default, low=spec.low, high=spec.high)
-                    for name, spec, default in option_specs(lab.options)
+                    spec.name: OptionOut(
+                        flag=spec.flag, default=spec.default, low=spec.low, high=spec.high
+                    )
+                    for spec in option_specs(lab.options)
                 },
+                options_schema=lab.options.model_json_schema(),
             )
             for lab in LABS.values()
         ]

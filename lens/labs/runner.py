@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lens.labs.context import LabCancelled, LabContext, ProgressSink, no_progress
-from lens.labs.lab import Lab, Result
+from lens.labs.lab import Lab, LabOptions, Result
 from shared.errors import Conflict
 from shared.i18n import gettext as _
 from shared.settings import active_settings
@@ -51,7 +51,11 @@ def lab_engine(lab: Lab, options: Any, endpoint: str | None) -> Iterator[tuple[s
 
 
 def run_lab(
-    lab: Lab, options: Any, *, endpoint: str | None = None, progress: ProgressSink = no_progress
+    lab: Lab,
+    options: LabOptions,
+    *,
+    endpoint: str | None = None,
+    progress: ProgressSink = no_progress,
 ) -> Result:
     """Run one lab to the end and return its result document (`lab` first, then its figures,
     the options, the engine it ran on and the notes about what that engine cannot show)."""
@@ -81,7 +85,7 @@ def run_lab(
     return {
         "lab": lab.name,
         **figures,
-        "options": dataclasses.asdict(options),
+        "options": options.model_dump(),
         "engine": {
             "endpoint": "private" if private else url,
             "options": lab.engine_options(options) if private else {},

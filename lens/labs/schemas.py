@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 
 class OptionOut(BaseModel):
     flag: str = Field(description="The CLI flag, e.g. `--clients`; the form field is the key.")
-    default: int | list[int]
-    low: int
-    high: int
+    default: int | list[int] | str
+    low: int | None = Field(description="The smallest value (of each value, for a list).")
+    high: int | None = Field(description="The largest value (of each value, for a list).")
 
 
 class LabOut(BaseModel):
@@ -23,6 +23,9 @@ class LabOut(BaseModel):
     title: str
     proves: str = Field(description="The lesson the lab's figures show.")
     options: dict[str, OptionOut]
+    options_schema: dict[str, Any] = Field(
+        description="The options' JSON schema: the body of `POST /api/v1/labs/NAME/runs`."
+    )
 
 
 class LabsOut(BaseModel):

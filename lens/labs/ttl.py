@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import Field
+
 from lens.labs.charts import Series, line_chart
 from lens.labs.context import LabContext
-from lens.labs.lab import Lab, LabView, Mirror, Result, ResultTable, option
+from lens.labs.lab import Lab, LabOptions, LabView, Mirror, Result, ResultTable
 from lens.labs.meter import Meter, Tally, units_text
 from lens.labs.synthetic import activity, check_keys, session
 from lens.labs.tables import LabTable
@@ -36,15 +37,13 @@ JUST_AFTER_EXPIRY = 0.05
 BATCH = 25
 
 
-@dataclass
-class Options:
-    seconds: int = option(
+class TtlOptions(LabOptions):
+    seconds: int = Field(
         5,
-        "--seconds",
-        N_("Seconds to watch"),
-        4,
-        60,
-        N_("Short-lived items expire within this window."),
+        ge=4,
+        le=60,
+        title=N_("Seconds to watch"),
+        description=N_("Short-lived items expire within this window."),
     )
 
 
@@ -193,7 +192,7 @@ def _manual_cleanup(meter: Meter, tables: list[LabTable]) -> Result:
     }
 
 
-def run(lab: LabContext, options: Options) -> Result:
+def run(lab: LabContext, options: TtlOptions) -> Result:
     tables = {name: lab.create_table(name, name, ttl=True) for name in ("sessions", "activities")}
     twins = [lab.create_table(name, f"{name}-manual") for name in tables]
     items = _items(time.time(), options.seconds)
@@ -221,11 +220,11 @@ def run(lab: LabContext, options: Options) -> Result:
     }
 
 
-def engine_options(_options: Options) -> dict[str, Any]:
+def engine_options(_options: TtlOptions) -> dict[str, Any]:
     return {"ttl_interval": TTL_INTERVAL_SECONDS}
 
 
-def elsewhere(_options: Options) -> list[str]:
+def elsewhere(_options: TtlOptions) -> list[str]:
     return [
         _(
             "This engine deletes expired items on its own schedule, if at all: real DynamoDB "
@@ -345,7 +344,7 @@ LAB = Lab(
         Mirror("service", "activity.service.record_view", N_("a view log written with its TTL")),
     ),
     pages=("sign_in", "user_activity"),
-    options=Options,
+    options=TtlOptions,
     run=run,
     view=view,
     engine_options=engine_options,

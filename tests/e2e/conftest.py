@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.app_server import AppServer
-from tests.conftest import require
+from tests.conftest import APP_TIERS_ENGINE_LAG_MS, require
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -67,7 +67,7 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[AppServer]:
-    server = AppServer(tmp_path_factory.mktemp("e2e-app")).start()
+    server = AppServer(tmp_path_factory.mktemp("e2e-app"), lag_ms=APP_TIERS_ENGINE_LAG_MS).start()
     yield server
     server.stop()
 

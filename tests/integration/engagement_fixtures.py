@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engagement.models import MAX_SHARDS, Comment, CommentRequest, LikeCounter, UserLike, shard_key
+from engagement.comments.models import Comment, CommentRequest
+from engagement.likes.models import MAX_SHARDS, LikeCounter, UserLike, shard_key
 from tests.conftest import ApiUser
 
 ENGAGEMENT_MODELS = [LikeCounter, UserLike, Comment, CommentRequest]

@@ -276,7 +276,7 @@ def test_a_query_on_an_index_is_charged_to_the_index_in_entries(client: BaseClie
     )
     consumed = response["ConsumedCapacity"]
     assert consumed["GlobalSecondaryIndexes"] == {
-        "ByTag": {"CapacityUnits": 0.5, "ReadCapacityUnits": 0.5}
+        "ByTag": {"CapacityUnits": 0.5}
     }  # three small KEYS_ONLY entries, not three 3 KB items
     assert consumed["Table"]["CapacityUnits"] == 0.0
 
@@ -290,3 +290,80 @@ def test_capacity_is_returned_only_when_asked_for(client: BaseClient) -> None:
         ExpressionAttributeValues={":pad": {"S": "y"}},
     )
     assert "ConsumedCapacity" not in response
+
+
+# -- the shape of ConsumedCapacity ------------------------------------------------------------
+# AWS's API reference shows, in each operation's example, `TableName` and `CapacityUnits` only
+# (and under INDEXES, `Table` and each index with `CapacityUnits`); moto's and dynalite's own
+# test suites expect exactly that.
+
+
+def shape_calls(client: BaseClient, mode: str) -> dict[str, dict[str, Any]]:
+    """One call of each operation, as it answers with ReturnConsumedCapacity=`mode`."""
+    client.put_item(TableName=TABLE, Item=item("shape", "0", 100, tag="blue"))
+    asked = {"ReturnConsumedCapacity": mode}
+    point = {"TableName": TABLE, "Key": key("shape", "0"), **asked}
+    by_pk = {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "shape"}},
+    }
+    return {
+        "GetItem": client.get_item(**point),
+        "PutItem": client.put_item(TableName=TABLE, Item=item("shape", "1", 100), **asked),
+        "UpdateItem": client.update_item(
+            **point,
+            UpdateExpression="SET filler = :f",
+            ExpressionAttributeValues={":f": {"S": "z"}},
+        ),
+        "DeleteItem": client.delete_item(TableName=TABLE, Key=key("shape", "1"), **asked),
+        "Query": client.query(TableName=TABLE, **by_pk, **asked),
+        "Scan": client.scan(TableName=TABLE, Limit=5, **asked),
+        "BatchGetItem": client.batch_get_item(
+            RequestItems={TABLE: {"Keys": [key("shape", "0")]}}, **asked
+        ),
+        "BatchWriteItem": client.batch_write_item(
+            RequestItems={TABLE: [{"PutRequest": {"Item": item("shape", "2", 100)}}]}, **asked
+        ),
+        "TransactGetItems": client.transact_get_items(
+            TransactItems=[{"Get": {"TableName": TABLE, "Key": key("shape", "0")}}], **asked
+        ),
+        "TransactWriteItems": client.transact_write_items(
+            TransactItems=[
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": key("shape", "0"),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+                {"Put": {"TableName": TABLE, "Item": item("shape", "3", 100)}},
+            ],
+            **asked,
+        ),
+    }
+
+
+def entries_of(response: dict[str, Any]) -> list[dict[str, Any]]:
+    consumed = response["ConsumedCapacity"]
+    return consumed if isinstance(consumed, list) else [consumed]
+
+
+def test_consumed_capacity_totals_carry_only_table_name_and_capacity_units(
+    client: BaseClient,
+) -> None:
+    for operation, response in shape_calls(client, "TOTAL").items():
+        for entry in entries_of(response):
+            assert set(entry) == {"TableName", "CapacityUnits"}, operation
+
+
+def test_consumed_capacity_by_index_carries_only_capacity_units(client: BaseClient) -> None:
+    for operation, response in shape_calls(client, "INDEXES").items():
+        for entry in entries_of(response):
+            assert set(entry) - {"GlobalSecondaryIndexes"} == {
+                "TableName",
+                "CapacityUnits",
+                "Table",
+            }, operation
+            assert set(entry["Table"]) == {"CapacityUnits"}, operation
+            for figures in entry.get("GlobalSecondaryIndexes", {}).values():
+                assert set(figures) == {"CapacityUnits"}, operation

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from engagement.models import LikeCounter, UserLike
+from engagement.likes.models import LikeCounter, UserLike
 from tests.integration.engagement_fixtures import new_post
 
 THREADS = 10

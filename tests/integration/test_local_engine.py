@@ -192,6 +192,7 @@ def test_manage_py_engine_serves_the_engine_alone(tmp_path: Path) -> None:
         health = _health(f"http://127.0.0.1:{port}", process)
         assert health["durable"] and health["partition_limit"] == 7
         assert health["split_after_s"] == 300 and health["splits"] == 0
+        assert health["gsi_lag_ms"] == health["replica_lag_ms"] == 300  # as under make run
         assert health["gc_frozen_objects"] > 10_000  # start-up's heap is out of the GC's way
     finally:
         process.terminate()

@@ -13,9 +13,9 @@ from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute,
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection, Projection
 from pynamodb.models import Model
 
-from lens import access_patterns as access_patterns_module
-from lens.access_patterns import access_pattern
+from shared import access_patterns as access_patterns_module
 from shared import dynamo
+from shared.access_patterns import access_pattern
 
 
 def make_gadget_model(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from activity import seed
 from activity.models import ACTIVITY_TYPES, Activity
-from blog import service as blog_service
+from blog import seed as blog_seed
 from shared.seeding import SeedPlan, seeders
 
 
@@ -24,22 +24,22 @@ def test_seeder_is_registered_after_users_and_posts(unit_client) -> None:
 
 def test_seeding_writes_the_plan_and_a_second_run_adds_nothing(unit_client) -> None:
     plan = SeedPlan(users=3, posts=4, activities=120)
-    blog_service.seed_demo(plan, lambda n: None)
+    blog_seed.seed_demo(plan, lambda n: None)
     progress: list[int] = []
     assert seed.seed_size(plan) == 120
-    assert seed.seed_activities(plan, progress.append) == 120
+    assert seed.seed_demo(plan, progress.append) == 120
     assert sum(progress) == 120 and max(progress) <= 25
     first = {(a.user_id, a.timestamp) for a in stored()}
     assert len(first) == 120 + 4  # plus the four `post` activities of the blog's seeder
 
     again = SeedPlan(users=3, posts=4, activities=120)
-    blog_service.seed_demo(again, lambda n: None)
-    seed.seed_activities(again, lambda n: None)
+    blog_seed.seed_demo(again, lambda n: None)
+    seed.seed_demo(again, lambda n: None)
     assert {(a.user_id, a.timestamp) for a in stored()} == first
 
     bigger = SeedPlan(users=3, posts=4, activities=150)
-    blog_service.seed_demo(bigger, lambda n: None)
-    seed.seed_activities(bigger, lambda n: None)
+    blog_seed.seed_demo(bigger, lambda n: None)
+    seed.seed_demo(bigger, lambda n: None)
     assert len(stored()) == 150 + 4
 
 
@@ -60,7 +60,7 @@ def test_seeded_activities_spread_over_users_posts_types_and_days(unit_client) -
 
 def test_the_seeded_posts_activities_are_written_in_batches(unit_client, engine_responses) -> None:
     plan = SeedPlan(users=8, posts=40, activities=0)
-    blog_service.seed_demo(plan, lambda n: None)
+    blog_seed.seed_demo(plan, lambda n: None)
     calls = [operation for operation, _ in engine_responses]
     assert calls == ["BatchWriteItem"] * 2, "40 post activities, 25 a call"
     posts = [a for a in stored() if a.activity_type == "post"]

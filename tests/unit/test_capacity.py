@@ -14,15 +14,17 @@ from lens.capacity import (
     IndexSchema,
     Precision,
     TableSchema,
-    batch_read_units,
     computed,
     format_units,
+    reported,
+    updated_attributes,
+)
+from shared.capacity_rules import (
+    batch_read_units,
     item_size,
     number_size,
     query_read_units,
     read_units,
-    reported,
-    updated_attributes,
     write_units,
 )
 

@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 from pynamodb.exceptions import PutError
 
-from engagement import comments, posts
-from engagement.models import Comment, CommentRequest
+from engagement import posts
+from engagement.comments import service as comments
+from engagement.comments.models import Comment, CommentRequest
 from tests.unit.engagement_fixtures import htmx, new_post
 
 

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 import manage
 from activity.models import Activity
 from blog.models import Post, User
-from engagement import likes
-from engagement.models import Comment, UserLike
+from engagement.comments.models import Comment
+from engagement.likes import service as likes
+from engagement.likes.models import UserLike
 
 
 @pytest.fixture

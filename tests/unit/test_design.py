@@ -14,10 +14,10 @@ from pynamodb.models import Model
 from typer.testing import CliRunner
 
 import manage
-from lens.access_patterns import access_pattern, access_patterns
 from lens.design import describe_design
 from lens.exports import cloudformation_template
 from shared import dynamo
+from shared.access_patterns import access_pattern, access_patterns
 from shared.database import rdb_models
 
 pytest_plugins = ["tests.unit.design_fixtures"]
@@ -196,7 +196,7 @@ def test_the_code_behind_an_access_pattern_is_one_click_away(unit_client) -> Non
 
 
 def test_only_access_pattern_functions_can_be_shown(unit_client) -> None:
-    for name in ("shared.settings.Settings", "os.system", "blog.service.authenticate"):
+    for name in ("shared.settings.Settings", "os.system", "sessions.service.sign_in"):
         response = unit_client.get(f"/design/code/{name}")
         assert response.status_code == 404
         assert "No declared access pattern" in response.text
@@ -212,7 +212,7 @@ def test_run_it_links_fill_placeholders_with_real_examples(unit_client, make_use
 
 
 def test_runnable_url_needs_every_placeholder_and_quotes_values() -> None:
-    from lens.router import runnable_url
+    from lens.links import runnable_url
 
     assert runnable_url("/posts/{post_id}", {"post_id": "7"}) == "/posts/7"
     assert runnable_url("/users/{username}", {"username": "a/b?c"}) == "/users/a%2Fb%3Fc"

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from pynamodb.indexes import Index
 
-from lens.access_patterns import access_patterns
+from shared.access_patterns import access_patterns
 from shared.dynamo import registered_models
 from shared.seeding import SeedPlan, seeders
 from shared.settings import PROJECT_ROOT
@@ -186,7 +186,7 @@ def pages_of_patterns(plan: SeedPlan) -> list[str]:
 def test_every_index_a_page_queries_is_named_by_an_access_pattern(
     unit_client: TestClient,
 ) -> None:
-    from blog.service import DEMO_PASSWORD
+    from blog.seed import DEMO_PASSWORD
 
     plan = seed_a_little()
     user = ApiUser(TestClient(unit_client.app), plan.viewers[0].username, DEMO_PASSWORD)

@@ -1,8 +1,9 @@
-"""The engine's item size (what it reports) and the lens's (what the inspector computes) agree.
+"""The kernel's item-size rule sizes moto's stored items and boto3's items alike.
 
-Two derivations of one documented rule: the engine's works on moto's stored items, the lens's on
-the items boto3 hands back. Random items of every attribute type must get the same size, or
-the inspector's "reported" and "computed" columns would drift apart.
+One documented rule (`shared/capacity_rules.py`) serves the engine, which sizes the items moto
+stores, and the lens, which sizes the items boto3 hands back. Random items of every attribute
+type must get the same size in both forms, or the inspector's "reported" and "computed" columns
+would drift apart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
 from engine import capacity as engine_capacity
-from lens import capacity as lens_capacity
+from shared.capacity_rules import item_size
 
 names = st.text(min_size=1, max_size=6)
 numbers = st.decimals(
@@ -45,7 +46,7 @@ values = st.recursive(
 @given(attributes=st.dictionaries(names, values, min_size=1, max_size=6))
 def test_engine_and_lens_size_every_item_alike(attributes: dict[str, Any]) -> None:
     stored = Item(DynamoType({"S": "key"}), None, attributes)
-    assert engine_capacity.item_size(stored) == lens_capacity.item_size(attributes)
+    assert engine_capacity.stored_size(stored) == item_size(attributes)
 
 
 def test_sizes_follow_the_documented_rule() -> None:
@@ -55,4 +56,4 @@ def test_sizes_follow_the_documented_rule() -> None:
         "tags": {"L": [{"S": "x"}, {"BOOL": True}]},  # 4 + 3 + (1 + 1) + (1 + 1)
     }
     stored = Item(DynamoType({"S": "key"}), None, item)
-    assert engine_capacity.item_size(stored) == 6 + 9 + 11
+    assert engine_capacity.stored_size(stored) == 6 + 9 + 11

@@ -13,13 +13,14 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from activity.models import Activity
-from engagement.models import Comment, LikeCounter
-from lens import explorer_router, operations
-from lens.access_patterns import access_patterns
+from engagement.comments.models import Comment
+from engagement.likes.models import LikeCounter
+from lens import links, operations
 from lens.capacity import WRITE_OPERATIONS
 from lens.design import PatternDesign, describe_table, pattern_design
 from lens.explorer import find_table
 from shared import dynamo
+from shared.access_patterns import access_patterns
 from shared.dynamo import bound_client
 
 pytest_plugins = ["tests.unit.explorer_fixtures", "tests.unit.design_fixtures"]
@@ -149,8 +150,8 @@ def test_a_read_of_a_shared_partition_names_the_other_item_types_in_its_code(
     counter = next(iter(LikeCounter.scan(LikeCounter.sk == "COUNT", limit=20)))
     body = run(seeded_client, "unit-likes", operation="Query", partition_key=counter.post_id).json()
     assert set(body["item_types"]) == {
-        "engagement.models.LikeCounter",
-        "engagement.models.UserLike",
+        "engagement.likes.models.LikeCounter",
+        "engagement.likes.models.UserLike",
     }
     assert "also returns UserLike items" in body["code"]["pynamodb"]
 
@@ -397,7 +398,7 @@ def test_a_write_or_batch_pattern_gets_no_builder_link(seeded_client: TestClient
         runs = pattern.operation in ("GetItem", "Query", "Scan")
         assert ('data-testid="open-in-builder"' in row) is runs, pattern.name
         table = describe_table([pattern.model])
-        assert (explorer_router.builder_url(table, pattern_design(pattern), {}) is None) is not runs
+        assert (links.builder_url(table, pattern_design(pattern), {}) is None) is not runs
 
 
 def test_the_json_api_is_documented_in_openapi_with_its_response_models(

@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from activity.models import Activity
-from engagement.models import LikeCounter, UserLike
+from engagement.likes.models import LikeCounter, UserLike
 from lens import explorer, inspector
-from lens.capacity import item_size
 from lens.design import describe_table, item_type_of
 from shared import dynamo
+from shared.capacity_rules import item_size
 from tests.conftest import build_app_client, configure
 
 pytest_plugins = ["tests.unit.explorer_fixtures"]
@@ -63,8 +63,8 @@ def test_tables_lists_every_table_of_the_models_with_describe_table_figures(
     assert activities["ttl_attribute"] == "expires_at"
     assert activities["item_count"] == len(all_items("unit-activities")) > 0
     assert by_name["unit-likes"]["models"] == [
-        "engagement.models.LikeCounter",
-        "engagement.models.UserLike",
+        "engagement.likes.models.LikeCounter",
+        "engagement.likes.models.UserLike",
     ]
     page = seeded_client.get("/tables")
     assert page.status_code == 200
@@ -92,8 +92,8 @@ def test_a_table_page_groups_items_by_partition_sorted_by_sort_key_and_says_it_s
         assert sort_keys == sorted(sort_keys)
         assert collection["item_sizes"] == [item_size(i) for i in collection["items"]]
         types = dict(zip(sort_keys, collection["item_types"], strict=True))
-        assert types.pop("COUNT") == "engagement.models.LikeCounter"
-        assert set(types.values()) == {"engagement.models.UserLike"}
+        assert types.pop("COUNT") == "engagement.likes.models.LikeCounter"
+        assert set(types.values()) == {"engagement.likes.models.UserLike"}
     assert len({c["partition_key"] for c in body["collections"]}) == len(body["collections"])
 
 
@@ -252,7 +252,7 @@ def test_an_item_type_is_told_by_its_attributes_as_the_design_lists_them() -> No
     assert item_type_of(design, counter) == (design.item_types[0], True)
     assert item_type_of(design, like) == (design.item_types[1], True)
     stray, exact = item_type_of(design, {"post_id", "sk", "user_id", "surprise"})
-    assert stray.model == "engagement.models.UserLike" and not exact
+    assert stray.model == "engagement.likes.models.UserLike" and not exact
 
 
 def test_a_large_tables_index_is_counted_only_when_asked(

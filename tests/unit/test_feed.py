@@ -11,8 +11,8 @@ import pytest
 from activity import service
 from activity.feed_cost import scan_cost
 from activity.models import FEED_SHARDS, Activity
-from lens.capacity import read_units
 from shared import events
+from shared.capacity_rules import read_units
 from tests.unit.activity_fixtures import ago, happened, keys, person, viewed
 
 KINDS = (events.PostLiked, events.PostUnliked, events.PostLiked, events.CommentAdded)

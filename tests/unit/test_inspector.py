@@ -210,9 +210,11 @@ def test_a_refused_condition_is_shown_with_its_error_and_its_cost(
 
 def test_sql_statements_are_recorded_without_password_hashes(unit_client: TestClient) -> None:
     from blog import service as blog_service
+    from shared.passwords import hash_password
 
     with recording() as rec:
-        blog_service.create_user(username="sqlwatch", password="password-123")
+        new_user = blog_service.prepare_user(username="sqlwatch")
+        blog_service.add_user(new_user=new_user, password_hash=hash_password("password-123"))
         blog_service.user_count()
     sql = [statement.sql for statement in rec.statements]
     assert any(s.startswith("INSERT INTO") for s in sql)

@@ -9,8 +9,9 @@ import pytest
 from pynamodb.exceptions import UpdateError
 
 import app as composition_root
-from engagement import cleanup, likes, posts
-from engagement.models import MAX_SHARDS, LikeCounter, UserLike, shard_key
+from engagement import cleanup, posts
+from engagement.likes import service as likes
+from engagement.likes.models import MAX_SHARDS, LikeCounter, UserLike, shard_key
 from shared import dynamo, events
 from shared.dynamo import bound_client
 from tests.unit.engagement_fixtures import dynamodb_calls, htmx, new_post

@@ -7,7 +7,8 @@ from botocore.exceptions import EndpointConnectionError
 from fastapi import Request
 from markupsafe import Markup
 
-from engagement import comments_router, likes_router
+from engagement.comments import router as comments_router
+from engagement.likes import router as likes_router
 from shared import panels
 from shared.i18n import gettext, use_language
 

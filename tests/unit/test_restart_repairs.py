@@ -13,8 +13,9 @@ from pynamodb.exceptions import UpdateError
 import app as composition_root
 import manage
 from activity import service as activity_service
-from engagement import cleanup, likes
-from engagement.models import LikeCounter
+from engagement import cleanup
+from engagement.likes import service as likes
+from engagement.likes.models import LikeCounter
 from engine.export_format import MANIFEST_NAME, read_manifest
 from engine.snapshots import export_tables
 from shared import events

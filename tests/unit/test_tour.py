@@ -8,8 +8,8 @@ import re
 import pytest
 
 from lens import tour
-from lens.access_patterns import access_patterns
 from lens.design import resolve
+from shared.access_patterns import access_patterns
 
 JA = {"Accept-Language": "ja"}
 SEED_ORDER = [

@@ -17,7 +17,7 @@ from typing import Any
 from pynamodb.constants import ALL_NEW
 
 from engagement import posts
-from engagement.models import (
+from engagement.comments.models import (
     REQUEST_PREFIX,
     Comment,
     CommentRequest,
@@ -25,8 +25,8 @@ from engagement.models import (
     is_comment_id,
     request_sk,
 )
-from lens.access_patterns import access_pattern
 from shared import events
+from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.cursors import decode_cursor, encode_cursor
 from shared.database import release_connection

@@ -11,9 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from markupsafe import Markup
 
-from engagement import likes, posts
-from engagement.models import MAX_SHARDS
-from engagement.schemas import LikeChangeOut, LikesOut, ShardsIn
+from engagement import posts
+from engagement.likes import service as likes
+from engagement.likes.models import MAX_SHARDS
+from engagement.likes.schemas import LikeChangeOut, LikesOut, ShardsIn
 from shared.auth import CurrentViewer, OptionalViewer, Viewer, optional_viewer
 from shared.errors import InvalidInput
 from shared.i18n import gettext as _

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from engagement import posts
-from engagement.models import (
+from engagement.likes.models import (
     COUNT_SK,
     MAX_SHARDS,
     LikeCounter,
@@ -28,8 +28,8 @@ from engagement.models import (
     shard_key,
     user_sk,
 )
-from lens.access_patterns import access_pattern
 from shared import events
+from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.database import release_connection
 from shared.dynamo import batch_get, bound_client, bound_settings, conditional_write, utc_now

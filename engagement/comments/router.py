@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Header, Path, Query, Request, Response
 from markupsafe import Markup
 
-from engagement import comments
-from engagement.models import Comment
-from engagement.schemas import CommentIn, CommentOut, CommentPageOut, CommentPatch
+from engagement.comments import service as comments
+from engagement.comments.models import Comment
+from engagement.comments.schemas import CommentIn, CommentOut, CommentPageOut, CommentPatch
 from shared.auth import CurrentViewer
 from shared.errors import DomainError, InvalidInput
 from shared.i18n import gettext as _
