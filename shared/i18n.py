@@ -312,13 +312,15 @@ def translate_command_help(command: click.Command, *, width: int = CLI_WIDTH) ->
         text = getattr(param, "help", None)
         if text:
             # The option's help shares the line with its names, type and range: at 80 columns
-            # its cell can be as narrow as a fifth of the line.
-            help_text = wrap_japanese(reflowed(gettext(text)), max(16, width // 5))
+            # its cell can be a little narrower than a fifth of the line.
+            help_text = _kept_lines(wrap_japanese(reflowed(gettext(text)), max(14, width // 5 - 2)))
             param.help = help_text  # type: ignore[attr-defined]
     # click made (and keeps) the --help option while typer built the command.
     help_option = command.get_help_option(click.Context(command))
     if help_option is not None and help_option.help:
-        help_option.help = wrap_japanese(gettext(help_option.help), max(16, width // 5))
+        help_option.help = _kept_lines(
+            wrap_japanese(gettext(help_option.help), max(14, width // 5 - 2))
+        )
     for sub in getattr(command, "commands", {}).values():
         translate_command_help(sub, width=width)
 
@@ -343,6 +345,12 @@ def reflowed(text: str) -> str:
             joined += (" " if spaced else "") + line
         paragraphs.append(joined)
     return "\n\n".join(paragraphs)
+
+
+def _kept_lines(text: str) -> str:
+    """Click's mark for "do not rewrap this paragraph" (a leading \\b line), on text broken into
+    lines here: rich would join the lines again with spaces, which Japanese does not have."""
+    return f"\b\n{text}" if "\n" in text else text
 
 
 def wrap_japanese(text: str, width: int) -> str:
