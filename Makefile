@@ -1,7 +1,7 @@
 # DynamoDB Lab: two commands on a fresh machine.
 #   make run   set up, start the embedded DynamoDB engine, create tables, seed if empty, serve :8000
 #              (and dynamodb-admin on :4567 where Node.js is installed)
-#   make test  set up and run every test tier (unit, integration, e2e)
+#   make test  set up, lint (ruff, mypy strict) and run every test tier (unit, integration, e2e)
 #   make fuzz  fuzz the JSON API from its /openapi.json with many more requests than `make test`
 PYTHON ?= python3
 VENV := .venv
@@ -53,7 +53,7 @@ run: setup i18n-compile $(NODE_STAMP)
 # engine, PostgreSQL and ports run one test at a time.
 UNIT_WORKERS ?= auto
 
-test: setup i18n-compile $(NODE_STAMP)
+test: setup i18n-compile $(NODE_STAMP) lint
 	$(PY) -m pytest tests/unit -n $(UNIT_WORKERS)
 	$(PY) -m pytest tests/integration tests/e2e
 
@@ -75,7 +75,7 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared */service.py engagement
+	$(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff format .

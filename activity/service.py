@@ -478,4 +478,4 @@ def post_titles_of(items: Iterable[Activity]) -> dict[int, str]:
 
 
 def post_title(*, post_id: int) -> str:
-    return blog_service.get_post(post_id=post_id).title  # type: ignore[no-any-return]
+    return blog_service.get_post(post_id=post_id).title

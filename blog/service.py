@@ -85,7 +85,7 @@ def add_user(*, new_user: NewUser, password_hash: str) -> User:
     """Insert a prepared user with the hash of their password; a taken username is a conflict."""
     try:
         with database.atomic():
-            return User.create(  # type: ignore[no-any-return]
+            return User.create(
                 username=new_user.username,
                 display_name=new_user.display_name,
                 password_hash=password_hash,
@@ -115,7 +115,7 @@ def find_user(*, username: str) -> User:
     user = User.get_or_none(User.username == username.strip().lower())
     if user is None:
         raise NotFound(_("There is no user {username!r}.").format(username=username))
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 def find_user_by_id(*, user_id: str) -> User | None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
@@ -99,7 +99,7 @@ def capture() -> Capture:
 def _copy(item: Item) -> dict[str, Any]:
     """The item's attributes, sharing nothing that a later write could change in place:
     `to_json` copies maps and lists; sets are copied here."""
-    attributes = item.to_json()["Attributes"]
+    attributes: dict[str, Any] = item.to_json()["Attributes"]
     for name, value in attributes.items():
         ((kind, inner),) = value.items()
         if kind in ("SS", "NS", "BS"):
@@ -272,7 +272,7 @@ def _size_checked_once() -> Iterator[None]:
     snapshot. Its items passed that check when they were written, so while the snapshot loads
     (at start-up, before any other thread runs) attributes are set without it."""
     checked = LimitedSizeDict.__setitem__
-    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign,assignment]
+    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign]
     try:
         yield
     finally:

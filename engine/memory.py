@@ -41,7 +41,7 @@ def _new(cls: type, *_args: Any, **_kwargs: Any) -> Any:
 def stop_tracking() -> None:
     """Patch `BaseModel.__new__` once, and drop what DynamoDB's classes hold already."""
     if not getattr(BaseModel, _MARK, False):
-        BaseModel.__new__ = staticmethod(_new)  # type: ignore[assignment,method-assign]
+        BaseModel.__new__ = staticmethod(_new)  # type: ignore[method-assign]
         setattr(BaseModel, _MARK, True)
     for service in UNTRACKED_SERVICES:
         for model in model_data.get(service, {}).values():

@@ -504,7 +504,7 @@ def _location(target: Any) -> str | None:
 
 
 def describe_rdb_table(model: type[peewee.Model]) -> RdbTableDesign:
-    meta = model._meta  # type: ignore[attr-defined]
+    meta = model._meta
     columns = tuple(
         ColumnDesign(
             name=field.column_name,

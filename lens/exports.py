@@ -65,7 +65,8 @@ def cloudformation_template(design: Design, *, default_prefix: str) -> dict[str,
 
 def cloudformation_yaml(design: Design, *, default_prefix: str) -> str:
     template = cloudformation_template(design, default_prefix=default_prefix)
-    return yaml.safe_dump(template, sort_keys=False, allow_unicode=True, width=100)
+    text: str = yaml.safe_dump(template, sort_keys=False, allow_unicode=True, width=100)
+    return text
 
 
 def logical_id(table: TableDesign) -> str:

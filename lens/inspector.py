@@ -361,7 +361,7 @@ def schema_of(models: tuple[type[Model], ...]) -> TableSchema:
     for model in models:
         schema = model._get_schema()
         for group in ("global_secondary_indexes", "local_secondary_indexes"):
-            for index in schema[group]:  # type: ignore[literal-required]
+            for index in schema[group]:
                 indexes.setdefault(index["index_name"], _index_schema(index))
     hash_key, range_key = _keys(models[0]._get_schema()["key_schema"])
     return TableSchema(hash_key=hash_key, range_key=range_key, indexes=tuple(indexes.values()))

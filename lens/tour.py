@@ -312,7 +312,7 @@ def model_anchor(model_path: str) -> str | None:
     if isinstance(model, type) and issubclass(model, Model):
         return f"/design#table-{base_table_name(model)}"
     if isinstance(model, type) and issubclass(model, peewee.Model):
-        return f"/design#rdb-{model._meta.table_name}"  # type: ignore[attr-defined]
+        return f"/design#rdb-{model._meta.table_name}"
     return None
 
 

@@ -30,7 +30,9 @@ def _set_session_cookie(response: Response, token: str) -> None:
     )
 
 
-def _form_page(request: Request, template: str, error: DomainError, values: dict[str, str]):  # type: ignore[no-untyped-def]
+def _form_page(
+    request: Request, template: str, error: DomainError, values: dict[str, str]
+) -> Response:
     ctx = {"error": error.detail, "error_field": error.field, "values": values}
     return render(
         request, template, ctx, block="form", status_code=error.status_code, headers=error.headers

@@ -34,7 +34,7 @@ def anon_id(request: Request) -> str:
     """The anonymous browser id: from the cookie, or a new one the middleware will set."""
     existing = request.cookies.get(ANON_COOKIE) or getattr(request.state, "new_anon_id", None)
     if existing:
-        return existing  # type: ignore[no-any-return]
+        return existing
     request.state.new_anon_id = secrets.token_urlsafe(24)
     return request.state.new_anon_id  # type: ignore[no-any-return]
 

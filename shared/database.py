@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import peewee
 from playhouse.db_url import connect
@@ -122,7 +122,7 @@ def connect_database(settings: Settings) -> peewee.Database:
         db = connect(_pooled_url(url), **pool)
     db._state = _RequestOrThreadState()
     database.initialize(db)
-    return db
+    return cast(peewee.Database, db)
 
 
 def close_connection() -> None:

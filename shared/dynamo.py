@@ -139,7 +139,7 @@ def botocore_session() -> botocore.session.Session:
 
 
 _shared_loader: Any = None
-pynamodb_base.get_session = botocore_session
+pynamodb_base.get_session = botocore_session  # type: ignore[attr-defined]
 
 
 def boto3_client(settings: Settings):  # type: ignore[no-untyped-def]
@@ -197,7 +197,8 @@ def error_code(error: BaseException) -> str | None:
     if isinstance(error, PynamoDBException):
         return error.cause_response_code
     if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code")
+        code = error.response.get("Error", {}).get("Code")
+        return str(code) if code is not None else None
     return None
 
 
@@ -275,7 +276,7 @@ def backoff_delay(retry: int) -> float:
     Jitter spreads retries from concurrent writers so they do not hit the table in lockstep.
     """
     ceiling = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** (retry - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
+    return float(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
 def _until_processed(
@@ -415,7 +416,7 @@ def _index_names(model: type[Model]) -> set[str]:
     return {
         index["index_name"]
         for kind in ("global_secondary_indexes", "local_secondary_indexes")
-        for index in schema[kind]  # type: ignore[literal-required]
+        for index in schema[kind]
     }
 
 

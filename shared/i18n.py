@@ -304,8 +304,7 @@ def translate_command_help(command: click.Command, *, width: int = CLI_WIDTH) ->
     before rich lays it out: rich breaks lines at spaces only, and a Japanese sentence has
     spaces only around Latin words, so it would break there ("2 / 回目") or cut a word."""
     if command.help:
-        text = reflowed(gettext(inspect.cleandoc(command.help)))
-        command.help = wrap_japanese(text, width - 4)
+        command.help = wrap_japanese(reflowed(gettext(inspect.cleandoc(command.help))), width - 4)
     if command.short_help:
         command.short_help = gettext(command.short_help)
     for param in command.params:
@@ -313,13 +312,12 @@ def translate_command_help(command: click.Command, *, width: int = CLI_WIDTH) ->
         if text:
             # The option's help shares the line with its names, type and range: at 80 columns
             # its cell can be a little narrower than a fifth of the line.
-            help_text = _kept_lines(wrap_japanese(reflowed(gettext(text)), max(14, width // 5 - 2)))
-            param.help = help_text  # type: ignore[attr-defined]
+            param.help = _kept_lines(wrap_japanese(reflowed(gettext(text)), _option_width(width)))
     # click made (and keeps) the --help option while typer built the command.
     help_option = command.get_help_option(click.Context(command))
     if help_option is not None and help_option.help:
         help_option.help = _kept_lines(
-            wrap_japanese(gettext(help_option.help), max(14, width // 5 - 2))
+            wrap_japanese(gettext(help_option.help), _option_width(width))
         )
     for sub in getattr(command, "commands", {}).values():
         translate_command_help(sub, width=width)
@@ -345,6 +343,10 @@ def reflowed(text: str) -> str:
             joined += (" " if spaced else "") + line
         paragraphs.append(joined)
     return "\n\n".join(paragraphs)
+
+
+def _option_width(width: int) -> int:
+    return max(14, width // 5 - 2)
 
 
 def _kept_lines(text: str) -> str:

@@ -284,7 +284,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     for store_error in (PynamoDBException, BotoCoreError, ClientError):
-        app.add_exception_handler(store_error, _store_error)  # type: ignore[arg-type]
+        app.add_exception_handler(store_error, _store_error)
 
     @app.exception_handler(RdbOperationalError)
     async def _rdb(request: Request, exc: RdbOperationalError) -> Response:
