@@ -9,8 +9,8 @@ item in one step, and the journal is still appended in the order memory changed.
 Why not finer (a lock per table or per item): a Scan page walks the table's sorted structures,
 which any write to the table changes, and moto's backend keeps state across tables (a
 transaction spans tables). A write holds the lock for about a millisecond, so a read waits for
-at most the writes queued before it. A waiting write stops new reads from entering, so a
-stream of Scans cannot starve writers.
+at most the writes queued before it: requests are let in in the order they came, so neither a
+stream of Scans nor a stream of writes can starve the other kind.
 
 Reads must then not change anything: moto's `Table.get_item` does, for a table with a sort
 key, when the partition key is missing (`self.items[hash_key]` on a defaultdict leaves an
@@ -26,6 +26,7 @@ Upstream shape: a readers-writer lock around a backend's dispatch, and `dict.get
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -57,47 +58,69 @@ _MARK = "_dynamodb_lab_read_only_get"
 
 
 class ReadWriteLock:
-    """Many readers or one writer. `with lock:` takes it alone, as a plain lock would, so code
-    that only ever wrote keeps working; `with lock.shared():` reads."""
+    """Many readers or one writer, let in in the order they came. `with lock:` takes it alone,
+    as a plain lock would, so code that only ever wrote keeps working; `with lock.shared():`
+    reads.
+
+    First come, first served: a reader behind a waiting writer waits, so Scans cannot starve
+    writes, and a writer behind waiting readers waits, so a stream of writes (64 clients
+    liking at once) cannot starve reads. Whoever leaves lets in the longest waiting: one
+    writer, or every reader up to the next writer. Each waiter sleeps on a lock of its own,
+    so a release wakes only those it lets in."""
 
     def __init__(self) -> None:
-        self._state = threading.Condition(threading.Lock())
+        self._mutex = threading.Lock()
         self._readers = 0
         self._writing = False
-        self._writers_waiting = 0
+        self._waiting: deque[tuple[bool, threading.Lock]] = deque()
 
     @contextmanager
     def shared(self) -> Iterator[None]:
-        with self._state:
-            while self._writing or self._writers_waiting:
-                self._state.wait()
-            self._readers += 1
+        self._acquire(writing=False)
         try:
             yield
         finally:
-            with self._state:
-                self._readers -= 1
-                if not self._readers:
-                    self._state.notify_all()
+            self._release(writing=False)
 
     def __enter__(self) -> None:
-        with self._state:
-            self._writers_waiting += 1
-            try:
-                while self._writing or self._readers:
-                    self._state.wait()
-            finally:
-                self._writers_waiting -= 1
-            self._writing = True
+        self._acquire(writing=True)
 
     def __exit__(self, *exc_info: object) -> None:
-        with self._state:
-            self._writing = False
-            self._state.notify_all()
+        self._release(writing=True)
 
     def locked(self) -> bool:
         """Someone reads or writes now (a moment's figure, for the health report)."""
         return self._writing or self._readers > 0
+
+    def _acquire(self, *, writing: bool) -> None:
+        with self._mutex:
+            if not self._waiting and self._fits(writing):
+                self._enter(writing)
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append((writing, turn))
+        turn.acquire()  # released by the release that lets this waiter in (see `_release`)
+
+    def _release(self, *, writing: bool) -> None:
+        with self._mutex:
+            if writing:
+                self._writing = False
+            else:
+                self._readers -= 1
+            while self._waiting and self._fits(self._waiting[0][0]):
+                waiter_writes, turn = self._waiting.popleft()
+                self._enter(waiter_writes)
+                turn.release()
+
+    def _fits(self, writing: bool) -> bool:
+        return not self._writing and not (writing and self._readers)
+
+    def _enter(self, writing: bool) -> None:
+        if writing:
+            self._writing = True
+        else:
+            self._readers += 1
 
 
 def install() -> None:
