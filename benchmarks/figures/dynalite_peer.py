@@ -278,8 +278,13 @@ def _beside_scans(client: Any, items: int, rounds: int) -> tuple[float, float]:
     stop = threading.Event()
 
     def scan_until_stopped() -> None:
+        from botocore.exceptions import ConnectionClosedError
+
         while not stop.is_set():
-            client.scan(TableName=TABLE, Limit=SCAN_PAGE)
+            try:
+                client.scan(TableName=TABLE, Limit=SCAN_PAGE)
+            except ConnectionClosedError:
+                continue  # a pooled connection idle past Node's keep-alive timeout (5 s)
 
     scanners = [threading.Thread(target=scan_until_stopped) for _ in range(SCANNERS)]
     for scanner in scanners:
