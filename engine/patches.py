@@ -50,6 +50,6 @@ def install_all() -> None:
     capacity.install()
     transactions.install()
     serialization.install()
+    locking.install()  # under `replicas`: a read of the leader adds no empty partition
     replicas.install()
-    locking.install()
     front.install()
