@@ -85,9 +85,9 @@ def _dynamodb(environ: dict[str, Any], start_response: Callable[..., Any]) -> It
         )
     except Exception:  # noqa: BLE001 - as Flask would: a 500, and the traceback in the log
         logger.exception("%s failed", environ.get("HTTP_X_AMZ_TARGET"))
-        return InternalServerError()(environ, start_response)  # type: ignore[no-any-return]
+        return InternalServerError()(environ, start_response)
     response = Response(response=body, status=status, headers=headers)
-    return response(environ, start_response)  # type: ignore[no-any-return]
+    return response(environ, start_response)
 
 
 def server(app: WsgiApp, host: str, port: int) -> wsgi.Server:
@@ -108,5 +108,6 @@ def install() -> None:
     (idempotent)."""
     if getattr(moto.core.responses, _MARK, False):
         return
-    moto.core.responses.method_names_from_class = functools.cache(method_names_from_class)
+    cached = functools.cache(method_names_from_class)
+    moto.core.responses.method_names_from_class = cached  # type: ignore[attr-defined]
     setattr(moto.core.responses, _MARK, True)

@@ -110,7 +110,7 @@ class Gate:
             with self.lock.shared():
                 if self.closed:
                     return _SHUTTING_DOWN
-                return _original_call_action(handler)
+                return cast(TYPE_RESPONSE, _original_call_action(handler))
         ticket = None
         with self.lock:
             if self.closed:
