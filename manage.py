@@ -431,6 +431,19 @@ def settle_likes(
     console.print(f"post {post_id}: {settled} pending like changes finished")
 
 
+@cli.command("measure", hidden=True)
+def measure_command(
+    output: Annotated[Path, typer.Option(help="Where to write the measurement (JSON).")],
+) -> None:
+    """Drive every page and action once on a private engine and write what each call cost
+    (the cost model's input; the cost page and `cost` start it in a process of its own)."""
+    from app import create_app
+    from lens.measure import measure
+
+    result = measure(create_app, _settings())
+    output.write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+
 @cli.command(short_help="Serve the app (and the embedded engine).")
 def run(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
