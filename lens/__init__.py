@@ -26,7 +26,18 @@ import logging
 from fastapi import FastAPI
 from markupsafe import Markup
 
-from lens import design_router, explorer_router, inspector, labs, links, tour_router
+from lens import (
+    advisor_router,
+    cost_router,
+    design_router,
+    explorer_router,
+    insights,
+    insights_router,
+    inspector,
+    labs,
+    links,
+    tour_router,
+)
 from lens.attribute_values import pretty_json
 from lens.capacity import format_units
 from lens.docstrings import docstring_html, markdown_inline
@@ -51,8 +62,10 @@ def inspector_panel(oob: bool) -> Markup:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """/design and /tables with their JSON (the source views and /tables only when enabled, as
-    they are outside production), the /labs pages, the guided tour; the inspector's middleware
-    and its panel on every page."""
+    they are outside production), the /labs pages, the guided tour, the architect's desk
+    (/cost, /design/advice, /insights with its JSON); the inspector's middleware and its panel
+    on every page, and the counting of partition keys behind /insights."""
+    app.include_router(advisor_router.router)
     app.include_router(design_router.router)
     if settings.code_views_enabled:
         app.include_router(design_router.code_router)
@@ -61,6 +74,9 @@ def install(app: FastAPI, settings: Settings) -> None:
         app.include_router(explorer_router.router)
         app.include_router(explorer_router.api)
     app.include_router(tour_router.router)
+    app.include_router(cost_router.router)
+    app.include_router(insights_router.router)
+    app.include_router(insights_router.api)
     labs.install(app)
     web.templates.env.filters["units"] = format_units
     web.templates.env.globals["partition_url"] = links.partition_url
@@ -69,3 +85,4 @@ def install(app: FastAPI, settings: Settings) -> None:
     web.templates.env.filters["markdown_inline"] = markdown_inline
     web.set_instrument_panel(inspector_panel)
     inspector.install_inspector(app, settings)
+    insights.install_counting()

@@ -20,8 +20,9 @@ from typing import Any
 
 from pynamodb.models import Model
 
-from lens.capacity import TableSchema, item_size
+from lens.capacity import TableSchema
 from lens.inspector import schema_of
+from shared.capacity_rules import item_size
 from shared.dynamo import models_by_table
 
 STORAGE_OVERHEAD_BYTES = 100

@@ -34,18 +34,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from lens import inspector
-from lens.access_patterns import access_patterns
 from lens.capacity import Units
 from lens.census import take_census
+from lens.insights import touches
 from lens.inspector import DynamoCall
+from shared.access_patterns import access_patterns
 from shared.database import create_rdb_tables
 from shared.dynamo import bound_client, create_tables, models_by_table
 from shared.seeding import SeedPlan, seeders
-from shared.settings import PROJECT_ROOT, Settings
+from shared.settings import PROJECT_ROOT, Settings, active_settings
 
 log = logging.getLogger(__name__)
 
-SEED = {"users": 8, "posts": 40, "likes_per_post": 5, "comments_per_post": 4, "activities": 2000}
+SEED = {"users": 30, "posts": 40, "likes_per_post": 5, "comments_per_post": 4, "activities": 2000}
 MEASURED_PREFIX = "cost-"
 PASSWORD = "measure-password-1"
 
@@ -109,6 +110,8 @@ def _call_record(call: DynamoCall, params: Mapping[str, Any]) -> dict[str, Any]:
         "computed_rcu": call.computed.read,
         "computed_wcu": call.computed.write,
         "consistent": bool(params.get("ConsistentRead")),
+        "limit": params.get("Limit"),
+        "keys": [[table, index, key] for table, index, key in touches(call.operation, params)[0]],
         "scanned": call.items_scanned,
         "returned": call.items_returned,
         "error": call.error,
@@ -275,3 +278,17 @@ class Measuring:
 
 
 measuring = Measuring()
+
+
+def measurement_for_page() -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(the kept measurement or None, what a page says while there is none): outside
+    production a missing one is started in the background, as a lab run is."""
+    settings = active_settings()
+    kept = kept_measurement(settings.data_dir)
+    if kept is not None:
+        return kept, {"measuring": False}
+    if not settings.is_dev:
+        return None, {"measuring": False, "not_here": True}
+    if measuring.error is None:
+        measuring.start(settings.data_dir)
+    return None, {"measuring": measuring.running, "failure": measuring.error}
