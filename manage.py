@@ -431,6 +431,113 @@ def settle_likes(
     console.print(f"post {post_id}: {settled} pending like changes finished")
 
 
+def _measurement(remeasure: bool):  # type: ignore[no-untyped-def]
+    from lens.measure import kept_measurement, new_measurement
+
+    data_dir = _wire().data_dir
+    kept = None if remeasure else kept_measurement(data_dir)
+    if kept is not None:
+        return kept
+    with console.status("Measuring every page and action once on a private engine..."):
+        return new_measurement(data_dir)
+
+
+@cli.command()
+def cost(
+    users: Annotated[int, typer.Option(min=1, help="Daily active users.")] = 10_000,
+    region: Annotated[str, typer.Option(help="us-east-1 or ap-northeast-1.")] = "us-east-1",
+    mode: Annotated[str, typer.Option(help="on-demand or provisioned.")] = "on-demand",
+    per_day: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--per-day",
+            help="NAME=VALUE per user per day: home_views, post_views, user_views, "
+            "activity_views, feed_views, likes, comments, posts, sign_ins (repeatable).",
+        ),
+    ] = None,
+    remeasure: Annotated[bool, typer.Option(help="Measure again, ignoring the kept one.")] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text (tables) or json (for tools).")
+    ] = OutputFormat.text,
+) -> None:
+    """What the design costs per month at a traffic profile, per table and access pattern."""
+    from pydantic import ValidationError
+
+    from lens.cost import TrafficProfile, cost_document
+
+    values: dict[str, object] = {"users": users, "region": region, "mode": mode}
+    for pair in per_day or []:
+        name, _, value = pair.partition("=")
+        values[name.strip()] = value.strip()
+    try:
+        profile = TrafficProfile.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        err_console.print(f"[red]{'.'.join(map(str, first['loc']))}: {first['msg']}[/]")
+        raise typer.Exit(2) from error
+    doc = cost_document(_measurement(remeasure), profile)
+    if output_format is OutputFormat.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    _print_cost(doc)
+
+
+def _print_cost(doc) -> None:  # type: ignore[no-untyped-def]
+    console.print(
+        f"[bold]${doc['monthly_usd']:,.2f}[/] a month at {doc['users']:,} daily active users "
+        f"({doc['region']}, {doc['mode']}; calls measured {doc['measured_at']})"
+    )
+    tables = Table("table", "reads", "writes", "GSI writes", "storage", "per month")
+    for t in doc["tables"]:
+        tables.add_row(
+            t["table"],
+            *(f"${t[k]:,.2f}" for k in ("read_usd", "write_usd", "gsi_write_usd", "storage_usd")),
+            f"${t['monthly_usd']:,.2f}",
+        )
+    console.print(tables)
+    patterns = Table("access pattern", "operation", "RCU/call", "WCU/call", "calls/month", "$")
+    for p in doc["access_patterns"]:
+        patterns.add_row(
+            p["name"] + (" (grows with the table)" if p["grows_with_table"] else ""),
+            p["operation"],
+            f"{p['rcu_per_call']:,.4g}",
+            f"{p['wcu_per_call']:,.4g}",
+            f"{p['calls_per_month']:,}",
+            f"{p['usd']:,.2f} ({p['source']})",
+        )
+    console.print(patterns)
+    what_if = Table("what if", "per month", "difference")
+    for w in doc["what_if"]:
+        what_if.add_row(w["title"], f"${w['monthly_usd']:,.2f}", f"{w['difference_usd']:+,.2f}")
+    console.print(what_if)
+    console.print(
+        f"Prices read {doc['prices']['read_on']} from {', '.join(doc['prices']['sources'])}"
+    )
+
+
+@cli.command()
+def lint(
+    remeasure: Annotated[bool, typer.Option(help="Measure again, ignoring the kept one.")] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text or json (for tools).")
+    ] = OutputFormat.text,
+) -> None:
+    """The design advisor: exits 1 when a finding is an error not marked deliberate (for CI)."""
+    from lens.advisor import advise, lint_document
+
+    findings = advise(_measurement(remeasure))
+    if output_format is OutputFormat.json:
+        print(json.dumps(lint_document(findings), indent=2, ensure_ascii=False))
+    else:
+        for item in findings:
+            mark = " (deliberate)" if item.deliberate else ""
+            console.print(f"[bold]{item.severity}[/] {item.rule}{mark}  [cyan]{item.where}[/]")
+            console.print(f"  {item.message}", highlight=False)
+            console.print(f"  cure: {item.cure}")
+    if any(item.blocks for item in findings):
+        raise typer.Exit(1)
+
+
 @cli.command("measure", hidden=True)
 def measure_command(
     output: Annotated[Path, typer.Option(help="Where to write the measurement (JSON).")],

@@ -90,7 +90,9 @@ class Finding:
         }
 
 
-def finding(rule: str, severity: Severity, where: str, message_id: str, **params: Any) -> Finding:
+def finding(
+    rule: str, severity: Severity, where: str, message_id: str, /, **params: Any
+) -> Finding:
     reason = DELIBERATE.get((rule, where))
     return Finding(rule, severity, where, message_id, params, reason)
 
@@ -275,9 +277,9 @@ def consistency_audit(measurement: Measurement) -> Iterator[Finding]:
     """Read-your-own-write within one request, from the measured calls and their keys."""
     seen: set[tuple[str, str]] = set()
     for step, calls in measurement["steps"].items():
-        written: set[tuple[str, str]] = set()
+        written: set[tuple[str, str | None, str]] = set()
         for call in calls:
-            keys = {(table, key) for table, _index, key in call.get("keys", [])}
+            keys = {(table, index, key) for table, index, key in call.get("keys", [])}
             if call["wcu"]:
                 written |= keys
                 continue

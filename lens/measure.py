@@ -109,13 +109,21 @@ def _call_record(call: DynamoCall, params: Mapping[str, Any]) -> dict[str, Any]:
         "by_target": {_unprefixed(k): v for k, v in figure.by_target.items()},
         "computed_rcu": call.computed.read,
         "computed_wcu": call.computed.write,
-        "consistent": bool(params.get("ConsistentRead")),
+        "consistent": _consistent(params),
         "limit": params.get("Limit"),
         "keys": [[table, index, key] for table, index, key in touches(call.operation, params)[0]],
         "scanned": call.items_scanned,
         "returned": call.items_returned,
         "error": call.error,
     }
+
+
+def _consistent(params: Mapping[str, Any]) -> bool:
+    """A strongly consistent read: asked on the call, or on every table of a BatchGetItem."""
+    batch = [r for r in (params.get("RequestItems") or {}).values() if isinstance(r, Mapping)]
+    if batch:
+        return all(request.get("ConsistentRead") for request in batch)
+    return bool(params.get("ConsistentRead"))
 
 
 def _unprefixed(name: str) -> str:
@@ -182,10 +190,10 @@ MEASURE_TIMEOUT_SECONDS = 600
 
 
 def fingerprint() -> str:
-    """Changes when an access pattern, a model or a service module changes: a kept measurement
-    is used only while it describes the code that runs."""
+    """Changes when an access pattern, a model, a service module or this measurement changes:
+    a kept measurement is used only while it describes the code that runs."""
     digest = hashlib.sha256(json.dumps(SEED, sort_keys=True).encode())
-    modules = set()
+    modules = {sys.modules[__name__], sys.modules[touches.__module__]}
     for pattern in access_patterns():
         digest.update(repr((pattern.name, pattern.function, pattern.operation)).encode())
         modules.add(_module_of(pattern.function))
