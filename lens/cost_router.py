@@ -94,11 +94,17 @@ def cost_page(request: Request) -> Response:
         "what_if_title": what_if_title,
         "sources": cost.PRICE_SOURCES,
         "read_on": cost.PRICES_READ_ON,
+        "problem": None,
     }
     try:
         profile = profile_from(query)
     except InvalidInput as error:
-        ctx |= {"profile": cost.TrafficProfile(), "problem": error.detail}
+        ctx |= {
+            "profile": cost.TrafficProfile(),
+            "problem": error.detail,
+            "doc": None,
+            "measuring": False,
+        }
         return render(request, "lens/cost.html", ctx, block="result", status_code=422)
     ctx |= {"profile": profile, **_estimate_or_wait(profile)}
     return render(request, "lens/cost.html", ctx, block="result")

@@ -292,11 +292,12 @@ def measurement_for_page() -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """(the kept measurement or None, what a page says while there is none): outside
     production a missing one is started in the background, as a lab run is."""
     settings = active_settings()
+    state: dict[str, Any] = {"measuring": False, "failure": None, "not_here": False}
     kept = kept_measurement(settings.data_dir)
     if kept is not None:
-        return kept, {"measuring": False}
+        return kept, state
     if not settings.is_dev:
-        return None, {"measuring": False, "not_here": True}
+        return None, {**state, "not_here": True}
     if measuring.error is None:
         measuring.start(settings.data_dir)
-    return None, {"measuring": measuring.running, "failure": measuring.error}
+    return None, {**state, "measuring": measuring.running, "failure": measuring.error}
