@@ -20,7 +20,7 @@ from shared.web import render
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["insights"])
 POLL = "every 3s"
-PAGE_KEYS = 8
+PAGE_KEYS = 12
 Window = Annotated[int, Query(description="Minutes to look back: 1, 5 or 60.")]
 
 
