@@ -245,8 +245,8 @@ def unbounded_collections(measurement: Measurement) -> Iterator[Finding]:
             where,
             N_(
                 "{where} reads a whole item collection of {table} on a page, without a Limit: "
-                "the collection grows with use (one partition key value's items have no count "
-                "limit), and so do the read's units and time. Page it with Limit and "
+                "the collection grows with use (without a local secondary index, one partition "
+                "key value's items have no size limit), and so do the read's units and time. Page it with Limit and "
                 "LastEvaluatedKey."
             ),
             where=where,

@@ -72,8 +72,9 @@ PRICES: dict[str, Prices] = {
     )
 }
 """On-demand per million request units (after AWS's November 2024 price cut), provisioned per
-capacity-unit hour, storage per GB-month; read from the pages in PRICE_SOURCES on PRICES_READ_ON.
-Prices change: the pages are the authority."""
+capacity-unit hour, storage per GB-month, Standard table class, as of PRICES_READ_ON, from the
+pages in PRICE_SOURCES (their region selector shows each region's rates). Prices change: the
+pages are the authority."""
 
 Region = Literal["us-east-1", "ap-northeast-1"]
 Mode = Literal["on-demand", "provisioned"]
@@ -85,20 +86,22 @@ class TrafficProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    users: int = Field(10_000, ge=1, le=1_000_000_000, description="Daily active users.")
-    home_views: float = Field(5, ge=0, le=10_000, description="Home page views.")
-    post_views: float = Field(8, ge=0, le=10_000, description="Post page views.")
-    user_views: float = Field(1, ge=0, le=10_000, description="User page views.")
-    activity_views: float = Field(1, ge=0, le=10_000, description="Activity page views.")
-    feed_views: float = Field(1, ge=0, le=10_000, description="Feed page views.")
-    likes: float = Field(3, ge=0, le=10_000, description="Likes.")
-    comments: float = Field(0.5, ge=0, le=10_000, description="Comments.")
-    posts: float = Field(0.1, ge=0, le=10_000, description="Posts written.")
-    sign_ins: float = Field(0.2, ge=0, le=10_000, description="Sign-ins.")
+    users: int = Field(default=10_000, ge=1, le=1_000_000_000, description="Daily active users.")
+    home_views: float = Field(default=5, ge=0, le=10_000, description="Home page views.")
+    post_views: float = Field(default=8, ge=0, le=10_000, description="Post page views.")
+    user_views: float = Field(default=1, ge=0, le=10_000, description="User page views.")
+    activity_views: float = Field(default=1, ge=0, le=10_000, description="Activity page views.")
+    feed_views: float = Field(default=1, ge=0, le=10_000, description="Feed page views.")
+    likes: float = Field(default=3, ge=0, le=10_000, description="Likes.")
+    comments: float = Field(default=0.5, ge=0, le=10_000, description="Comments.")
+    posts: float = Field(default=0.1, ge=0, le=10_000, description="Posts written.")
+    sign_ins: float = Field(default=0.2, ge=0, le=10_000, description="Sign-ins.")
     region: Region = "us-east-1"
     mode: Mode = "on-demand"
-    target_utilization: float = Field(0.7, ge=0.2, le=0.9, description="Auto scaling target.")
-    peak_to_average: float = Field(2.0, ge=1, le=50, description="Peak traffic / average.")
+    target_utilization: float = Field(
+        default=0.7, ge=0.2, le=0.9, description="Auto scaling target."
+    )
+    peak_to_average: float = Field(default=2.0, ge=1, le=50, description="Peak traffic / average.")
 
 
 STEP_OF_FIELD = {
