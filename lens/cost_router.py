@@ -65,8 +65,10 @@ def what_if_title(name: str) -> str:
 
 
 def profile_from(query: dict[str, str]) -> cost.TrafficProfile:
-    """The profile from the form's fields; a bad value is an `InvalidInput` naming its field."""
-    known = {name: value for name, value in query.items() if value != ""}
+    """The profile from the form's fields (other parameters, such as the language switch's, are
+    not the form's); a bad value is an `InvalidInput` naming its field."""
+    fields = cost.TrafficProfile.model_fields
+    known = {name: value for name, value in query.items() if name in fields and value != ""}
     try:
         return cost.TrafficProfile.model_validate(known)
     except ValidationError as error:

@@ -37,7 +37,7 @@ def test_the_cost_page_prices_the_kept_measurement(measured: TestClient) -> None
 
 
 def test_the_cost_page_in_japanese(measured: TestClient) -> None:
-    page = measured.get("/cost", params={"users": 10_000}, headers=JA)
+    page = measured.get("/cost", params={"users": 10_000, "lang": "ja"})
     assert "この設計の月額コスト" in page.text and "アクセスパターンごと" in page.text
 
 
