@@ -70,8 +70,8 @@ def api(page: Page, method: str, url: str, data: dict | None = None) -> dict:
     return response.json() if response.status != 204 else {}
 
 
-def test_insights_show_the_hot_post_then_its_shards(localized: tuple[Page, str]) -> None:
-    page, _language = localized
+def test_insights_show_the_hot_post_then_its_shards(page: Page) -> None:
+    """Once, in English: the two languages' bursts would share the one-minute window."""
     page.goto("/")
     api(
         page,
@@ -93,3 +93,12 @@ def test_insights_show_the_hot_post_then_its_shards(localized: tuple[Page, str])
         api(page, "DELETE", f"/api/v1/posts/{post}/like")
     shards = likes.locator(f'tbody tr[data-key^="{post}#"]')
     expect(shards.nth(2)).to_be_visible(timeout=10_000)  # the page polls, no reload
+
+
+def test_the_insights_page_in_each_language(localized: tuple[Page, str]) -> None:
+    page, language = localized
+    page.goto("/insights?window=60")
+    heading = {"en": "Which partition keys take the traffic", "ja": "どのパーティションキー"}
+    expect(page.locator("h1")).to_contain_text(heading[language])
+    expect(page.get_by_test_id("insights-live")).to_be_visible()
+    assert_accessible(page)
