@@ -3,10 +3,11 @@
 The operation inspector (every DynamoDB call and SQL statement a request made, with its cost by
 AWS's rules), the /design page (read from the access-pattern registry), the exports and the
 explorer (/tables: the items themselves, and an operation builder that writes the code), the
-labs (`lens.labs`: experiments the learner runs at /labs or with `manage.py lab`) and the guided
-tour (/tour), which walks the learner through all of them. Neither the kernel (`shared/`) nor a
-context imports this package: it observes them, and the composition root plugs it in last with
-`install`.
+labs (`lens.labs`: experiments the learner runs at /labs or with `manage.py lab`), the architect's
+desk (/cost: the design priced per month from measured calls; /design/advice: the design
+advisor; /insights: the busiest partition keys) and the guided tour (/tour), which walks the
+learner through all of them. Neither the kernel (`shared/`) nor a context imports this package:
+it observes them, and the composition root plugs it in last with `install`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ __doc_ja__ = """レンズ: DynamoDB の動きを目に見えるようにする�
 オペレーションインスペクター（リクエストが行った DynamoDB の呼び出しと SQL
 文のすべてと、AWS のルールによるそのコスト）、/design
 ページ（アクセスパターンの登録簿から読む）、エクスポート、
+アーキテクトの机（/cost: 計測した呼び出しから求める月額、/design/advice:
+設計アドバイザー、/insights: トラフィックの多いパーティションキー）、
 そしてそれらを順にたどるガイドツアー（/tour）。カーネル（`shared/`）も
 コンテキストもこのパッケージを import しません。レンズはそれらを観察する側で、
 コンポジションルートが最後に `install` で組み込みます。
