@@ -28,10 +28,9 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from lens import inspector
 from lens.capacity import Units
@@ -43,6 +42,9 @@ from shared.database import create_rdb_tables
 from shared.dynamo import bound_client, create_tables, models_by_table
 from shared.seeding import SeedPlan, seeders
 from shared.settings import PROJECT_ROOT, Settings, active_settings
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +163,9 @@ def drive(driver: Driver) -> None:
 def measure(app_factory: Callable[[Settings], FastAPI], base: Settings) -> dict[str, Any]:
     """Start a private engine, seed it, drive the app built by `app_factory`, and return the
     calls of each step, the census of the seeded tables and how it was measured."""
+    # Imported here: the pages and `manage.py cost` only read a kept measurement.
+    from fastapi.testclient import TestClient
+
     from engine.launcher import LocalEngine
 
     with tempfile.TemporaryDirectory() as tmp, LocalEngine(Path(tmp) / "engine.log") as engine:
