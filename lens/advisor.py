@@ -158,10 +158,12 @@ def low_cardinality_keys(measurement: Measurement) -> Iterator[Finding]:
                 _owner(census["table"]),
                 N_(
                     "{target}: partition key {key} has {distinct} distinct values in "
-                    "{items} items ({top}). All traffic for a value goes to the partition of that "
-                    "one key, whatever the table's size: a hot partition (at most 3,000 read "
-                    "and 1,000 write units per second each). Add a shard suffix to the key, or "
-                    "choose a key with many values."
+                    "{items} items ({top}). Every request for one value goes to the partition "
+                    "that holds that value's item collection, so a few partitions take the whole "
+                    "load however large the table grows: a hot partition (each serves at most "
+                    "3,000 read and 1,000 write units per second; DynamoDB may split a hot item "
+                    "collection by its sort key, never one item). Add a shard suffix to the key, "
+                    "or choose a key with many values."
                 ),
                 target=_target_name(target),
                 key=target["partition_key"],
@@ -246,8 +248,8 @@ def unbounded_collections(measurement: Measurement) -> Iterator[Finding]:
             N_(
                 "{where} reads a whole item collection of {table} on a page, without a Limit: "
                 "the collection grows with use (without a local secondary index, one partition "
-                "key value's items have no size limit), and so do the read's units and time. Page it with Limit and "
-                "LastEvaluatedKey."
+                "key value's items have no size limit), and so do the read's units and time. "
+                "Page it with Limit and LastEvaluatedKey."
             ),
             where=where,
             table=call["table"],
