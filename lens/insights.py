@@ -202,25 +202,19 @@ class _Table:
     schema: TableSchema
 
 
-_tables: dict[str, _Table] = {}
-_known: tuple[int, int] = (-1, 0)
+_tables: dict[str, tuple[tuple[type[Model], ...], _Table]] = {}
 
 
 def _table(name: str) -> _Table | None:
-    """The app's table bound to `name`; rebuilt when the model registry changes."""
-    global _tables, _known
-    models = registered_models()
-    state = (len(models), id(models[-1]) if models else 0)
-    if state != _known:
-        grouped: dict[str, list[type[Model]]] = {}
-        for model in models:
-            grouped.setdefault(model.Meta.table_name, []).append(model)
-        _tables = {
-            bound: _Table(base_table_name(group[0]), schema_of(tuple(group)))
-            for bound, group in grouped.items()
-        }
-        _known = state
-    return _tables.get(name)
+    """The app's table bound to `name`, cached by name and checked against the registry (a
+    re-bind under a new prefix, or a replaced model, is noticed), as the inspector does."""
+    models = tuple(m for m in registered_models() if m.Meta.table_name == name)
+    if not models:
+        return None
+    cached = _tables.get(name)
+    if cached is None or cached[0] != models:
+        cached = _tables[name] = (models, _Table(base_table_name(models[0]), schema_of(models)))
+    return cached[1]
 
 
 Touch = tuple[str, str | None, str]
