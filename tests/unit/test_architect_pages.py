@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
-from lens import measure
+from lens import insights, measure
 from lens.insights import recorder
+from shared.dynamo import base_table_name, registered_models
 from shared.settings import active_settings
 from tests.conftest import ApiUser
 from tests.unit.architect_fixtures import MEASUREMENT
@@ -73,3 +75,20 @@ def test_the_insights_page_and_api_show_the_keys_the_app_touched(
     assert 'data-table="likes"' in page.text and f'data-key="{post}"' in page.text
     assert "どのパーティションキー" in unit_client.get("/insights", headers=JA).text
     assert unit_client.get("/insights", params={"window": 2}).status_code == 422
+
+
+def test_a_throttled_request_counts_against_its_key(unit_client: TestClient) -> None:
+    """What the botocore hooks do with a call DynamoDB refused for throughput."""
+    recorder.clear()
+    table = next(m for m in registered_models() if base_table_name(m) == "likes").Meta.table_name
+    params = {"TableName": table, "Key": {"post_id": {"S": "7"}, "sk": {"S": "COUNT"}}}
+    context: dict[str, object] = {}
+    insights._before(params=params, model=SimpleNamespace(name="UpdateItem"), context=context)
+    refused = {"Error": {"Code": "ProvisionedThroughputExceededException"}}
+    insights._after(http_response=SimpleNamespace(status_code=400), parsed=refused, context=context)
+    (likes,) = recorder.traffic(1)
+    assert (likes.keys[0].partition_key, likes.keys[0].throttled, likes.keys[0].writes) == (
+        "7",
+        1,
+        0,
+    )
