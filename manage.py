@@ -442,7 +442,7 @@ def _measurement(remeasure: bool):  # type: ignore[no-untyped-def]
         return new_measurement(data_dir)
 
 
-@cli.command()
+@cli.command(short_help="Price the design per month at a traffic profile.")
 def cost(
     users: Annotated[int, typer.Option(min=1, help="Daily active users.")] = 10_000,
     region: Annotated[str, typer.Option(help="us-east-1 or ap-northeast-1.")] = "us-east-1",
@@ -515,7 +515,7 @@ def _print_cost(doc) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-@cli.command()
+@cli.command(short_help="Check the design; exits 1 on an error not deliberate.")
 def lint(
     remeasure: Annotated[bool, typer.Option(help="Measure again, ignoring the kept one.")] = False,
     output_format: Annotated[
