@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import ANON_COOKIE, known_viewer, optional_viewer, viewer_unknown
 from shared.csrf import anon_id, csrf_token
 from shared.database import RdbConnectionPerRequest
-from shared.errors import DomainError
+from shared.errors import RETRY_AFTER_SECONDS, DomainError
 from shared.i18n import (
     DEFAULT_LANGUAGE,
     N_,
@@ -194,8 +194,10 @@ def error_response(
     """The error as JSON under /api/, else as a page (a fragment for htmx). It carries the
     security headers itself: a 500 is sent from outside every middleware. `title` is a msgid
     (a domain exception's class attribute), translated here; `detail` was translated where it
-    was raised."""
+    was raised. Every 503 says when to try again (`Retry-After`)."""
     headers = {**security_headers(active_settings()), **(headers or {})}
+    if status_code == 503:
+        headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
     if is_api(request):
         return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
     message = detail if isinstance(detail, str) else _validation_message(detail)
