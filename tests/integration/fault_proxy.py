@@ -11,6 +11,7 @@ Modes, switched while it runs:
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import struct
@@ -71,10 +72,8 @@ class FaultProxy:
             self._pipe(client)
             return
         client.settimeout(5)
-        try:
+        with contextlib.suppress(OSError):
             client.recv(65536)
-        except OSError:
-            pass
         if mode == "stall":
             self._held.append(client)
             return
