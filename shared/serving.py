@@ -73,7 +73,9 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # once instead of queueing without bound.
         "limit_concurrency": settings.max_concurrent_connections,
         "timeout_graceful_shutdown": 10,
-        "proxy_headers": True,
+        # X-Forwarded-For is read only from the proxies listed: an empty list must not fall back
+        # to uvicorn's own default, which trusts 127.0.0.1 (any local process, then).
+        "proxy_headers": bool(settings.forwarded_allow_ips.strip()),
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "server_header": False,  # the server's name and version tell an attacker what to try
     }

@@ -69,9 +69,10 @@ class Settings(BaseSettings):
         default=256, description="Open connections beyond this are answered 503 at once."
     )
     forwarded_allow_ips: str = Field(
-        default="127.0.0.1",
-        description="Proxies trusted to name the client in X-Forwarded-For (comma-separated, "
-        "or '*'): the address the rate limits count.",
+        default="",
+        description="Proxies trusted to name the client in X-Forwarded-For (comma-separated "
+        "addresses or networks, or '*'); none by default, so the peer address is the client "
+        "the rate limits count and nobody can pick their own address by sending the header.",
     )
     sign_in_attempts_per_username: int = Field(
         default=10, description="Sign-in attempts one username may receive per window."

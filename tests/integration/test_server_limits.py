@@ -5,12 +5,14 @@ A small ASGI app stands in for the real one: what is tested is the server's opti
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -115,3 +117,52 @@ def test_make_run_and_the_docker_image_serve_through_manage_py_run() -> None:
     assert "manage.py run" in (root / "Makefile").read_text()
     assert '"manage.py", "run"' in (root / "Dockerfile").read_text()
     assert "server_options(settings)" in (root / "manage.py").read_text()
+
+
+async def whoami(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    """Answers the client address the app was given (what the rate limits count)."""
+    if scope["type"] != "http":
+        return
+    body = scope["client"][0].encode()
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@contextlib.contextmanager
+def serving(app, settings: Settings) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", **server_options(settings)
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield "127.0.0.1", port
+    finally:
+        running.should_exit = True
+        thread.join(timeout=15)
+
+
+def client_address_seen(server: tuple[str, int], forwarded_for: str) -> str:
+    url = f"http://{server[0]}:{server[1]}/"
+    return httpx.get(url, headers={"X-Forwarded-For": forwarded_for}).text
+
+
+def test_no_proxy_is_trusted_by_default_so_x_forwarded_for_is_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    with serving(whoami, Settings()) as server:
+        assert client_address_seen(server, "203.0.113.9") == "127.0.0.1"
+        assert client_address_seen(server, "203.0.113.10") == "127.0.0.1"
+
+
+def test_a_configured_proxy_names_the_client() -> None:
+    with serving(whoami, Settings(forwarded_allow_ips="127.0.0.1")) as server:
+        assert client_address_seen(server, "203.0.113.9") == "203.0.113.9"
