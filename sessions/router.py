@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
+from botocore.exceptions import BotoCoreError
 from fastapi import APIRouter, Form, Request, Response
+from pynamodb.exceptions import PynamoDBException
 
 from sessions import service
 from sessions.schemas import Credentials, SessionOut, ViewerOut
 from shared.auth import SESSION_COOKIE, OptionalViewer
 from shared.csrf import csrf_token
 from shared.errors import DomainError
+from shared.outage import dynamodb_unavailable
 from shared.settings import active_settings
-from shared.web import htmx_redirect, render
+from shared.web import dynamodb_unavailable_response, htmx_redirect, render
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -102,12 +108,24 @@ def login(
     return response
 
 
-@router.post("/logout")
-def logout(request: Request) -> Response:
-    service.end_session(token=request.cookies.get(SESSION_COOKIE, ""))
-    response = htmx_redirect(request, "/")
+def _signed_out(request: Request, response: Response) -> Response:
+    """Ends the session, and clears the cookie whatever happens: during an outage the session
+    item stays until it expires, the answer is the outage's 503, and this browser is signed
+    out all the same."""
+    try:
+        service.end_session(token=request.cookies.get(SESSION_COOKIE, ""))
+    except (PynamoDBException, BotoCoreError) as error:
+        if not dynamodb_unavailable(error):
+            raise
+        log.warning("sign-out during an outage: the session item stays until it expires")
+        response = dynamodb_unavailable_response(request)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    return _signed_out(request, htmx_redirect(request, "/"))
 
 
 @api.post("/signup", status_code=201)
@@ -139,10 +157,7 @@ def api_login(request: Request, response: Response, body: Credentials) -> Viewer
 
 @api.post("/logout", status_code=204)
 def api_logout(request: Request) -> Response:
-    service.end_session(token=request.cookies.get(SESSION_COOKIE, ""))
-    response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+    return _signed_out(request, Response(status_code=204))
 
 
 @api.get("/session")

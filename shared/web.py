@@ -246,21 +246,27 @@ def _validation_message(errors: Any) -> str:
     return "; ".join(parts) or _("The request was not valid.")
 
 
+def dynamodb_unavailable_response(request: Request) -> Response:
+    """The 503 of a request that met a DynamoDB outage. It names the store, never its address
+    (the endpoint is the operator's business, not the reader's)."""
+    mark_unavailable(request)
+    return error_response(
+        request,
+        503,
+        N_("DynamoDB is unavailable"),
+        _(
+            "DynamoDB did not answer, or asked to slow down, so this cannot be shown or done "
+            "right now. Posts are safe in the database; try again shortly."
+        ),
+    )
+
+
 def _store_error(request: Request, exc: Exception) -> Response:
     """DynamoDB failed under a page that cannot do without it: 503 when it could not answer,
     500 when it refused (a refusal is a bug, not an outage)."""
     if dynamodb_unavailable(exc):
         log.warning("DynamoDB unavailable: %s", exc)
-        mark_unavailable(request)
-        return error_response(
-            request,
-            503,
-            N_("DynamoDB is unavailable"),
-            _(
-                "DynamoDB did not answer, or asked to slow down, so this cannot be shown or done "
-                "right now. Posts are safe in the database; try again shortly."
-            ),
-        )
+        return dynamodb_unavailable_response(request)
     log.exception("DynamoDB call failed")
     return error_response(request, 500, N_("DynamoDB error"), _("DynamoDB refused the request."))
 
