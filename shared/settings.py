@@ -74,11 +74,14 @@ class Settings(BaseSettings):
         "addresses or networks, or '*'); none by default, so the peer address is the client "
         "the rate limits count and nobody can pick their own address by sending the header.",
     )
-    sign_in_attempts_per_username: int = Field(
-        default=10, description="Sign-in attempts one username may receive per window."
+    sign_in_failures_before_delay: int = Field(
+        default=5,
+        description="Wrong passwords one address may send for one username per window before "
+        "each further attempt of that pair must wait (1 s, then twice as long each time).",
     )
     sign_in_attempts_per_address: int = Field(
-        default=50, description="Sign-in attempts one client address may make per window."
+        default=50,
+        description="Failed sign-ins one client address may make per window, across usernames.",
     )
     sign_up_attempts_per_address: int = Field(
         default=10, description="Sign-ups one client address may attempt per window."
