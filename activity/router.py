@@ -17,7 +17,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from activity import service
 from activity.schemas import ActivityPageOut, FeedOut
-from shared.web import PostId, render, render_block
+from shared.web import PostId, client_address, render, render_block
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ def post_timeline_panel(request: Request, *, post_id: int, **_host_facts: object
 
 @router.get("/feed")
 def feed_page(request: Request, limit: Limit = 20) -> Response:
+    service.admit_scan_feed(client_address=client_address(request))
     feeds = [service.feed_by_scan(limit=limit), service.feed_by_index(limit=limit)]
     titles = service.post_titles_of([a for feed in feeds for a in feed.items])
     ctx = {
@@ -148,6 +149,9 @@ def api_post_activities(
 
 
 @api.get("/feed")
-def api_feed(mode: service.FeedMode = "index", limit: Limit = 20) -> FeedOut:
-    """What is happening on the site: `scan` (the anti-pattern) or `index` (FeedIndex)."""
+def api_feed(request: Request, mode: service.FeedMode = "index", limit: Limit = 20) -> FeedOut:
+    """What is happening on the site: `scan` (the anti-pattern, a few loads a minute per
+    client address, then 429) or `index` (FeedIndex)."""
+    if mode == "scan":
+        service.admit_scan_feed(client_address=client_address(request))
     return FeedOut.of(service.global_feed(mode=mode, limit=limit))

@@ -16,7 +16,7 @@ from shared.csrf import csrf_token
 from shared.errors import DomainError
 from shared.outage import dynamodb_unavailable
 from shared.settings import active_settings
-from shared.web import dynamodb_unavailable_response, htmx_redirect, render
+from shared.web import client_address, dynamodb_unavailable_response, htmx_redirect, render
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,6 @@ def _form_page(
     )
 
 
-def _client_address(request: Request) -> str:
-    """Who the rate limits count: the peer address (behind a proxy, the server puts the
-    client's address here from X-Forwarded-For when FORWARDED_ALLOW_IPS trusts the proxy)."""
-    return request.client.host if request.client else "unknown"
-
-
 @router.get("/signup")
 def signup_page(request: Request) -> Response:
     return render(
@@ -72,7 +66,7 @@ def signup(
             password=password,
             display_name=display_name,
             replacing=request.cookies.get(SESSION_COOKIE),
-            client_address=_client_address(request),
+            client_address=client_address(request),
         )
     except DomainError as error:
         return _form_page(request, "sessions/signup.html", error, values)
@@ -99,7 +93,7 @@ def login(
             username=username,
             password=password,
             replacing=request.cookies.get(SESSION_COOKIE),
-            client_address=_client_address(request),
+            client_address=client_address(request),
         )
     except DomainError as error:
         return _form_page(request, "sessions/login.html", error, {"username": username})
@@ -136,7 +130,7 @@ def api_signup(request: Request, response: Response, body: Credentials) -> Viewe
         password=body.password,
         display_name=body.display_name,
         replacing=request.cookies.get(SESSION_COOKIE),
-        client_address=_client_address(request),
+        client_address=client_address(request),
     )
     _set_session_cookie(response, token)
     return ViewerOut.of(viewer)
@@ -149,7 +143,7 @@ def api_login(request: Request, response: Response, body: Credentials) -> Viewer
         username=body.username,
         password=body.password,
         replacing=request.cookies.get(SESSION_COOKIE),
-        client_address=_client_address(request),
+        client_address=client_address(request),
     )
     _set_session_cookie(response, token)
     return ViewerOut.of(viewer)

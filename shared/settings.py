@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         default=50,
         description="Failed sign-ins one client address may make per window, across usernames.",
     )
+    scan_feed_reads_per_minute: int = Field(
+        default=10,
+        description="Loads of the Scan feed (its page, or /api/v1/feed?mode=scan) one client "
+        "address may make per minute: each reads the whole activities table.",
+    )
     sign_up_attempts_per_address: int = Field(
         default=10, description="Sign-ups one client address may attempt per window."
     )

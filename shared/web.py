@@ -114,6 +114,12 @@ def security_headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
+def client_address(request: Request) -> str:
+    """Who the per-address limits count: the peer address (behind a proxy, the server puts the
+    client's address here from X-Forwarded-For when FORWARDED_ALLOW_IPS trusts the proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true" and not request.headers.get("hx-boosted")
 

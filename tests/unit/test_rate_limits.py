@@ -205,3 +205,38 @@ def test_an_unknown_username_takes_as_long_as_a_wrong_password(
         unknown_user = median_seconds(lambda: sign_in(client, "nobody_here"))
     ratio = max(wrong_password, unknown_user) / min(wrong_password, unknown_user)
     assert ratio < 3, f"wrong password {wrong_password:.3f}s, unknown user {unknown_user:.3f}s"
+
+
+@pytest.fixture(scope="module")
+def feed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        in_process_app(
+            monkeypatch, tmp_path_factory.mktemp("scan-feed"), SCAN_FEED_READS_PER_MINUTE="3"
+        ) as client,
+    ):
+        yield client
+
+
+def test_the_scan_feed_is_limited_per_address_with_a_readable_429(feed_app: TestClient) -> None:
+    client, neighbour = at_address(feed_app), at_address(feed_app)
+    scan = {"mode": "scan", "limit": 100}
+    assert [client.get("/api/v1/feed", params=scan).status_code for _ in range(3)] == [200] * 3
+    refused = client.get("/api/v1/feed", params=scan)
+    retry_after = assert_refused_within(refused, 60)
+    assert "The Scan feed reads the whole activities table" in refused.json()["detail"]
+    assert f"Try again in {retry_after} second" in refused.json()["detail"]
+    page = client.get("/feed")
+    assert page.status_code == 429 and "<h1>Too many attempts</h1>" in page.text
+    assert "reads the whole activities table" in page.text
+    assert int(page.headers["retry-after"]) > 0
+    index = client.get("/api/v1/feed", params={"mode": "index"})
+    assert index.status_code == 200, "the indexed feed is not limited"
+    assert neighbour.get("/api/v1/feed", params=scan).status_code == 200, "per address"
+
+
+def assert_refused_within(response, seconds: int) -> int:  # type: ignore[no-untyped-def]
+    assert response.status_code == 429, response.text
+    retry_after = int(response.headers["retry-after"])
+    assert 0 < retry_after <= seconds
+    return retry_after
