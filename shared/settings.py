@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     request_read_timeout_seconds: int = Field(
         default=15, description="A request must arrive in full (headers and body) within this."
     )
+    busy_read_timeout_seconds: int = Field(
+        default=2,
+        description="Near the connection cap, a connection that has not sent its whole request "
+        "within this is closed (and idle keep-alive connections at once), so clients that "
+        "open connections and send nothing cannot shut others out.",
+    )
     keep_alive_timeout_seconds: int = Field(
         default=5, description="An idle keep-alive connection is closed after this."
     )

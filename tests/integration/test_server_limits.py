@@ -166,3 +166,39 @@ def test_no_proxy_is_trusted_by_default_so_x_forwarded_for_is_ignored(
 def test_a_configured_proxy_names_the_client() -> None:
     with serving(whoami, Settings(forwarded_allow_ips="127.0.0.1")) as server:
         assert client_address_seen(server, "203.0.113.9") == "203.0.113.9"
+
+
+CAP = 40
+HALF_OPEN = 60
+"""More connections that never send a request than the server takes (its cap is CAP)."""
+
+
+def served_within(server: tuple[str, int], seconds: float) -> float | None:
+    """How long until a new client gets its answer (trying again on a 503 or a dropped
+    connection, as a browser's user would), or None if not within `seconds`."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        try:
+            with socket.create_connection(server, timeout=1) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+                if read_response(sock).startswith(b"HTTP/1.1 200"):
+                    return time.monotonic() - started
+        except (OSError, AssertionError):
+            pass
+        time.sleep(0.2)
+    return None
+
+
+def test_half_open_connections_near_the_cap_do_not_shut_others_out() -> None:
+    settings = Settings(max_concurrent_connections=CAP)  # and the default 15 s to read a request
+    with serving(hello, settings) as server:
+        idle = [socket.create_connection(server) for _ in range(HALF_OPEN)]
+        try:
+            waited = served_within(server, seconds=8)
+            assert waited is not None and waited < 5, f"served after {waited}s"
+            time.sleep(0.5)
+            closed = sum(closed_by_server(sock) for sock in idle)
+            assert closed >= HALF_OPEN - CAP, f"{closed} of {HALF_OPEN} idle connections closed"
+        finally:
+            for sock in idle:
+                sock.close()
