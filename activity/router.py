@@ -16,7 +16,9 @@ from markupsafe import Markup
 from pynamodb.exceptions import PynamoDBException
 
 from activity import service
+from activity.models import ActivityType
 from activity.schemas import ActivityPageOut, FeedOut
+from shared.cursors import CURSOR_PATTERN
 from shared.web import PostId, client_address, render, render_block
 
 log = logging.getLogger(__name__)
@@ -26,8 +28,8 @@ api = APIRouter(prefix="/api/v1", tags=["activity"])
 
 PANEL_LIMIT = 10
 Limit = Annotated[int, Query(ge=1, le=service.MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=2000)]
-TypeParam = Annotated[str, Query(alias="type", max_length=20)]
+Cursor = Annotated[str | None, Query(max_length=2000, pattern=CURSOR_PATTERN)]
+TypeParam = Annotated[ActivityType, Query(alias="type")]
 
 
 def _older_url(path: str, page: service.ActivityPage, **params: str | int) -> str | None:

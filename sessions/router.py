@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request, Response
 from pynamodb.exceptions import PynamoDBException
 
 from sessions import service
-from sessions.schemas import Credentials, SessionOut, ViewerOut
+from sessions.schemas import Credentials, NewAccount, SessionOut, ViewerOut
 from shared.auth import SESSION_COOKIE, OptionalViewer
 from shared.csrf import csrf_token
 from shared.errors import DomainError
@@ -123,7 +123,7 @@ def logout(request: Request) -> Response:
 
 
 @api.post("/signup", status_code=201)
-def api_signup(request: Request, response: Response, body: Credentials) -> ViewerOut:
+def api_signup(request: Request, response: Response, body: NewAccount) -> ViewerOut:
     """Create an account and sign in (sets the session cookie)."""
     viewer, token = service.sign_up(
         username=body.username,

@@ -21,10 +21,13 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from peewee import OperationalError as RdbOperationalError
 from playhouse.pool import MaxConnectionsExceeded
+from pydantic import BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 from pynamodb.exceptions import PynamoDBException
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import ANON_COOKIE, known_viewer, optional_viewer, viewer_unknown
@@ -91,7 +94,24 @@ templates.env.globals["page_notice_needed"] = page_notice_needed
 templates.env.globals["viewer_unknown"] = viewer_unknown
 
 MAX_ROW_ID = 2**31 - 1  # a PostgreSQL `serial`; a larger id is a 422, never a database error
-PostId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A post's id")]
+
+
+def _digits_only(value: object) -> object:
+    """pydantic reads " 7" or "7\u00a0" as 7; an id in a URL is digits and nothing else."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError(
+            "int_parsing", "Input should be a valid integer, unable to parse string as an integer"
+        )
+    return value
+
+
+PostId = Annotated[
+    int,
+    BeforeValidator(_digits_only),
+    Path(ge=1, le=MAX_ROW_ID, description="A post's id"),
+    # The validator hides the bounds from pydantic's schema: stated again, as they are enforced.
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+]
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -293,8 +313,15 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail
         if exc.status_code == 404 and detail == "Not Found":
             detail = _("There is no page at this address.")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         return error_response(
-            request, exc.status_code, titles.get(exc.status_code, N_("Request refused")), detail
+            request,
+            exc.status_code,
+            titles.get(exc.status_code, N_("Request refused")),
+            detail,
+            headers,
         )
 
     for store_error in (PynamoDBException, BotoCoreError, ClientError):
@@ -316,6 +343,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
         return error_response(request, 500, N_("Something went wrong"), _("An unexpected error."))
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods some route takes at this path (a 405 must list them in `Allow`): Starlette
+    names only those of the first route that matched the path, and an API path is served by a
+    route per method."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.path_regex.match(request.url.path):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 class _TooLarge(StarletteHTTPException):
