@@ -27,7 +27,7 @@ from pynamodb.exceptions import PynamoDBException
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.routing import Route
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import ANON_COOKIE, known_viewer, optional_viewer, viewer_unknown
@@ -345,15 +345,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, 500, N_("Something went wrong"), _("An unexpected error."))
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
-    """The methods some route takes at this path (a 405 must list them in `Allow`): Starlette
-    names only those of the first route that matched the path, and an API path is served by a
-    route per method."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.path_regex.match(request.url.path):
-            methods |= route.methods or set()
-    return ", ".join(sorted(methods))
+    """The methods some route takes at this path (a 405 must list them in `Allow`), asked of
+    every route: Starlette names only those of the first route whose path matched, and an API
+    path is served by one route per method."""
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 class _TooLarge(StarletteHTTPException):
