@@ -27,7 +27,7 @@ def _username(value: str) -> str:
     return value
 
 
-Username = Annotated[str, AfterValidator(_username), Pattern(USERNAME)]
+Username = Annotated[str, AfterValidator(_username), ONE_LINE, Pattern(USERNAME)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128), ONE_LINE, LINE_PATTERN]
 DisplayName = Annotated[str, StringConstraints(max_length=50), ONE_LINE, LINE_PATTERN]
 

@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, GetJsonSchemaHandler
+from pydantic import BeforeValidator, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
@@ -79,15 +79,18 @@ def check_text(text: str, *, field: str, multiline: bool = False) -> str:
     raise InvalidInput(message.format(field=name, code=code), field=field)
 
 
-def _validator(*, multiline: bool) -> AfterValidator:
-    def validate(text: str) -> str:
-        problem = text_problem(text, multiline=multiline)
+def _validator(*, multiline: bool) -> BeforeValidator:
+    """Runs before pydantic's own string checks, so a refused character is named first and a
+    length limit still gets pydantic's plain "at most n characters"."""
+
+    def validate(value: object) -> object:
+        problem = text_problem(value, multiline=multiline) if isinstance(value, str) else None
         if problem is not None:
             message = problem[0].upper() + problem[1:] + "."
             raise PydanticCustomError("text_refused", message)
-        return text
+        return value
 
-    return AfterValidator(validate)
+    return BeforeValidator(validate)
 
 
 @dataclass(frozen=True)
@@ -125,5 +128,5 @@ CleanLine = Annotated[str, ONE_LINE, LINE_PATTERN]
 CleanText = Annotated[str, MANY_LINES, TEXT_PATTERN]
 """Text that may span lines (a body, a comment): tab, LF and CR allowed, no other control.
 
-A length limit goes before the validator (`Annotated[str, StringConstraints(max_length=n),
-ONE_LINE, LINE_PATTERN]`), so a long value gets pydantic's own "at most n characters"."""
+A length limit is added as `Annotated[str, StringConstraints(max_length=n), ONE_LINE,
+LINE_PATTERN]`."""
