@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from shared.auth import Viewer
 
 
-USERNAME = r"^\s*[A-Za-z0-9_]{3,30}\s*$"
-"""What sign-up accepts: 3 to 30 letters, digits and _, stored lowercased and trimmed."""
+USERNAME = r"^[^\S\u0000-\u001f\u007f-\u009f]*[A-Za-z0-9_]{3,30}[^\S\u0000-\u001f\u007f-\u009f]*$"
+"""What sign-up accepts: 3 to 30 letters, digits and _, stored lowercased and trimmed of the
+spaces around them (spaces, not control characters)."""
 
 
 def _username(value: str) -> str:
