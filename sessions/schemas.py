@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from blog.service import DISPLAY_NAME_MAX
+from sessions.service import PASSWORD_MAX, PASSWORD_MIN
 from shared.i18n import gettext as _
 from shared.text import LINE_PATTERN, ONE_LINE, CleanLine, Pattern
 
@@ -29,8 +31,10 @@ def _username(value: str) -> str:
 
 
 Username = Annotated[str, AfterValidator(_username), ONE_LINE, Pattern(USERNAME)]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128), ONE_LINE, LINE_PATTERN]
-DisplayName = Annotated[str, StringConstraints(max_length=50), ONE_LINE, LINE_PATTERN]
+Password = Annotated[
+    str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX), ONE_LINE, LINE_PATTERN
+]
+DisplayName = Annotated[str, StringConstraints(max_length=DISPLAY_NAME_MAX), ONE_LINE, LINE_PATTERN]
 
 
 class Credentials(BaseModel):
