@@ -28,6 +28,7 @@ class FaultProxy:
         self._listener = self._listen(0)
         self.port = int(self._listener.getsockname()[1])
         self._held: list[socket.socket] = []
+        self._piped: set[socket.socket] = set()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept_forever, daemon=True)
         self._thread.start()
@@ -37,6 +38,12 @@ class FaultProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def set_mode(self, mode: Mode) -> None:
+        """A fault starts at once: connections already forwarded (a client's keep-alive pool)
+        are cut too, as a dropped network would."""
+        if mode != "forward":
+            for sock in list(self._piped):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
         if mode == "refuse" and self.mode != "refuse":
             self._listener.close()
         elif mode != "refuse" and self.mode == "refuse":
@@ -84,13 +91,20 @@ class FaultProxy:
     def _pipe(self, client: socket.socket) -> None:
         with client, socket.create_connection(self.target) as upstream:
             ends = {client: upstream, upstream: client}
-            while not self._stopped.is_set():
-                readable, _, _ = select.select(list(ends), [], [], 0.5)
-                for sock in readable:
-                    try:
-                        data = sock.recv(65536)
-                    except OSError:
-                        return
+            self._piped.update(ends)
+            try:
+                self._forward(ends)
+            finally:
+                self._piped.difference_update(ends)
+
+    def _forward(self, ends: dict[socket.socket, socket.socket]) -> None:
+        while not self._stopped.is_set():
+            readable, _, _ = select.select(list(ends), [], [], 0.5)
+            for sock in readable:
+                try:
+                    data = sock.recv(65536)
                     if not data:
                         return
                     ends[sock].sendall(data)
+                except OSError:
+                    return
