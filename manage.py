@@ -1,12 +1,9 @@
 #!/usr/bin/env python
 """DynamoDB Lab's command line: run the app, create tables, seed, describe, snapshot.
 
-python manage.py run            # embedded engine + tables + seed-if-empty + server
-python manage.py create-tables  # every registered table, its GSIs and TTL; the RDB tables
-python manage.py seed           # demo users, posts, likes, comments, activities
-python manage.py describe       # the table design, read from the model classes (--format json)
-python manage.py export cloudformation|workbench  # the tables for CloudFormation / NoSQL Workbench
-python manage.py lab NAME       # run a lab (query-vs-scan, counter, hot-partition, ttl, gsi-cost)
+Start with `python manage.py run`: it starts the embedded engine, creates the tables, seeds
+them when they are empty and serves the app. `python manage.py COMMAND --help` says more about
+each command.
 """
 
 from __future__ import annotations
@@ -77,7 +74,7 @@ def _create_all(settings, recreate: bool = False) -> None:  # type: ignore[no-un
     console.print(f"  RDB tables ready in {settings.database_url.split('@')[-1]}")
 
 
-@cli.command("create-tables")
+@cli.command("create-tables", short_help="Create the DynamoDB and RDB tables.")
 def create_tables_command(
     recreate: Annotated[bool, typer.Option(help="Delete and recreate (loses all data).")] = False,
 ) -> None:
@@ -100,13 +97,34 @@ def _run_seed(**sizes: int) -> None:
     console.print(f"Demo users: {names}  (password: [bold]{DEMO_PASSWORD}[/])")
 
 
-@cli.command()
+@cli.command(short_help="Write the demo data (idempotent).")
 def seed(
-    users: Annotated[int, typer.Option(min=1, max=500)] = 8,
-    posts: Annotated[int, typer.Option(min=0, max=100_000)] = 40,
-    likes_per_post: Annotated[int, typer.Option(min=0, max=1_000)] = 5,
-    comments_per_post: Annotated[int, typer.Option(min=0, max=1_000)] = 4,
-    activities: Annotated[int, typer.Option(min=0, max=1_000_000)] = 2_000,
+    users: Annotated[
+        int, typer.Option(min=1, max=500, help="Demo users; the first (alice) has liked few posts.")
+    ] = 8,
+    posts: Annotated[int, typer.Option(min=0, max=100_000, help="Demo posts.")] = 40,
+    likes_per_post: Annotated[
+        int,
+        typer.Option(
+            min=0, max=1_000, help="Most likes of a post; counts vary, and one hot post gets more."
+        ),
+    ] = 5,
+    comments_per_post: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=1_000,
+            help="Comments of a post; the hot post's thread is three times longer.",
+        ),
+    ] = 4,
+    activities: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=1_000_000,
+            help="Size of the activity log: one activity per like and comment, then views.",
+        ),
+    ] = 2_000,
 ) -> None:
     """Write demo data (idempotent: a second run adds nothing it already wrote)."""
     _wire()
@@ -124,7 +142,7 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-@cli.command()
+@cli.command(short_help="Print the table design.")
 def describe(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="text (tables) or json (for tools).")
@@ -209,7 +227,9 @@ export_cli = typer.Typer(
     help="Write the tables for other tools, generated from the model classes.",
     no_args_is_help=True,
 )
-cli.add_typer(export_cli, name="export")
+cli.add_typer(
+    export_cli, name="export", short_help="Write the tables for CloudFormation or Workbench."
+)
 OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="File to write (default: standard output).")
 ]
@@ -287,7 +307,7 @@ def _lab_cli() -> typer.Typer:
     return build_lab_cli(_wire)
 
 
-cli.add_typer(_lab_cli(), name="lab")
+cli.add_typer(_lab_cli(), name="lab", short_help="Run a lab that proves one lesson.")
 
 
 def _table_names() -> list[str]:
@@ -296,7 +316,7 @@ def _table_names() -> list[str]:
     return [m.Meta.table_name for m in registered_models()]
 
 
-@cli.command("export-data")
+@cli.command("export-data", short_help="Export every table as DynamoDB JSON.")
 def export_data(
     directory: Annotated[Path, typer.Option(help="Where to write the export.")] = Path(
         "data/export"
@@ -318,7 +338,7 @@ def export_data(
         console.print(f"  {name}: {count} items -> {directory / (name + '.json')}")
 
 
-@cli.command("import-data")
+@cli.command("import-data", short_help="Load a snapshot back.")
 def import_data(
     directory: Annotated[Path, typer.Option(help="A snapshot written by export-data.")] = Path(
         "data/dynamodb"
@@ -363,7 +383,7 @@ def _import_legacy_snapshot(settings, directory: Path) -> None:  # type: ignore[
     (directory / MANIFEST_NAME).rename(directory / LEGACY_MANIFEST_NAME)
 
 
-@cli.command("relay-outbox")
+@cli.command("relay-outbox", short_help="Deliver the outbox's pending events.")
 def relay_outbox() -> None:
     """Deliver events still pending in the outbox (their DynamoDB side failed earlier)."""
     from shared import events
@@ -385,7 +405,7 @@ def _deliver_pending_events() -> int:
             return total
 
 
-@cli.command("shard-post")
+@cli.command("shard-post", short_help="Spread a hot post's like counter.")
 def shard_post(
     post_id: Annotated[int, typer.Argument(help="The post whose like counter is hot.")],
     shards: Annotated[int, typer.Option(min=2, help="How many partition keys to spread over.")] = 8,
@@ -400,7 +420,7 @@ def shard_post(
     console.print(f"post {post_id}: like counter spread over {now} shards")
 
 
-@cli.command("settle-likes")
+@cli.command("settle-likes", short_help="Finish likes stopped between writes.")
 def settle_likes(
     post_id: Annotated[int, typer.Argument(help="The post whose stale pending likes to finish.")],
 ) -> None:
@@ -412,7 +432,127 @@ def settle_likes(
     console.print(f"post {post_id}: {settled} pending like changes finished")
 
 
-@cli.command()
+def _measurement(remeasure: bool):  # type: ignore[no-untyped-def]
+    from lens.measure import kept_measurement, new_measurement
+
+    data_dir = _wire().data_dir
+    kept = None if remeasure else kept_measurement(data_dir)
+    if kept is not None:
+        return kept
+    with console.status("Measuring every page and action once on a private engine..."):
+        return new_measurement(data_dir)
+
+
+@cli.command(short_help="Price the design per month at a traffic profile.")
+def cost(
+    users: Annotated[int, typer.Option(min=1, help="Daily active users.")] = 10_000,
+    region: Annotated[str, typer.Option(help="us-east-1 or ap-northeast-1.")] = "us-east-1",
+    mode: Annotated[str, typer.Option(help="on-demand or provisioned.")] = "on-demand",
+    per_day: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--per-day",
+            help="NAME=VALUE per user per day: home_views, post_views, user_views, "
+            "activity_views, feed_views, likes, comments, posts, sign_ins (repeatable).",
+        ),
+    ] = None,
+    remeasure: Annotated[bool, typer.Option(help="Measure again, ignoring the kept one.")] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text (tables) or json (for tools).")
+    ] = OutputFormat.text,
+) -> None:
+    """What the design costs per month at a traffic profile, per table and access pattern."""
+    from pydantic import ValidationError
+
+    from lens.cost import TrafficProfile, cost_document
+
+    values: dict[str, object] = {"users": users, "region": region, "mode": mode}
+    for pair in per_day or []:
+        name, _, value = pair.partition("=")
+        values[name.strip()] = value.strip()
+    try:
+        profile = TrafficProfile.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        err_console.print(f"[red]{'.'.join(map(str, first['loc']))}: {first['msg']}[/]")
+        raise typer.Exit(2) from error
+    doc = cost_document(_measurement(remeasure), profile)
+    if output_format is OutputFormat.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    _print_cost(doc)
+
+
+def _print_cost(doc) -> None:  # type: ignore[no-untyped-def]
+    console.print(
+        f"[bold]${doc['monthly_usd']:,.2f}[/] a month at {doc['users']:,} daily active users "
+        f"({doc['region']}, {doc['mode']}; calls measured {doc['measured_at']})"
+    )
+    tables = Table("table", "reads", "writes", "GSI writes", "storage", "per month")
+    for t in doc["tables"]:
+        tables.add_row(
+            t["table"],
+            *(f"${t[k]:,.2f}" for k in ("read_usd", "write_usd", "gsi_write_usd", "storage_usd")),
+            f"${t['monthly_usd']:,.2f}",
+        )
+    console.print(tables)
+    patterns = Table("access pattern", "operation", "RCU/call", "WCU/call", "calls/month", "$")
+    for p in doc["access_patterns"]:
+        patterns.add_row(
+            p["name"] + (" (grows with the table)" if p["grows_with_table"] else ""),
+            p["operation"],
+            f"{p['rcu_per_call']:,.4g}",
+            f"{p['wcu_per_call']:,.4g}",
+            f"{p['calls_per_month']:,}",
+            f"{p['usd']:,.2f} ({p['source']})",
+        )
+    console.print(patterns)
+    what_if = Table("what if", "per month", "difference")
+    for w in doc["what_if"]:
+        what_if.add_row(w["title"], f"${w['monthly_usd']:,.2f}", f"{w['difference_usd']:+,.2f}")
+    console.print(what_if)
+    console.print(
+        f"Prices read {doc['prices']['read_on']} from {', '.join(doc['prices']['sources'])}"
+    )
+
+
+@cli.command(short_help="Check the design; exits 1 on an error not deliberate.")
+def lint(
+    remeasure: Annotated[bool, typer.Option(help="Measure again, ignoring the kept one.")] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text or json (for tools).")
+    ] = OutputFormat.text,
+) -> None:
+    """The design advisor: exits 1 when a finding is an error not marked deliberate (for CI)."""
+    from lens.advisor import advise, lint_document
+
+    findings = advise(_measurement(remeasure))
+    if output_format is OutputFormat.json:
+        print(json.dumps(lint_document(findings), indent=2, ensure_ascii=False))
+    else:
+        for item in findings:
+            mark = " (deliberate)" if item.deliberate else ""
+            console.print(f"[bold]{item.severity}[/] {item.rule}{mark}  [cyan]{item.where}[/]")
+            console.print(f"  {item.message}", highlight=False)
+            console.print(f"  cure: {item.cure}")
+    if any(item.blocks for item in findings):
+        raise typer.Exit(1)
+
+
+@cli.command("measure", hidden=True)
+def measure_command(
+    output: Annotated[Path, typer.Option(help="Where to write the measurement (JSON).")],
+) -> None:
+    """Drive every page and action once on a private engine and write what each call cost
+    (the cost model's input; the cost page and `cost` start it in a process of its own)."""
+    from app import create_app
+    from lens.measure import measure
+
+    result = measure(create_app, _settings())
+    output.write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+
+@cli.command(short_help="Serve the app (and the embedded engine).")
 def run(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
@@ -637,7 +777,7 @@ def _start_admin_gui(settings, port: int):  # type: ignore[no-untyped-def]
     return gui
 
 
-@cli.command("engine")
+@cli.command("engine", short_help="Serve only the DynamoDB engine.")
 def engine_command(
     port: Annotated[int, typer.Option()] = 8001,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
@@ -689,7 +829,7 @@ def engine_command(
     raise typer.Exit(serve(argv))
 
 
-@cli.command("engine-check")
+@cli.command("engine-check", short_help="Check the engine's journal (--repair mends it).")
 def engine_check(
     data_dir: Annotated[Path, typer.Option(help="Journal and snapshots.")] = Path("data/dynamodb"),
     repair: Annotated[
@@ -736,11 +876,19 @@ def engine_check(
 
 def localized_cli():  # type: ignore[no-untyped-def]
     """The CLI as click runs it, its help in the language of LC_ALL / LC_MESSAGES / LANG."""
-    from shared.i18n import language_from_environment, set_language, translate_command_help
+    from shared.i18n import (
+        cli_width,
+        language_from_environment,
+        localize_cli,
+        set_language,
+        translate_command_help,
+    )
 
-    set_language(language_from_environment())
+    language = language_from_environment()
+    set_language(language)
+    localize_cli(language)
     command = typer.main.get_command(cli)
-    translate_command_help(command)
+    translate_command_help(command, width=cli_width())
     return command
 
 

@@ -27,6 +27,7 @@ def install(app: FastAPI | None = None) -> None:
     the activities seeder; with an app (not the CLI), also its pages and API."""
     from activity import router, seed
     from shared import events
+    from shared.i18n import N_
     from shared.panels import POST_PAGE, TIMELINE_ORDER, register_panel
     from shared.seeding import Seeder, register_seeder
 
@@ -35,7 +36,12 @@ def install(app: FastAPI | None = None) -> None:
     events.subscribe(events.PostUnliked, _on_logged_event, many=_on_logged_events)
     events.subscribe(events.CommentAdded, _on_logged_event, many=_on_logged_events)
     events.subscribe(events.PostViewed, _on_post_viewed)
-    register_panel(POST_PAGE, router.post_timeline_panel, order=TIMELINE_ORDER)
+    register_panel(
+        POST_PAGE,
+        router.post_timeline_panel,
+        order=TIMELINE_ORDER,
+        unavailable=N_("DynamoDB is unavailable: the post's activity is not shown."),
+    )
     register_seeder(Seeder(30, "activities", seed.seed_size, seed.seed_demo))
     if app is not None:
         app.include_router(router.router)

@@ -197,6 +197,7 @@ __doc_ja__ = """`activities` テーブル: 誰がいつ何をしたか。ユー�
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import Literal, get_args
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -204,7 +205,8 @@ from pynamodb.models import Model
 
 from shared.dynamo import register_model
 
-ACTIVITY_TYPES = ("post", "view", "like", "unlike", "comment")
+ActivityType = Literal["post", "view", "like", "unlike", "comment"]
+ACTIVITY_TYPES: tuple[str, ...] = get_args(ActivityType)
 VIEW_TTL_DAYS = 7
 VIEW_DEDUP_MINUTES = 10
 FEED_SHARDS = 4

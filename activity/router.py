@@ -16,9 +16,11 @@ from markupsafe import Markup
 from pynamodb.exceptions import PynamoDBException
 
 from activity import service
+from activity.models import ActivityType
 from activity.schemas import ActivityPageOut, FeedOut
 from shared.auth import OptionalViewer
-from shared.web import PostId, render, render_block
+from shared.cursors import CURSOR_PATTERN
+from shared.web import PostId, client_address, render, render_block
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,8 @@ api = APIRouter(prefix="/api/v1", tags=["activity"])
 
 PANEL_LIMIT = 10
 Limit = Annotated[int, Query(ge=1, le=service.MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=2000)]
-TypeParam = Annotated[str, Query(alias="type", max_length=20)]
+Cursor = Annotated[str | None, Query(max_length=2000, pattern=CURSOR_PATTERN)]
+TypeParam = Annotated[ActivityType, Query(alias="type")]
 
 
 def _older_url(path: str, page: service.ActivityPage, **params: str | int) -> str | None:
@@ -109,6 +111,7 @@ def post_timeline_panel(request: Request, *, post_id: int, **_host_facts: object
 
 @router.get("/feed")
 def feed_page(request: Request, limit: Limit = 20) -> Response:
+    service.admit_scan_feed(client_address=client_address(request))
     feeds = [service.feed_by_scan(limit=limit), service.feed_by_index(limit=limit)]
     titles = service.post_titles_of([a for feed in feeds for a in feed.items])
     ctx = {
@@ -158,6 +161,9 @@ def api_post_activities(
 
 
 @api.get("/feed")
-def api_feed(mode: service.FeedMode = "index", limit: Limit = 20) -> FeedOut:
-    """What is happening on the site: `scan` (the anti-pattern) or `index` (FeedIndex)."""
+def api_feed(request: Request, mode: service.FeedMode = "index", limit: Limit = 20) -> FeedOut:
+    """What is happening on the site: `scan` (the anti-pattern, a few loads a minute per
+    client address, then 429) or `index` (FeedIndex)."""
+    if mode == "scan":
+        service.admit_scan_feed(client_address=client_address(request))
     return FeedOut.of(service.global_feed(mode=mode, limit=limit))

@@ -39,12 +39,15 @@ from activity.models import (
     view_window_start,
 )
 from blog import service as blog_service
+from sessions import service as sessions_service
 from shared import events
 from shared.access_patterns import access_pattern
 from shared.cursors import Key, decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import batch_write, bound_client, conditional_write, utc_now
 from shared.errors import InvalidInput, NotFound
+from shared.i18n import N_
 from shared.i18n import gettext as _
+from shared.settings import active_settings
 
 log = logging.getLogger(__name__)
 
@@ -421,6 +424,25 @@ def feed_by_scan(*, limit: int = DEFAULT_LIMIT) -> Feed:
     kept = (a for a in evaluated() if _in_feed(a, now=now, cutoff_key=cutoff_key))
     items = heapq.nlargest(_check_limit(limit), kept, key=_newest_first)
     return Feed(mode="scan", items=items, stats=stats)
+
+
+SCAN_FEED_REFUSAL = N_(
+    "The Scan feed reads the whole activities table on every load, so each network may load it "
+    "only a few times a minute (the indexed feed has no such limit)."
+)
+
+
+def admit_scan_feed(*, client_address: str) -> None:
+    """Count one load of the Scan feed against the client's address; past the minute's limit,
+    TooManyAttempts (429, Retry-After). The anti-pattern is on display, not an open door: a
+    few clients loading it in a loop would slow every other read of the engine."""
+    limit = sessions_service.RateLimit(
+        "scan-feed-address",
+        active_settings().scan_feed_reads_per_minute,
+        60,
+        SCAN_FEED_REFUSAL,
+    )
+    sessions_service.count_attempt(limit=limit, subject=client_address)
 
 
 @access_pattern(

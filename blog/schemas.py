@@ -6,11 +6,12 @@ service keeps returning model instances.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
-from shared.text import CleanLine, CleanText
+from blog.service import BODY_MAX, TITLE_MAX
+from shared.text import FILLED_LINE_PATTERN, FILLED_TEXT_PATTERN, MANY_LINES, ONE_LINE
 
 if TYPE_CHECKING:
     from blog.models import Post
@@ -19,16 +20,22 @@ if TYPE_CHECKING:
 TIME_NOTE = "UTC, ISO 8601 without an offset (the RDB stores naive UTC)."
 
 
+Title = Annotated[str, StringConstraints(max_length=TITLE_MAX), ONE_LINE, FILLED_LINE_PATTERN]
+"""One line, not blank once trimmed."""
+Body = Annotated[str, StringConstraints(max_length=BODY_MAX), MANY_LINES, FILLED_TEXT_PATTERN]
+"""Not blank once trimmed."""
+
+
 class PostIn(BaseModel):
-    title: CleanLine
-    body: CleanText
+    title: Title
+    body: Body
 
 
 class PostPatch(BaseModel):
     """Only the fields given change; the others keep their current value."""
 
-    title: CleanLine | None = None
-    body: CleanText | None = None
+    title: Title | None = None
+    body: Body | None = None
 
 
 class AuthorOut(BaseModel):

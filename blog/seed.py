@@ -50,6 +50,34 @@ DEMO_TOPICS = [
     "Pagination that never repeats",
     "Conditional writes explained",
     "Sessions that expire",
+    "Reading the capacity bill",
+    "Strongly consistent reads, and when to pay for them",
+    "Sparse indexes on purpose",
+    "Projections: ALL, KEYS_ONLY or INCLUDE",
+    "Idempotent retries",
+    "Optimistic locking with a version number",
+    "Transactions cost twice",
+    "BatchWriteItem and its unprocessed items",
+    "Item collections and their size",
+    "The 400 KB item limit",
+    "Write sharding a counter",
+    "Time-bucketed feeds",
+    "Filter expressions do not save reads",
+    "Designing for one query at a time",
+    "Moving a table to on-demand",
+    "Streams for side effects",
+    "Keys that sort by time",
+    "Deleting a post and everything under it",
+    "Outbox before events",
+    "Local engine, real AWS",
+    "Query with a Limit",
+    "Counting without a COUNT(*)",
+    "Composite sort keys",
+    "Where GSIs lag behind",
+    "Lessons from a hot key",
+    "ProjectionExpression trims the payload, not the bill",
+    "Throttling and how to see it",
+    "Modelling comments as one item collection",
 ]
 
 
@@ -94,6 +122,13 @@ def seed_demo(plan: SeedPlan, progress: Progress) -> int:
     return created
 
 
+def _demo_title(i: int) -> str:
+    """Distinct titles: the topics in order, then the same topics as numbered sequels."""
+    topic = DEMO_TOPICS[i % len(DEMO_TOPICS)]
+    sequel = i // len(DEMO_TOPICS)
+    return f"{topic}, part {sequel + 1}" if sequel else topic
+
+
 def _demo_post(plan: SeedPlan, i: int) -> int:
     """Demo post number i (with its outbox event, in the caller's transaction); the event row."""
     viewer = plan.viewers[i % len(plan.viewers)]
@@ -102,5 +137,5 @@ def _demo_post(plan: SeedPlan, i: int) -> int:
     body = f"{topic}: demo post {i + 1} by {viewer.display_name}.\n\n" + (
         "DynamoDB rewards knowing your access patterns before you pick your keys. " * 3
     )
-    _, row = _insert_post(viewer, f"{topic} (#{i + 1})", body, when)
+    _, row = _insert_post(viewer, _demo_title(i), body, when)
     return row

@@ -35,6 +35,7 @@ def install(app: FastAPI | None = None) -> None:
     from engagement.comments import router as comments_router
     from engagement.likes import router as likes_router
     from shared import events
+    from shared.i18n import N_
     from shared.panels import (
         ENGAGEMENT_ORDER,
         POST_LIST,
@@ -44,8 +45,20 @@ def install(app: FastAPI | None = None) -> None:
     )
     from shared.seeding import Seeder, register_seeder
 
-    register_panel(POST_PAGE, likes_router.likes_panel, order=ENGAGEMENT_ORDER)
-    register_panel(POST_PAGE, comments_router.thread_panel, order=ENGAGEMENT_ORDER + 1)
+    register_panel(
+        POST_PAGE,
+        likes_router.likes_panel,
+        order=ENGAGEMENT_ORDER,
+        unavailable=N_("DynamoDB is unavailable: the like count is not shown."),
+    )
+    register_panel(
+        POST_PAGE,
+        comments_router.thread_panel,
+        order=ENGAGEMENT_ORDER + 1,
+        unavailable=N_(
+            "DynamoDB is unavailable: the comments are not shown, and none can be added now."
+        ),
+    )
     register_badges(POST_LIST, likes_router.like_badges)
     events.subscribe(events.PostDeleted, cleanup.on_post_deleted)
     events.subscribe(events.LikeChangeUnfinished, cleanup.on_like_change_unfinished)

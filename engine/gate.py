@@ -1,16 +1,14 @@
-"""The one gate every DynamoDB request of the engine passes: one lock, then the journal.
+"""The one gate every DynamoDB request of the engine passes: the lock, then the journal.
 
 moto's server answers on many threads, and moto's DynamoDB backend was not written for that:
 two conditional UpdateItems on one item can both read the old value and both succeed (300
 contested updates gave 301 winners), and a Scan can walk a dict that another thread changes.
 DynamoDB applies the writes to an item one at a time, which is what makes a condition
-expression mean something. So every request runs under one lock; a mutating request is written
-to the journal under the same lock, right after it was applied, so the journal's order is the
-order in which memory changed. The response then waits, outside the lock, until its record is
-on disk (group commit, see `engine.journal`).
-
-The lock is coarse on purpose: the engine is CPU-bound Python under one GIL, so finer locks
-would buy no throughput, and one lock is easy to trust.
+expression mean something. So a request that changes anything holds the lock alone
+(`engine.locking`), while reads share it and run beside each other. A mutating request is
+written to the journal under the lock, right after it was applied, so the journal's order is
+the order in which memory changed. The response then waits, outside the lock, until its record
+is on disk (group commit, see `engine.journal`).
 
 Patched in: `DynamoHandler.call_action` (moto 5.2.5), the method every DynamoDB request of
 moto's server goes through. Upstream shape: a lock around a backend's dispatch, and a hook
@@ -22,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, cast
@@ -39,6 +36,7 @@ from moto.utilities.utils import get_partition
 from werkzeug.exceptions import HTTPException
 
 from engine.journal import Journal, JournalWriteFailed, encode
+from engine.locking import READ_ONLY, ReadWriteLock
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +96,7 @@ class Gate:
     """The engine's lock, its journal (None in memory-only mode) and its hooks."""
 
     def __init__(self, journal: Journal | None = None) -> None:
-        self.lock = threading.Lock()
+        self.lock = ReadWriteLock()
         self.journal = journal
         self.after_journal_write: Callable[[], None] | None = None
         self.closed = False  # set at shutdown: nothing may change after the last snapshot
@@ -108,6 +106,11 @@ class Gate:
     def handle(self, handler: DynamoHandler) -> TYPE_RESPONSE:
         """Run one request from the HTTP server: locked, journalled, synced before answering."""
         operation = handler._get_action()
+        if operation in READ_ONLY:
+            with self.lock.shared():
+                if self.closed:
+                    return _SHUTTING_DOWN
+                return cast(TYPE_RESPONSE, _original_call_action(handler))
         ticket = None
         with self.lock:
             if self.closed:

@@ -8,7 +8,9 @@ pinned in pyproject.toml) and is small enough to be offered upstream:
 - `engine.capacity`: ConsumedCapacity as DynamoDB computes it;
 - `engine.transactions`: a transaction copies the items it touches, not whole tables;
 - `engine.serialization`: item responses written as JSON without moto's shape walk;
-- `engine.replicas`: eventually consistent reads may land on a lagging replica (`engine.lag`).
+- `engine.replicas`: eventually consistent reads may land on a lagging replica (`engine.lag`);
+- `engine.locking`: a GetItem changes nothing, so reads can run beside each other;
+- `engine.front`: moto's list of handler methods is kept, not inspected per call.
 
 `install_all()` is idempotent; the engine's entry point calls it before it serves.
 """
@@ -18,7 +20,16 @@ from __future__ import annotations
 import moto
 import moto.dynamodb.models  # noqa: F401 - defines the model classes the patches change
 
-from engine import capacity, indexes, memory, replicas, serialization, transactions
+from engine import (
+    capacity,
+    front,
+    indexes,
+    locking,
+    memory,
+    replicas,
+    serialization,
+    transactions,
+)
 
 MOTO_VERSION = "5.2.5"
 
@@ -39,4 +50,6 @@ def install_all() -> None:
     capacity.install()
     transactions.install()
     serialization.install()
+    locking.install()  # under `replicas`: a read of the leader adds no empty partition
     replicas.install()
+    front.install()

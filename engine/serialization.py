@@ -5,8 +5,11 @@ about 2 ms per item returned: a 20-item Query page spent most of its time there,
 Scan of 2,000 items over a second. DynamoDB's JSON protocol needs nothing of that for the
 item operations: their result (after moto's own `dynamo_to_dict`) already has the wire's
 names and nesting, and only binary values need base64. So for those operations the result is
-written with `json.dumps`, keeping what the shape walk does that matters: only the output
+written with orjson (about ten times `json.dumps`'s speed on item pages), keeping what the shape
+walk does that matters: only the output
 shape's top-level members, no null members, binary as base64, numbers as moto gives them.
+orjson refuses what `json` would escape (a string holding a lone surrogate, which a client
+can store, an integer past 64 bits): such an answer is written by `json.dumps`, as before.
 Other operations (table descriptions carry timestamps) and every error keep moto's serializer.
 The equivalence test compares every Query, Scan and write response with stock moto's.
 
@@ -19,6 +22,7 @@ import base64
 import json
 from typing import Any
 
+import orjson
 from moto import settings
 from moto.core.common_types import TYPE_RESPONSE
 from moto.core.responses import ActionContext
@@ -37,6 +41,7 @@ ITEM_OPERATIONS = frozenset(
     }
 )
 _MARK = "_dynamodb_lab_json"
+_NULLS = (b":null", b",null", b"[null")
 
 
 def _encode(value: Any) -> str:
@@ -56,11 +61,27 @@ def _without_nulls(value: Any) -> Any:
 def item_response(result: Any, context: ActionContext) -> TYPE_RESPONSE:
     operation = context.operation_model
     members = operation.output_shape.members if operation.output_shape is not None else {}
-    body = {k: _without_nulls(v) for k, v in result.items() if k in members and v is not None}
-    text = json.dumps(body, default=_encode, indent=4 if settings.PRETTIFY_RESPONSES else None)
+    body = {k: v for k, v in result.items() if k in members and v is not None}
+    text = _dumps(body)
     version = operation.service_model.metadata.get("jsonVersion", "1.0")
     status = operation.http.get("responseCode", 200)
     return status, {"Content-Type": f"application/x-amz-json-{version}"}, text
+
+
+def _dumps(body: dict[str, Any]) -> str | bytes:
+    """The JSON of `body` without null members. Items hold none (every attribute value is a
+    map of a type to a value), so the walk that drops them runs only when a null was written:
+    in orjson's compact output a null follows a colon, a comma or a bracket (a string holding
+    one of those sequences only costs the walk)."""
+    if settings.PRETTIFY_RESPONSES:
+        return json.dumps(_without_nulls(body), default=_encode, indent=4)
+    try:
+        text = orjson.dumps(body, default=_encode)
+    except orjson.JSONEncodeError:
+        return json.dumps(_without_nulls(body), default=_encode)
+    if any(null in text for null in _NULLS):
+        return orjson.dumps(_without_nulls(body), default=_encode)
+    return text
 
 
 def install() -> None:

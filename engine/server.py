@@ -1,8 +1,9 @@
 """`python -m engine` (and `manage.py engine`): the lab's DynamoDB, on its own port.
 
-moto's server, with its API coverage, run in this process with what the lab needs added:
-every request through one gate (a lock, so conditional writes are atomic), a journal of every
-write synced before the answer, snapshots taken from the engine's own state, a TTL sweeper and,
+moto's DynamoDB, with its API coverage, served by a production WSGI server (`engine.front`)
+with what the lab needs added: every request through one gate (reads beside each other, a
+write alone, so conditional writes are atomic), a journal of every write synced before the
+answer, snapshots taken from the engine's own state, a TTL sweeper and,
 if asked, per-partition write limits. Any DynamoDB client can use it: the app, the AWS CLI,
 NoSQL Workbench, dynamodb-admin (`--endpoint-url http://127.0.0.1:8001`, any credentials).
 
@@ -32,15 +33,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from engine import front, indexes, lag, patches
 from engine import gate as gate_module
-from engine import indexes, lag, patches
 from engine import throttle as throttle_module
 from engine.export_format import SnapshotError
 from engine.gate import Gate
@@ -281,26 +277,26 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 1
     _report_recovery(engine.recovery)
-    app = with_engine_paths(DomainDispatcherApplication(create_backend_app), engine)
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    app = with_engine_paths(front.application(moto_app), engine)
     try:
-        server = make_server(
-            options.host, options.port, app, threaded=True, request_handler=MotoRequestHandler
-        )
+        server = front.server(app, options.host, options.port)
     except OSError as error:
         engine.stop()
         print(f"cannot listen on {options.host}:{options.port}: {error}", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _interrupt)
     settle_start_up_heap()  # moto, botocore's models, the recovered items (freed when replaced)
-    print(f"Running on http://{options.host}:{server.port}  ({engine.describe()})", flush=True)
+    port = server.bind_addr[1]
+    print(f"Running on http://{options.host}:{port}  ({engine.describe()})", flush=True)
     try:
-        server.serve_forever()
+        server.serve()
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the last snapshot must not be cut short
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        server.server_close()
+        server.stop()  # lets the requests in flight finish first
         engine.stop()
         logger.info("engine stopped")
     return 0

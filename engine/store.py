@@ -8,7 +8,8 @@ replaying the journal would take `replay_budget` seconds (the CPU time its reque
 apply, measured as they ran: a PutItem costs about 0.3 ms, an UpdateItem about 2 ms in moto),
 or once it holds `compact_after` records; and at every clean shutdown. So a restart after a
 crash takes a few seconds, and a learner clicking around rarely causes a snapshot. A snapshot
-holds the lock only to copy the items (about 20 microseconds each), never to write files.
+holds the lock only to copy the items (about 20 microseconds each), never to write files,
+and holds it shared: reads go on meanwhile, writes wait.
 
 A snapshot written by `make run` before the engine took its own has no table definitions: the
 engine leaves it for the app, which creates the tables and imports it once.
@@ -158,7 +159,7 @@ class Store:
         journal = self.gate.journal
         assert journal is not None, "open() first"
         started = time.perf_counter()
-        with self.gate.lock:
+        with self.gate.lock.shared():  # writes wait for the copy; reads go on beside it
             captured = compaction.capture()
             generation = journal.rotate()
         locked = time.perf_counter() - started

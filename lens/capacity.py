@@ -1,8 +1,9 @@
 """Capacity units computed from DynamoDB's documented rules, beside what the engine reports.
 
-Why compute them at all: the local engine (moto) reports placeholders (1.0 per Query or Scan page
-whatever was read, 0.5 for any UpdateItem, nothing for transactions). On real AWS the reported
-figure is the truth, and the computed one explains where it comes from.
+Why compute them at all: stock moto reports placeholders (1.0 per Query or Scan page whatever
+was read, 0.5 for any UpdateItem, nothing for transactions), the computed figure is there when
+nothing is reported (a failed condition), and it explains where AWS's figure comes from. The
+learner reads when and why the two differ on /design#reported-and-computed.
 
 The rules (item sizes, 4 KB read and 1 KB write units, how Query, Scan and batches round)
 live in the kernel, `shared/capacity_rules.py`, which the engine uses too. This module applies

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from pynamodb.models import Model
 
 from lens import capacity
@@ -38,7 +38,7 @@ from lens.inspector import schema_of
 from shared.capacity_rules import item_size
 from shared.cursors import decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import bound_client, models_by_table
-from shared.errors import InvalidInput, NotFound, ServiceUnavailable
+from shared.errors import InvalidInput, NotFound
 from shared.i18n import gettext as _
 
 PAGE_ITEMS = 100
@@ -185,10 +185,6 @@ def call_dynamodb(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
                 _("DynamoDB refused the request: {message}").format(message=message)
             ) from None
         raise
-    except BotoCoreError as error:
-        raise ServiceUnavailable(
-            _("DynamoDB did not answer: {error}").format(error=error)
-        ) from None
 
 
 # -- items and collections --------------------------------------------------------------------

@@ -168,6 +168,8 @@ def table_page(
     """The table's item collections (one Scan page) and the operation builder."""
     found = find_table(table)
     form = BuilderForm.from_query(request)
+    if index and "on" not in request.query_params:
+        form = form.with_values(on=index)  # the builder reads what the page shows: the index
     wants_run = request.query_params.get("run") == "1"
     if is_htmx(request) and wants_run:
         ctx = {

@@ -32,7 +32,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import FrameType
@@ -117,6 +117,19 @@ class Recording:
 
 
 _current: ContextVar[Recording | None] = ContextVar("inspector_recording", default=None)
+CallObserver = Callable[[DynamoCall, Mapping[str, Any]], None]
+_observers: list[CallObserver] = []
+
+
+@contextlib.contextmanager
+def observing(observer: CallObserver) -> Iterator[None]:
+    """Also hand every recorded call, with its request parameters, to `observer` (whatever
+    recording it lands in): the cost model drives the app's pages and keeps what they cost."""
+    _observers.append(observer)
+    try:
+        yield
+    finally:
+        _observers.remove(observer)
 
 
 def current() -> Recording | None:
@@ -214,6 +227,8 @@ def _record(
             served_by=pending.served_by,
         )
     rec.calls.append(call)
+    for observer in tuple(_observers):
+        observer(call, pending.params)
 
 
 _HANDLERS = (

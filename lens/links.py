@@ -49,8 +49,13 @@ def runnable_url(page: str | None, examples: Mapping[str, str | None]) -> str | 
     return _PLACEHOLDER.sub(lambda m: quote(str(examples[m.group(1)]), safe=""), page)
 
 
-def builder_url(table: TableDesign, pattern: PatternDesign, examples: dict[str, str | None]) -> str:
-    """The table page with the builder filled with an access pattern's key condition."""
+def builder_url(
+    table: TableDesign, pattern: PatternDesign, examples: dict[str, str | None]
+) -> str | None:
+    """The table page with the builder filled with an access pattern's key condition; None for
+    a pattern the builder cannot run (a write, a batch)."""
+    if not operations.builder_runs(pattern):
+        return None
     fields = {"index": pattern.index or "", **operations.prefill(table, pattern, examples)}
     query = urlencode({name: value for name, value in fields.items() if value})
     return f"/tables/{quote(table.table_name, safe='')}?{query}#builder"

@@ -413,7 +413,8 @@ _SORT_OPERATORS = r"(<=|>=|=|<|>|BEGINS_WITH|begins_with)"
 def prefill(
     table: TableDesign, pattern: PatternDesign, examples: Mapping[str, str | None]
 ) -> dict[str, str]:
-    """Builder fields for an access pattern, read from its declared key condition.
+    """Builder fields for an access pattern the builder runs (`builder_runs`), read from its
+    declared key condition.
 
     The declaration is prose for people (`post_id = :p, ScanIndexForward=false, Limit N+1`), so
     only what it states plainly is taken: the operation, the index, a quoted sort-key literal
@@ -426,7 +427,7 @@ def prefill(
         index = next((i for i in table.indexes if i.name == pattern.index), None)
         if index is not None:
             pk, sk = index.hash_key, index.range_key
-    fields = {"op": _read_operation(pattern.operation), "on": pattern.index or ""}
+    fields = {"op": pattern.operation.strip(), "on": pattern.index or ""}
     if fields["op"] != "Scan":
         value = examples.get(pk) or _quoted_literal(pattern.key, pk)
         if value:
@@ -440,15 +441,11 @@ def prefill(
     return fields
 
 
-def _read_operation(declared: str) -> str:
-    """The read that shows what a pattern touches: the pattern's own read; for a batch of
-    GetItems one GetItem; for a write, a Query of the partition it writes to."""
-    first = declared.split()[0] if declared.strip() else "Query"
-    if first in READ_OPERATIONS:
-        return first
-    if first in ("BatchGetItem", "TransactGetItems"):
-        return "GetItem"
-    return "Query"
+def builder_runs(pattern: PatternDesign) -> bool:
+    """Whether the builder can run the pattern itself: one GetItem, Query or Scan. A write, a
+    batch or a transaction gets no builder link: the read the builder would run instead is not
+    the pattern, and would only look like it."""
+    return pattern.operation.strip() in READ_OPERATIONS
 
 
 def _quoted_literal(key_text: str, attribute: str) -> str | None:

@@ -45,6 +45,9 @@ class Step:
 
 
 EXPLORER = ("/tables", N_("Open the table explorer"))
+ADVICE = ("/design/advice", N_("Read the design advisor's findings"))
+COST = ("/cost", N_("Price the design per month at your traffic"))
+INSIGHTS = ("/insights", N_("Watch which partition keys take the traffic"))
 
 
 def lab(name: str) -> tuple[str, str]:
@@ -75,7 +78,7 @@ STEPS: tuple[Step, ...] = (
         function="activity.service.latest_activities_of_user",
         guide_page="bp-modeling-nosql.html",
         guide_title=N_("NoSQL design for DynamoDB"),
-        also=(EXPLORER,),
+        also=(EXPLORER, ADVICE),
     ),
     Step(
         slug="keys",
@@ -127,7 +130,7 @@ STEPS: tuple[Step, ...] = (
         function="activity.service.latest_activities_of_type",
         guide_page="GSI.html",
         guide_title=N_("Using global secondary indexes in DynamoDB"),
-        also=(lab("gsi-cost"),),
+        also=(lab("gsi-cost"), COST),
     ),
     Step(
         slug="updates",
@@ -181,7 +184,7 @@ STEPS: tuple[Step, ...] = (
         function="engagement.likes.service.promote_hot_post",
         guide_page="bp-partition-key-sharding.html",
         guide_title=N_("Using write sharding to distribute workloads evenly"),
-        also=(lab("hot-partition"),),
+        also=(lab("hot-partition"), INSIGHTS),
     ),
     Step(
         slug="ttl",
@@ -231,7 +234,7 @@ STEPS: tuple[Step, ...] = (
         function="activity.service.feed_by_index",
         guide_page="bp-query-scan.html",
         guide_title=N_("Best practices for querying and scanning data"),
-        also=(lab("query-vs-scan"),),
+        also=(lab("query-vs-scan"), COST, ADVICE),
     ),
     Step(
         slug="rdb-and-dynamodb",

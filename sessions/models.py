@@ -100,8 +100,8 @@ class AttemptCounter(Model):
     """How many sign-in or sign-up attempts one subject made in one fixed time window.
 
     PK `counter_id` = "<limit>#<subject>#<window number>", for instance
-    "sign-in-username#alice#1967301" or "sign-up-address#203.0.113.7#1967301", where the
-    window number is epoch seconds divided by the window length. TTL on `expires_at`.
+    "sign-in-pair#alice@203.0.113.7#1967301" or "sign-up-address#203.0.113.7#1967301", where
+    the window number is epoch seconds divided by the window length. TTL on `expires_at`.
 
     Access pattern
         * Count an attempt and refuse it past the limit, in one call: UpdateItem with
@@ -112,6 +112,10 @@ class AttemptCounter(Model):
           first: a GetItem then a PutItem would let two concurrent attempts both see "under
           the limit" (a lost update); the condition makes the check and the count one atomic
           step.
+        * Slow down one (username, address) pair that keeps failing: the same UpdateItem, under
+          the condition `attribute_not_exists(blocked_until) OR blocked_until <= :now`; a
+          wrong password past the free ones sets `blocked_until` (the delay doubles with each
+          failure), and the right one deletes the item.
 
     Why this key
         The window number in the key starts a fresh counter every window without any reset
@@ -125,21 +129,22 @@ class AttemptCounter(Model):
           (the end of one window, then the start of the next). A sliding window would need
           one item per attempt and a Query to count them, several times the cost, for a
           precision a password-guessing limit does not need.
-        * Each attempt is one write per limit (sign-in checks two: the address, then the
-          username). All writes for one attacked username in a window go to one item, whose
+        * Each attempt is one write per limit (sign-in checks two: the pair, then the
+          address). All writes for one pair or address in a window go to one item, whose
           ceiling (1,000 one-unit writes per second: one item lives in one partition) is far
-          above any human sign-in rate; a flood
-          beyond it is throttled, and a throttled check refuses the attempt with a 503
-          (it fails closed).
-        * A per-username limit lets a stranger lock a user out for one window by guessing
-          wrong on purpose. The window is short, and the per-address limit stops one client
-          from doing it to many users.
+          above any human sign-in rate; a flood beyond it is throttled, and a throttled check
+          refuses the attempt with a 503 (it fails closed).
+        * No limit counts a username alone: one would let a stranger lock its owner out
+          everywhere by guessing wrong on purpose (OWASP's warning about account lock-out).
+          A guesser is slowed per (username, address) and capped per address; many addresses
+          guessing one password together are the case this leaves to other defences
+          (multi-factor sign-in), which this app does not build.
     """
 
     __doc_ja__ = """ある主体が、ある固定の時間枠の中で行ったサインインまたは新規登録の試行回数。
 
     PK `counter_id` = "<制限名>#<主体>#<時間枠の番号>"。たとえば
-    "sign-in-username#alice#1967301" や "sign-up-address#203.0.113.7#1967301"。
+    "sign-in-pair#alice@203.0.113.7#1967301" や "sign-up-address#203.0.113.7#1967301"。
     時間枠の番号は、エポック秒を時間枠の長さで割ったもの。`expires_at` に TTL。
 
     アクセスパターン
@@ -152,6 +157,10 @@ class AttemptCounter(Model):
           先に読み込みはしない。GetItem してから PutItem すると、同時の 2
           つの試行がどちらも「上限未満」と判断してしまう（更新の喪失）。
           条件を使えば、確認と加算が 1 つのアトミックな操作になる。
+        * 失敗を続ける（ユーザー名, アドレス）の組を遅くする: 同じ UpdateItem に、条件
+          `attribute_not_exists(blocked_until) OR blocked_until <= :now` を付ける。
+          無料分を超えてパスワードを間違えると `blocked_until` が設定され（待ち時間は失敗
+          のたびに 2 倍）、正しいパスワードで項目は削除される。
 
     このキーにした理由
         キーに時間枠の番号があるので、リセット処理なしに時間枠ごとに新しいカウン
@@ -168,17 +177,19 @@ class AttemptCounter(Model):
           それを数えるクエリが必要で、コストは数倍になる。
           パスワードの総当たりを防ぐ制限には、そこまでの精度は要らない。
         * 試行 1 回につき、制限ごとに書き込みが 1
-          回（サインインはアドレスとユーザー名の 2 つを確認する）。
-          攻撃されている 1 つのユーザー名への、ある時間枠の書き込みはすべて 1
+          回（サインインは組とアドレスの 2 つを確認する）。
+          1 つの組やアドレスへの、ある時間枠の書き込みはすべて 1
           つの項目に集まるが、その上限（1 秒あたり 1,000 回の 1
           ユニットの書き込み。1 つの項目は 1
           つのパーティションにある）は人間のサインインの頻度よりずっと高い。
           それを超える大量の試行はスロットリングされ、
           スロットリングされた確認は試行を 503 で拒否する（安全側に倒れる）。
-        * ユーザー名ごとの制限では、第三者がわざと間違えることで、1
-          つの時間枠のあいだユーザーをロックアウトできてしまう。時間枠は短く、
-          アドレスごとの制限によって、1 つのクライアントが大勢のユーザーに同じこ
-          とをするのを防いでいる。
+        * ユーザー名だけを数える制限は置かない。それがあると、第三者がわざと間違える
+          だけで、持ち主をどこからもロックアウトできてしまう（OWASP がアカウントの
+          ロックアウトについて警告していること）。推測する側は（ユーザー名, アドレス）
+          ごとに遅くされ、アドレスごとに上限がある。多数のアドレスから 1 つのパスワー
+          ドを一緒に推測される場合は、ほかの防御（多要素認証）に任せており、
+          このアプリはそれを作っていない。
     """
 
     class Meta:
@@ -186,4 +197,5 @@ class AttemptCounter(Model):
 
     counter_id = UnicodeAttribute(hash_key=True)
     attempts = NumberAttribute(default=0)
+    blocked_until = NumberAttribute(null=True)
     expires_at = TTLAttribute()

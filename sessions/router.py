@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
+from botocore.exceptions import BotoCoreError
 from fastapi import APIRouter, Form, Request, Response
+from pynamodb.exceptions import PynamoDBException
 
 from sessions import service
-from sessions.schemas import Credentials, SessionOut, ViewerOut
+from sessions.schemas import Credentials, NewAccount, SessionOut, ViewerOut
 from shared.auth import SESSION_COOKIE, OptionalViewer
 from shared.csrf import csrf_token
 from shared.errors import DomainError
+from shared.outage import dynamodb_unavailable
 from shared.settings import active_settings
-from shared.web import htmx_redirect, render
+from shared.web import client_address, dynamodb_unavailable_response, htmx_redirect, render
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -39,12 +45,6 @@ def _form_page(
     )
 
 
-def _client_address(request: Request) -> str:
-    """Who the rate limits count: the peer address (behind a proxy, the server puts the
-    client's address here from X-Forwarded-For when FORWARDED_ALLOW_IPS trusts the proxy)."""
-    return request.client.host if request.client else "unknown"
-
-
 @router.get("/signup")
 def signup_page(request: Request) -> Response:
     return render(
@@ -66,7 +66,7 @@ def signup(
             password=password,
             display_name=display_name,
             replacing=request.cookies.get(SESSION_COOKIE),
-            client_address=_client_address(request),
+            client_address=client_address(request),
         )
     except DomainError as error:
         return _form_page(request, "sessions/signup.html", error, values)
@@ -93,7 +93,7 @@ def login(
             username=username,
             password=password,
             replacing=request.cookies.get(SESSION_COOKIE),
-            client_address=_client_address(request),
+            client_address=client_address(request),
         )
     except DomainError as error:
         return _form_page(request, "sessions/login.html", error, {"username": username})
@@ -102,23 +102,35 @@ def login(
     return response
 
 
-@router.post("/logout")
-def logout(request: Request) -> Response:
-    service.end_session(token=request.cookies.get(SESSION_COOKIE, ""))
-    response = htmx_redirect(request, "/")
+def _signed_out(request: Request, response: Response) -> Response:
+    """Ends the session, and clears the cookie whatever happens: during an outage the session
+    item stays until it expires, the answer is the outage's 503, and this browser is signed
+    out all the same."""
+    try:
+        service.end_session(token=request.cookies.get(SESSION_COOKIE, ""))
+    except (PynamoDBException, BotoCoreError) as error:
+        if not dynamodb_unavailable(error):
+            raise
+        log.warning("sign-out during an outage: the session item stays until it expires")
+        response = dynamodb_unavailable_response(request)
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    return _signed_out(request, htmx_redirect(request, "/"))
+
+
 @api.post("/signup", status_code=201)
-def api_signup(request: Request, response: Response, body: Credentials) -> ViewerOut:
+def api_signup(request: Request, response: Response, body: NewAccount) -> ViewerOut:
     """Create an account and sign in (sets the session cookie)."""
     viewer, token = service.sign_up(
         username=body.username,
         password=body.password,
         display_name=body.display_name,
         replacing=request.cookies.get(SESSION_COOKIE),
-        client_address=_client_address(request),
+        client_address=client_address(request),
     )
     _set_session_cookie(response, token)
     return ViewerOut.of(viewer)
@@ -131,7 +143,7 @@ def api_login(request: Request, response: Response, body: Credentials) -> Viewer
         username=body.username,
         password=body.password,
         replacing=request.cookies.get(SESSION_COOKIE),
-        client_address=_client_address(request),
+        client_address=client_address(request),
     )
     _set_session_cookie(response, token)
     return ViewerOut.of(viewer)
@@ -139,10 +151,7 @@ def api_login(request: Request, response: Response, body: Credentials) -> Viewer
 
 @api.post("/logout", status_code=204)
 def api_logout(request: Request) -> Response:
-    service.end_session(token=request.cookies.get(SESSION_COOKIE, ""))
-    response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+    return _signed_out(request, Response(status_code=204))
 
 
 @api.get("/session")

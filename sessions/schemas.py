@@ -2,20 +2,56 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
-from shared.text import CleanLine
+from blog.service import DISPLAY_NAME_MAX
+from sessions.service import PASSWORD_MAX, PASSWORD_MIN
+from shared.i18n import gettext as _
+from shared.text import LINE_PATTERN, ONE_LINE, CleanLine, Pattern
 
 if TYPE_CHECKING:
     from shared.auth import Viewer
 
 
+USERNAME = r"^[^\S\u0000-\u001f\u007f-\u009f]*[A-Za-z0-9_]{3,30}[^\S\u0000-\u001f\u007f-\u009f]*$"
+"""What sign-up accepts: 3 to 30 letters, digits and _, stored lowercased and trimmed of the
+spaces around them (spaces, not control characters)."""
+
+
+def _username(value: str) -> str:
+    if not re.fullmatch(USERNAME, value):
+        raise PydanticCustomError(
+            "username", _("A username is 3 to 30 characters: lowercase letters, digits and _.")
+        )
+    return value
+
+
+Username = Annotated[str, AfterValidator(_username), ONE_LINE, Pattern(USERNAME)]
+Password = Annotated[
+    str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX), ONE_LINE, LINE_PATTERN
+]
+DisplayName = Annotated[str, StringConstraints(max_length=DISPLAY_NAME_MAX), ONE_LINE, LINE_PATTERN]
+
+
 class Credentials(BaseModel):
+    """Sign-in: any text may be tried; a wrong one is a 401."""
+
     username: CleanLine
     password: CleanLine
-    display_name: CleanLine = Field("", description="Sign-up only; the username when empty.")
+
+
+class NewAccount(BaseModel):
+    """Sign-up: the rules of a username and a password, as the schema states them."""
+
+    username: Username = Field(description="3 to 30 letters, digits and _ (stored lowercased).")
+    password: Password = Field(description="8 to 128 characters, one line.")
+    display_name: DisplayName = Field(
+        "", description="Up to 50 characters; the username when empty."
+    )
 
 
 class ViewerOut(BaseModel):

@@ -150,11 +150,20 @@ def sign_up(
 def sign_in(
     *, username: str, password: str, replacing: str | None = None, client_address: str
 ) -> tuple[Viewer, str]:
-    """Every attempt counts against the client's address and the username, before the password
-    is checked: a guesser learns nothing more once refused."""
+    """Every attempt counts against the pair of the client's address and the username, and
+    against the address, before the password is checked: a guesser learns nothing more once
+    refused. A pair that keeps failing is slowed down (`pace_attempt`), never the username
+    everywhere: a stranger's wrong guesses cannot refuse the owner's right password from
+    another address. A success takes back what it counted, so only failures add up."""
+    pair = _pair_subject(username, client_address)
+    failures = pace_attempt(subject=pair)
     count_attempt(limit=sign_in_per_address(), subject=client_address)
-    count_attempt(limit=sign_in_per_username(), subject=username.strip().lower())
-    viewer = _viewer_with_password(username=username, password=password)
+    try:
+        viewer = _viewer_with_password(username=username, password=password)
+    except NotAuthenticated:
+        delay_next_attempt(subject=pair, failures=failures)
+        raise
+    forget_attempts(subject=pair, address=client_address)
     return viewer, start_session(viewer=viewer, replacing=replacing)
 
 
@@ -211,13 +220,12 @@ def _window_seconds() -> int:
     return active_settings().attempt_window_minutes * 60
 
 
-def sign_in_per_username() -> RateLimit:
-    return RateLimit(
-        "sign-in-username",
-        active_settings().sign_in_attempts_per_username,
-        _window_seconds(),
-        N_("Too many sign-in attempts for this username."),
-    )
+PAIR_LIMIT_NAME = "sign-in-pair"
+PAIR_REFUSAL = N_("Too many failed sign-ins for this username from your network.")
+
+
+def _pair_subject(username: str, client_address: str) -> str:
+    return f"{username.strip().lower()}@{client_address}"
 
 
 def sign_in_per_address() -> RateLimit:
@@ -225,7 +233,7 @@ def sign_in_per_address() -> RateLimit:
         "sign-in-address",
         active_settings().sign_in_attempts_per_address,
         _window_seconds(),
-        N_("Too many sign-in attempts from your network."),
+        N_("Too many failed sign-ins from your network."),
     )
 
 
@@ -279,6 +287,81 @@ def count_attempt(*, limit: RateLimit, subject: str) -> int:
             retry_after=retry_after,
         )
     return int(counter.attempts)
+
+
+def _pair_counter(subject: str, now: float) -> AttemptCounter:
+    window = int(now // _window_seconds())
+    return AttemptCounter(f"{PAIR_LIMIT_NAME}#{_subject_key(subject)}#{window}")
+
+
+def _too_soon(retry_after: int) -> TooManyAttempts:
+    return TooManyAttempts(
+        _("{refusal} Try again in {wait}.").format(
+            refusal=_(PAIR_REFUSAL), wait=_wait(retry_after)
+        ),
+        retry_after=retry_after,
+    )
+
+
+@access_pattern(
+    name="Pace sign-in attempts of one username from one address (backoff after failures)",
+    model=AttemptCounter,
+    operation="UpdateItem",
+    key="counter_id = sign-in-pair#username@address#window, ADD attempts 1 "
+    "if blocked_until is absent or past",
+    page="/login",
+    notes="ConditionalCheckFailed = too soon after a failure: 429, Retry-After the delay left "
+    "(one GetItem reads it). A failure past the free ones sets blocked_until (UpdateItem); "
+    "a success deletes the counter (DeleteItem).",
+)
+def pace_attempt(*, subject: str) -> int:
+    """Count one attempt of a (username, address) pair; returns its attempts in this window.
+
+    Raises TooManyAttempts (429, Retry-After) while the pair waits out the delay its last
+    failure earned; nothing is counted then.
+    """
+    now = utc_now().timestamp()
+    counter = _pair_counter(subject, now)
+    window_end = (int(now // _window_seconds()) + 1) * _window_seconds()
+    with conditional_write() as write:
+        counter.update(
+            actions=[
+                AttemptCounter.attempts.add(1),
+                AttemptCounter.expires_at.set(datetime.fromtimestamp(window_end, UTC)),
+            ],
+            condition=AttemptCounter.blocked_until.does_not_exist()
+            | (AttemptCounter.blocked_until <= now),
+        )
+    if write.refused:
+        blocked = AttemptCounter.get(counter.counter_id, consistent_read=True).blocked_until
+        raise _too_soon(max(1, math.ceil((blocked or now) - now)))
+    return int(counter.attempts)
+
+
+def delay_next_attempt(*, subject: str, failures: int) -> None:
+    """After a wrong password: past the free failures, the pair's next attempt must wait, twice
+    as long after each further failure (1 s, 2 s, 4 s... up to the window)."""
+    free = active_settings().sign_in_failures_before_delay
+    if failures < free:
+        return
+    now = utc_now().timestamp()
+    delay = min(2 ** min(failures - free, 30), _window_seconds())
+    _pair_counter(subject, now).update(actions=[AttemptCounter.blocked_until.set(now + delay)])
+
+
+def forget_attempts(*, subject: str, address: str) -> None:
+    """After the right password: the pair starts afresh, and the address's counter takes its
+    attempt back, so an address that signs in correctly is never refused."""
+    now = utc_now().timestamp()
+    _pair_counter(subject, now).delete()
+    limit = sign_in_per_address()
+    window = int(now // limit.window_seconds)
+    counter = AttemptCounter(f"{limit.name}#{_subject_key(address)}#{window}")
+    with conditional_write():
+        counter.update(
+            actions=[AttemptCounter.attempts.add(-1)],
+            condition=AttemptCounter.attempts > 0,
+        )
 
 
 def _wait(seconds: int) -> str:

@@ -59,7 +59,8 @@ def extract_cli_help(
 ) -> Iterator[Any]:
     """A Babel extractor for the typer CLI (see babel.cfg): its `_()` strings, plus what its help
     shows: the module docstring, the docstring of every `@....command` function and every
-    `help="..."`. `shared.i18n.translate_command_help` looks them up when the CLI starts."""
+    `help="..."` and `short_help="..."`. `shared.i18n.translate_command_help` looks them up
+    when the CLI starts."""
     source = fileobj.read()
     fileobj.seek(0)
     yield from extract_python(fileobj, keywords, comment_tags, options)  # type: ignore[arg-type]
@@ -70,7 +71,7 @@ def extract_cli_help(
         if isinstance(node, ast.FunctionDef) and any(map(_is_command, node.decorator_list)):
             if doc := ast.get_docstring(node):
                 yield node.lineno, None, doc, []
-        elif isinstance(node, ast.keyword) and node.arg == "help":
+        elif isinstance(node, ast.keyword) and node.arg in ("help", "short_help"):
             text = getattr(node.value, "value", None)
             if isinstance(text, str) and text:
                 yield node.value.lineno, None, text, []

@@ -28,6 +28,11 @@ def _serializer(kind: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(active_settings().resolved_secret_key(), salt=f"cursor:{kind}")
 
 
+CURSOR_PATTERN = r"^[A-Za-z0-9_.\-]*$"
+"""What a cursor looks like (signed, URL-safe base64 parts joined by dots). Only a cursor the API
+issued, for the same query and not expired, is accepted: any other is a 400."""
+
+
 def encode_cursor(*, kind: str, bound_to: str, position: Any) -> str | None:
     """The cursor for the page after `position` (e.g. a LastEvaluatedKey) of query `kind` on
     `bound_to` (the partition or list it belongs to); None when there is no next page."""

@@ -193,11 +193,14 @@ RETRY_LATER = frozenset(
 
 
 def error_code(error: BaseException) -> str | None:
-    """DynamoDB's error code behind a PynamoDB or botocore exception; None when no answer came."""
-    if isinstance(error, PynamoDBException):
-        return error.cause_response_code
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code")
+    """DynamoDB's error code behind a PynamoDB or botocore exception; None when no answer came.
+
+    Not PynamoDB's `cause_response_code`: it reads the cause's `response`, which botocore's
+    transport errors (a connection closed or reset without an answer) carry set to None, and
+    then fails inside whatever error handling asked."""
+    cause = error.cause if isinstance(error, PynamoDBException) else error
+    if isinstance(cause, ClientError):
+        code = cause.response.get("Error", {}).get("Code")
         return str(code) if code is not None else None
     return None
 

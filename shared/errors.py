@@ -54,6 +54,12 @@ class BadCursor(DomainError):
     title = N_("Bad cursor")
 
 
+RETRY_AFTER_SECONDS = 5
+"""What every 503 tells its client to wait (`Retry-After`) before trying again. Nobody knows when
+an outage ends; a few seconds spares a store that is coming back from a flood of retries, and
+is about as long as a restarting engine or a throttled partition needs."""
+
+
 class ServiceUnavailable(DomainError):
     status_code = 503
     title = N_("A backing store is unavailable")

@@ -208,13 +208,14 @@ def switch_language_url(request: Request, language: str) -> str:
 
 
 def format_datetime(value: datetime | None) -> str:
-    """`2026年11月30日 05:00` in Japanese, `2026-11-30 05:00 UTC` in English (times are UTC;
-    a naive datetime is taken as UTC, as the RDB stores it)."""
+    """`2026年11月30日 05:00 UTC` in Japanese, `2026-11-30 05:00 UTC` in English: times are UTC
+    in both (a naive datetime is taken as UTC, as the RDB stores it), and the zone is said in
+    both, or a reader in Japan takes 05:00 for their own 05:00."""
     if value is None:
         return ""
     moment = value.astimezone(UTC) if value.tzinfo else value
     if current_language() == "ja":
-        return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+        return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M} UTC"
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
@@ -242,14 +243,166 @@ def install_template_i18n(env: jinja2.Environment) -> None:
     env.filters["time_tag"] = time_tag
 
 
-def translate_command_help(command: click.Command) -> None:
-    """The CLI's help in the current language: a command's help (its docstring) and each
-    option's help are msgids, extracted from manage.py by `shared.catalogs.extract_cli_help`."""
+CLI_FRAMEWORK_TEXT = (
+    N_("Usage:"),
+    N_("Show this message and exit."),
+    N_("Arguments"),
+    N_("Options"),
+    N_("Commands"),
+    N_("Error"),
+    N_("Aborted."),
+    N_("[default: {}]"),
+    N_("[env var: {}]"),
+    N_("[required]"),
+    N_("Try [blue]'{command_path} {help_option}'[/] for help."),
+)
+"""What click and typer write around our help: click looks each up through Python's gettext
+when it writes it, typer once, when it is imported (so `localize_cli` sets typer's copies)."""
+_TYPER_TEXT = {
+    "ARGUMENTS_PANEL_TITLE": "Arguments",
+    "OPTIONS_PANEL_TITLE": "Options",
+    "COMMANDS_PANEL_TITLE": "Commands",
+    "ERRORS_PANEL_TITLE": "Error",
+    "ABORTED_TEXT": "Aborted.",
+    "DEFAULT_STRING": "[default: {}]",
+    "ENVVAR_STRING": "[env var: {}]",
+    "REQUIRED_LONG_STRING": "[required]",
+    "RICH_HELP": "Try [blue]'{command_path} {help_option}'[/] for help.",
+}
+CLI_WIDTH = 80
+"""The CLI's help is laid out for this many columns at most (a wider terminal reads it as well)."""
+
+
+def localize_cli(language: str) -> None:
+    """The words click and typer put around our help (Usage, Options, Commands, "Show this
+    message and exit.") in `language`: before the CLI is built, since click looks its words up
+    through Python's gettext as it builds a command, and typer once, when it is imported (so
+    its copies are set here). Then `translate_command_help` translates ours."""
+    os.environ["LANGUAGE"] = language  # Python's gettext, which click uses, reads it first
+    stdlib_gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    stdlib_gettext.textdomain(DOMAIN)
+    from typer import rich_utils
+
+    for name, text in _TYPER_TEXT.items():
+        setattr(rich_utils, name, gettext(text))
+
+
+def cli_width() -> int:
+    return min(CLI_WIDTH, _terminal_width())
+
+
+def _terminal_width() -> int:
+    from rich.console import Console
+
+    return Console().width
+
+
+def translate_command_help(command: click.Command, *, width: int = CLI_WIDTH) -> None:
+    """The CLI's help in the current language: a command's help (its docstring), its short
+    help and each option's help are msgids, extracted from manage.py by
+    `shared.catalogs.extract_cli_help`. Japanese is broken into lines between phrases here,
+    before rich lays it out: rich breaks lines at spaces only, and a Japanese sentence has
+    spaces only around Latin words, so it would break there ("2 / 回目") or cut a word."""
     if command.help:
-        command.help = gettext(inspect.cleandoc(command.help))
+        command.help = wrap_japanese(reflowed(gettext(inspect.cleandoc(command.help))), width - 4)
+    if command.short_help:
+        command.short_help = gettext(command.short_help)
     for param in command.params:
         text = getattr(param, "help", None)
         if text:
-            param.help = gettext(text)
+            # The option's help shares the line with its names, type and range: at 80 columns
+            # its cell can be a little narrower than a fifth of the line.
+            param.help = _kept_lines(wrap_japanese(reflowed(gettext(text)), _option_width(width)))
+    # click made (and keeps) the --help option while typer built the command.
+    help_option = command.get_help_option(click.Context(command))
+    if help_option is not None and help_option.help:
+        help_option.help = _kept_lines(
+            wrap_japanese(gettext(help_option.help), _option_width(width))
+        )
     for sub in getattr(command, "commands", {}).values():
-        translate_command_help(sub)
+        translate_command_help(sub, width=width)
+
+
+_CLOSE_UP = frozenset("、。，．：（）「」『』")
+_NO_LINE_START = frozenset("、。，．：）」』ー・ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ")
+"""Characters a Japanese line does not start with (the rules of kinsoku shori)."""
+
+
+def reflowed(text: str) -> str:
+    """Each paragraph on one line: the line breaks that keep a docstring (or its translation)
+    under 100 columns are not the terminal's, whose own wrapping would then break the line
+    again a few words later. A space where Latin text meets the break, none between two
+    Japanese characters."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        lines = [line.strip() for line in paragraph.split("\n")]
+        joined = lines[0]
+        for line in lines[1:]:
+            before, after = joined[-1:], line[:1]
+            spaced = (before.isascii() or after.isascii()) and not {before, after} & _CLOSE_UP
+            joined += (" " if spaced else "") + line
+        paragraphs.append(joined)
+    return "\n\n".join(paragraphs)
+
+
+def _option_width(width: int) -> int:
+    return max(14, width // 5 - 2)
+
+
+def _kept_lines(text: str) -> str:
+    """Click's mark for "do not rewrap this paragraph" (a leading \\b line), on text broken into
+    lines here: rich would join the lines again with spaces, which Japanese does not have."""
+    return f"\b\n{text}" if "\n" in text else text
+
+
+def wrap_japanese(text: str, width: int) -> str:
+    """Japanese text in lines of at most `width` terminal cells, broken between the phrases
+    BudouX finds (so never inside a word, and never before a closing 。 or ）); other
+    languages, and lines that fit, are left as they are."""
+    if current_language() != "ja":
+        return text
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if cell_len(line) <= width:
+            lines.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        current = indent
+        for phrase in _fitting(_japanese_phrases(line.strip()), width):
+            if cell_len(current + phrase) > width and current.strip():
+                lines.append(current.rstrip())
+                current = indent + phrase.lstrip()
+            else:
+                current += phrase
+        lines.append(current.rstrip())
+    return "\n".join(lines)
+
+
+def _fitting(phrases: list[str], width: int) -> Iterator[str]:
+    """The phrases, one longer than a line cut into pieces that fit (a piece never starts with
+    closing punctuation), so that rich need not cut it short with an ellipsis."""
+    from rich.cells import cell_len
+
+    for phrase in phrases:
+        piece = ""
+        for char in phrase:
+            if cell_len(piece + char) > width and piece:
+                # A character that cannot start a line takes the one before it along.
+                keep = piece[:-1] if char in _NO_LINE_START and len(piece) > 1 else piece
+                yield keep
+                piece = piece[len(keep) :]
+            piece += char
+        yield piece
+
+
+@lru_cache(maxsize=1)
+def _budoux_parser():  # type: ignore[no-untyped-def]
+    import budoux
+
+    return budoux.load_default_japanese_parser()
+
+
+def _japanese_phrases(text: str) -> list[str]:
+    return list(_budoux_parser().parse(text))

@@ -59,11 +59,11 @@ def page_notice_needed(request: Request) -> bool:
     return marked_unavailable(request) and not getattr(request.state, "dynamodb_notice_shown", 0)
 
 
-def notice(request: Request) -> Markup:
+def notice(request: Request, *, message: str = NOTICE) -> Markup:
     """What a page shows in place of a part that lives in DynamoDB (the page then needs no
-    notice of its own at the top)."""
+    notice of its own at the top); `message`, marked with `N_`, says which part."""
     mark_unavailable(request)
     request.state.dynamodb_notice_shown = True
     return Markup(
         '<p class="dynamodb-notice" role="status" data-testid="dynamodb-notice">{}</p>'
-    ).format(_(NOTICE))
+    ).format(_(message))

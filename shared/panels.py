@@ -38,29 +38,37 @@ TIMELINE_ORDER = 200
 """The post's activity timeline comes last."""
 
 Renderer = Callable[..., Markup]
-_slots: dict[str, list[tuple[int, Renderer]]] = defaultdict(list)
+_slots: dict[str, list[tuple[int, Renderer, str]]] = defaultdict(list)
 
 
-def register_panel(slot: str, renderer: Renderer, *, order: int = 100) -> None:
-    if all(existing is not renderer for _, existing in _slots[slot]):
-        _slots[slot].append((order, renderer))
-        _slots[slot].sort(key=lambda pair: pair[0])
+def register_panel(slot: str, renderer: Renderer, *, order: int = 100, unavailable: str) -> None:
+    """`unavailable` (marked with `N_`) is the notice shown in the panel's place when DynamoDB
+    does not answer: it names what is missing ("the comments are not shown"), since the reader
+    sees a notice where the panel would be, not the panel."""
+    if all(existing is not renderer for _, existing, _notice in _slots[slot]):
+        _slots[slot].append((order, renderer, unavailable))
+        _slots[slot].sort(key=lambda entry: entry[0])
 
 
 def render_slot(slot: str, request: Request, **kwargs: Any) -> list[Markup]:
     """Render every panel of a slot, in order. The host passes what it already knows (the
     post page: `post_id`, `author_id`), so a panel need not read it again."""
-    return [_panel_or_notice(renderer, request, kwargs) for _, renderer in _slots.get(slot, [])]
+    return [
+        _panel_or_notice(renderer, unavailable, request, kwargs)
+        for _, renderer, unavailable in _slots.get(slot, [])
+    ]
 
 
-def _panel_or_notice(renderer: Renderer, request: Request, kwargs: dict[str, Any]) -> Markup:
+def _panel_or_notice(
+    renderer: Renderer, unavailable: str, request: Request, kwargs: dict[str, Any]
+) -> Markup:
     try:
         return renderer(request, **kwargs)
     except Exception as exc:
         if not dynamodb_unavailable(exc):
             raise
         log.warning("panel %s not shown, DynamoDB unavailable: %s", renderer.__qualname__, exc)
-        return notice(request)
+        return notice(request, message=unavailable)
 
 
 BadgeRenderer = Callable[..., dict[int, Markup]]

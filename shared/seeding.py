@@ -1,12 +1,14 @@
 """Demo data: each context contributes a seeder; `manage.py seed` runs them in order.
 
 Seeders are idempotent (running the seed twice leaves the same data) and report progress
-through a callback so the CLI can draw one progress bar per step.
+through a callback so the CLI can draw one progress bar per step. A seeder tells the ones after
+it what it made through the plan (the posts, the likes, the comments), so the activity log it
+ends with describes only things that happened: every activity is a post, like, comment or view
+that exists.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +24,32 @@ client builds and sends the next batch; two keep it busy (the demo's 2,000 activ
 bottleneck by then."""
 
 
+HOT_POST_FROM_NEWEST = 3
+"""The demo's hot post is the third newest: on the front page, and old enough to have gathered
+the likes, comments and views that make it stand out in the sharding and feed lessons."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeededLike:
+    """A like the seed wrote: `user` liked `post_id` at `liked_at`, and took it back at
+    `unliked_at` when that is set (the like item then says not liked)."""
+
+    user: Viewer
+    post_id: int
+    liked_at: datetime
+    unliked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeededComment:
+    """A comment the seed wrote, as the activity log needs it."""
+
+    user: Viewer
+    post_id: int
+    comment_id: str
+    created_at: datetime
+
+
 @dataclass
 class SeedPlan:
     """Sizes chosen on the command line, and what earlier seeders produced."""
@@ -31,10 +59,17 @@ class SeedPlan:
     likes_per_post: int = 5
     comments_per_post: int = 4
     activities: int = 2_000
-    rng: random.Random = field(default_factory=lambda: random.Random(20261125))
     viewers: list[Viewer] = field(default_factory=list)
     post_ids: list[int] = field(default_factory=list)
     post_times: dict[int, datetime] = field(default_factory=dict)
+    likes: list[SeededLike] = field(default_factory=list)
+    comments: list[SeededComment] = field(default_factory=list)
+
+    def hot_post_id(self) -> int | None:
+        """The one post the seed makes popular (most likes, comments and views)."""
+        if not self.post_ids:
+            return None
+        return sorted(self.post_ids)[-min(HOT_POST_FROM_NEWEST, len(self.post_ids))]
 
 
 @dataclass(frozen=True)

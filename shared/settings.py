@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     request_read_timeout_seconds: int = Field(
         default=15, description="A request must arrive in full (headers and body) within this."
     )
+    busy_read_timeout_seconds: int = Field(
+        default=2,
+        description="Near the connection cap, a connection that has not sent its whole request "
+        "within this is closed (and idle keep-alive connections at once), so clients that "
+        "open connections and send nothing cannot shut others out.",
+    )
     keep_alive_timeout_seconds: int = Field(
         default=5, description="An idle keep-alive connection is closed after this."
     )
@@ -69,15 +75,24 @@ class Settings(BaseSettings):
         default=256, description="Open connections beyond this are answered 503 at once."
     )
     forwarded_allow_ips: str = Field(
-        default="127.0.0.1",
-        description="Proxies trusted to name the client in X-Forwarded-For (comma-separated, "
-        "or '*'): the address the rate limits count.",
+        default="",
+        description="Proxies trusted to name the client in X-Forwarded-For (comma-separated "
+        "addresses or networks, or '*'); none by default, so the peer address is the client "
+        "the rate limits count and nobody can pick their own address by sending the header.",
     )
-    sign_in_attempts_per_username: int = Field(
-        default=10, description="Sign-in attempts one username may receive per window."
+    sign_in_failures_before_delay: int = Field(
+        default=5,
+        description="Wrong passwords one address may send for one username per window before "
+        "each further attempt of that pair must wait (1 s, then twice as long each time).",
     )
     sign_in_attempts_per_address: int = Field(
-        default=50, description="Sign-in attempts one client address may make per window."
+        default=50,
+        description="Failed sign-ins one client address may make per window, across usernames.",
+    )
+    scan_feed_reads_per_minute: int = Field(
+        default=10,
+        description="Loads of the Scan feed (its page, or /api/v1/feed?mode=scan) one client "
+        "address may make per minute: each reads the whole activities table.",
     )
     sign_up_attempts_per_address: int = Field(
         default=10, description="Sign-ups one client address may attempt per window."

@@ -17,10 +17,12 @@ services still check them for control characters.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator
-from pydantic_core import PydanticCustomError
+from pydantic import BeforeValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from shared.errors import InvalidInput
 from shared.i18n import N_
@@ -77,18 +79,54 @@ def check_text(text: str, *, field: str, multiline: bool = False) -> str:
     raise InvalidInput(message.format(field=name, code=code), field=field)
 
 
-def _validator(*, multiline: bool) -> AfterValidator:
-    def validate(text: str) -> str:
-        problem = text_problem(text, multiline=multiline)
+def _validator(*, multiline: bool) -> BeforeValidator:
+    """Runs before pydantic's own string checks, so a refused character is named first and a
+    length limit still gets pydantic's plain "at most n characters"."""
+
+    def validate(value: object) -> object:
+        problem = text_problem(value, multiline=multiline) if isinstance(value, str) else None
         if problem is not None:
             message = problem[0].upper() + problem[1:] + "."
             raise PydanticCustomError("text_refused", message)
-        return text
+        return value
 
-    return AfterValidator(validate)
+    return BeforeValidator(validate)
 
 
-CleanLine = Annotated[str, _validator(multiline=False)]
+@dataclass(frozen=True)
+class Pattern:
+    """Publishes in the JSON schema (/openapi.json) a rule that a validator or the service
+    enforces, as a `pattern`, so a client can tell a valid value from the schema alone."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = self.pattern
+        return schema
+
+
+_LINE = r"[^\u0000-\u001f\u007f-\u009f]"
+_TEXT = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]"
+_VISIBLE = r"[^\s\u0000-\u001f\u007f-\u009f]"
+
+ONE_LINE = _validator(multiline=False)
+"""Refuses every control character (a 422 naming the field)."""
+MANY_LINES = _validator(multiline=True)
+"""Refuses every control character but tab, LF and CR."""
+LINE_PATTERN = Pattern(f"^{_LINE}*$")
+TEXT_PATTERN = Pattern(f"^{_TEXT}*$")
+FILLED_LINE_PATTERN = Pattern(f"^{_LINE}*{_VISIBLE}{_LINE}*$")
+"""One line with more than white space: the services refuse a blank title."""
+FILLED_TEXT_PATTERN = Pattern(f"^{_TEXT}*{_VISIBLE}{_TEXT}*$")
+"""Text with more than white space: the services refuse a blank body or comment."""
+
+CleanLine = Annotated[str, ONE_LINE, LINE_PATTERN]
 """One line of text (a title, a name, a password): no control character at all."""
-CleanText = Annotated[str, _validator(multiline=True)]
-"""Text that may span lines (a body, a comment): tab, LF and CR allowed, no other control."""
+CleanText = Annotated[str, MANY_LINES, TEXT_PATTERN]
+"""Text that may span lines (a body, a comment): tab, LF and CR allowed, no other control.
+
+A length limit is added as `Annotated[str, StringConstraints(max_length=n), ONE_LINE,
+LINE_PATTERN]`."""

@@ -21,16 +21,19 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from peewee import OperationalError as RdbOperationalError
 from playhouse.pool import MaxConnectionsExceeded
+from pydantic import BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 from pynamodb.exceptions import PynamoDBException
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import ANON_COOKIE, known_viewer, optional_viewer, viewer_unknown
 from shared.csrf import anon_id, csrf_token
 from shared.database import RdbConnectionPerRequest
-from shared.errors import DomainError
+from shared.errors import RETRY_AFTER_SECONDS, DomainError
 from shared.i18n import (
     DEFAULT_LANGUAGE,
     N_,
@@ -91,7 +94,24 @@ templates.env.globals["page_notice_needed"] = page_notice_needed
 templates.env.globals["viewer_unknown"] = viewer_unknown
 
 MAX_ROW_ID = 2**31 - 1  # a PostgreSQL `serial`; a larger id is a 422, never a database error
-PostId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A post's id")]
+
+
+def _digits_only(value: object) -> object:
+    """pydantic reads " 7" or "7\u00a0" as 7; an id in a URL is digits and nothing else."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError(
+            "int_parsing", "Input should be a valid integer, unable to parse string as an integer"
+        )
+    return value
+
+
+PostId = Annotated[
+    int,
+    BeforeValidator(_digits_only),
+    Path(ge=1, le=MAX_ROW_ID, description="A post's id"),
+    # The validator hides the bounds from pydantic's schema: stated again, as they are enforced.
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+]
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -112,6 +132,12 @@ def security_headers(settings: Settings) -> dict[str, str]:
     if settings.is_production:
         headers["Strict-Transport-Security"] = HSTS
     return headers
+
+
+def client_address(request: Request) -> str:
+    """Who the per-address limits count: the peer address (behind a proxy, the server puts the
+    client's address here from X-Forwarded-For when FORWARDED_ALLOW_IPS trusts the proxy)."""
+    return request.client.host if request.client else "unknown"
 
 
 def is_htmx(request: Request) -> bool:
@@ -194,8 +220,10 @@ def error_response(
     """The error as JSON under /api/, else as a page (a fragment for htmx). It carries the
     security headers itself: a 500 is sent from outside every middleware. `title` is a msgid
     (a domain exception's class attribute), translated here; `detail` was translated where it
-    was raised."""
+    was raised. Every 503 says when to try again (`Retry-After`)."""
     headers = {**security_headers(active_settings()), **(headers or {})}
+    if status_code == 503:
+        headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
     if is_api(request):
         return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
     message = detail if isinstance(detail, str) else _validation_message(detail)
@@ -244,21 +272,27 @@ def _validation_message(errors: Any) -> str:
     return "; ".join(parts) or _("The request was not valid.")
 
 
+def dynamodb_unavailable_response(request: Request) -> Response:
+    """The 503 of a request that met a DynamoDB outage. It names the store, never its address
+    (the endpoint is the operator's business, not the reader's)."""
+    mark_unavailable(request)
+    return error_response(
+        request,
+        503,
+        N_("DynamoDB is unavailable"),
+        _(
+            "DynamoDB did not answer, or asked to slow down, so this cannot be shown or done "
+            "right now. Posts are safe in the database; try again shortly."
+        ),
+    )
+
+
 def _store_error(request: Request, exc: Exception) -> Response:
     """DynamoDB failed under a page that cannot do without it: 503 when it could not answer,
     500 when it refused (a refusal is a bug, not an outage)."""
     if dynamodb_unavailable(exc):
         log.warning("DynamoDB unavailable: %s", exc)
-        mark_unavailable(request)
-        return error_response(
-            request,
-            503,
-            N_("DynamoDB is unavailable"),
-            _(
-                "DynamoDB did not answer, or asked to slow down, so this cannot be shown or done "
-                "right now. Posts are safe in the database; try again shortly."
-            ),
-        )
+        return dynamodb_unavailable_response(request)
     log.exception("DynamoDB call failed")
     return error_response(request, 500, N_("DynamoDB error"), _("DynamoDB refused the request."))
 
@@ -279,8 +313,15 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail
         if exc.status_code == 404 and detail == "Not Found":
             detail = _("There is no page at this address.")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         return error_response(
-            request, exc.status_code, titles.get(exc.status_code, N_("Request refused")), detail
+            request,
+            exc.status_code,
+            titles.get(exc.status_code, N_("Request refused")),
+            detail,
+            headers,
         )
 
     for store_error in (PynamoDBException, BotoCoreError, ClientError):
@@ -302,6 +343,24 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
         return error_response(request, 500, N_("Something went wrong"), _("An unexpected error."))
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods some route takes at this path (a 405 must list them in `Allow`), asked of
+    every route: Starlette names only those of the first route whose path matched, and an API
+    path is served by one route per method."""
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 class _TooLarge(StarletteHTTPException):

@@ -30,9 +30,10 @@ os.environ.update(
     AWS_DEFAULT_REGION="ap-northeast-1",
     # The whole suite is one client address signing up and in hundreds of times; the tests of
     # the rate limits themselves set small limits.
-    SIGN_IN_ATTEMPTS_PER_USERNAME="100000",
+    SIGN_IN_FAILURES_BEFORE_DELAY="100000",
     SIGN_IN_ATTEMPTS_PER_ADDRESS="100000",
     SIGN_UP_ATTEMPTS_PER_ADDRESS="100000",
+    SCAN_FEED_READS_PER_MINUTE="100000",
 )
 for var in ("DYNAMODB_ENDPOINT", "DATABASE_URL", "TABLE_PREFIX", "AWS_ACCESS_KEY_ID"):
     os.environ.pop(var, None)

@@ -1,6 +1,6 @@
 """Like throughput over HTTP against the engine's own limit for the calls a like must make.
 
-N signed-in clients (32) like and unlike one post over HTTP for a while, each its own user with
+N signed-in clients (64) like and unlike one post over HTTP for a while, each its own user with
 its own cookie jar, against the app served as it is deployed (`uvicorn app:app`, one worker, in
 a process of its own, so the clients' threads do not share its interpreter); every response's
 `X-DynamoDB-Capacity` says how many DynamoDB calls it made. Then N threads send raw `UpdateItem
@@ -154,7 +154,7 @@ def _raw_run(bench: Bench, threads: int, seconds: float) -> dict[str, Any]:
 
 
 def measure(bench: Bench) -> list[Figure]:
-    clients, seconds = bench.size(32, 4), bench.size(10.0, 1.0)
+    clients, seconds = bench.size(64, 4), bench.size(10.0, 1.0)
     http = _http_run(bench, clients, seconds)
     raw = _raw_run(bench, clients, seconds)
     ceiling = raw["per_second"] / http["calls_per_like"]

@@ -15,6 +15,7 @@ from engagement.comments import service as comments
 from engagement.comments.models import Comment
 from engagement.comments.schemas import CommentIn, CommentOut, CommentPageOut, CommentPatch
 from shared.auth import CurrentViewer
+from shared.cursors import CURSOR_PATTERN
 from shared.errors import DomainError, InvalidInput
 from shared.i18n import gettext as _
 from shared.web import PostId, htmx_redirect, is_htmx, render, render_block
@@ -23,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["engagement"])
 
 CommentId = Annotated[str, Path(max_length=64)]
-Cursor = Annotated[str | None, Query(max_length=512)]
+Cursor = Annotated[str | None, Query(max_length=512, pattern=CURSOR_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=comments.COMMENTS_PAGE_MAX)]
 
 

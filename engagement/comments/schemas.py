@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, PlainSerializer, StringConstraints, WithJsonSchema
 
 from engagement.comments.models import Comment
-from engagement.comments.service import CommentPage
-from shared.text import CleanLine, CleanText
+from engagement.comments.service import COMMENT_MAX, CommentPage
+from shared.text import FILLED_TEXT_PATTERN, MANY_LINES, CleanLine
 
 IsoTime = Annotated[
     datetime,
@@ -22,14 +22,20 @@ IsoTime = Annotated[
 ]
 
 
+CommentBody = Annotated[
+    str, StringConstraints(max_length=COMMENT_MAX), MANY_LINES, FILLED_TEXT_PATTERN
+]
+"""Not blank once trimmed."""
+
+
 class CommentIn(BaseModel):
-    body: CleanText
+    body: CommentBody
     parent_id: CleanLine | None = None
     idempotency_key: CleanLine | None = None
 
 
 class CommentPatch(BaseModel):
-    body: CleanText
+    body: CommentBody
     version: int
 
 

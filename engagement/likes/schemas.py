@@ -10,8 +10,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
+from engagement.likes.models import MAX_SHARDS
 from engagement.likes.service import LikeChange, LikeSummary
 
 IsoTime = Annotated[
@@ -22,7 +23,7 @@ IsoTime = Annotated[
 
 
 class ShardsIn(BaseModel):
-    shards: int
+    shards: int = Field(ge=2, le=MAX_SHARDS, description="Counter shards, 2 to 32.")
 
 
 class LikesOut(BaseModel):

@@ -8,7 +8,7 @@ pixel positions; `lens/_lab_chart.html` draws them, coloured by CSS classes.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 640, 300
@@ -16,8 +16,18 @@ LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 56
 BAR_GAP, GROUP_GAP = 4, 18
 MAX_LABELLED_POINTS = 6
 MAX_LABELLED_GROUPS = 12
-"""A line of more points gets no value labels (they would overlap; each point has a tooltip)
-and every few x ticks are labelled."""
+"""A line of more points gets no value labels (they would overlap; each point has a tooltip),
+and a chart of more bar groups labels every few."""
+LOG_SCALE_RATIO = 50
+"""Lines whose values span more than this ratio get a logarithmic y axis: on a linear one the
+small line lies flat on the axis (a Query's 0.5 RCU under a Scan's 500) and its labels pile up."""
+LABEL_CLEARANCE = 12
+X_LABEL_CLEARANCE = 24
+"""Pixels between two x tick labels of three characters; longer labels need more."""
+CHAR_WIDTH = 6.5
+"""About how wide one character of a value label is (11 px text), in pixels."""
+"""Value labels at one x closer than this (pixels) would overlap: the later one moves to the
+other side of its point, or is left to the point's tooltip."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,8 @@ class Chart:
     rects: Sequence[Rect] = ()
     width: int = WIDTH
     height: int = HEIGHT
+    log_scale: bool = False
+    x_log_scale: bool = False
 
     @property
     def plot_left(self) -> int:
@@ -139,6 +151,52 @@ def _y(value: float, top: float) -> float:
     return round(HEIGHT - BOTTOM - (HEIGHT - BOTTOM - TOP) * value / top, 1)
 
 
+def _log_axis(low: float, high: float) -> tuple[Callable[[float], float], list[Tick]]:
+    """A y axis from the decade below `low` to the decade above `high`, a tick per decade."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    last = max(last, first + 1)
+    span = HEIGHT - BOTTOM - TOP
+
+    def y_of(value: float) -> float:
+        return round(HEIGHT - BOTTOM - span * (math.log10(value) - first) / (last - first), 1)
+
+    ticks = [Tick(y_of(10.0**d), number_label(10.0**d)) for d in range(first, last + 1)]
+    return y_of, ticks
+
+
+def _y_scale(values: Sequence[float]) -> tuple[Callable[[float], float], list[Tick], bool]:
+    """Linear from 0, or logarithmic when every value is positive and they span decades."""
+    low, high = min(values, default=0.0), max(values, default=0.0)
+    if low > 0 and high / low >= LOG_SCALE_RATIO:
+        y_of, ticks = _log_axis(low, high)
+        return y_of, ticks, True
+    top, ticks = _y_axis(high)
+    return (lambda value: _y(value, top)), ticks, False
+
+
+Label = tuple[float, float, str]  # x, y, text
+
+
+def _clear(x: float, y: float, text: str, taken: list[Label]) -> bool:
+    """No label already placed covers this one (labels are about CHAR_WIDTH a character)."""
+    return all(
+        abs(y - other_y) >= LABEL_CLEARANCE
+        or abs(x - other_x) >= CHAR_WIDTH * (len(text) + len(other_text)) / 2 + 2
+        for other_x, other_y, other_text in taken
+    )
+
+
+def _label_y(x: float, y: float, text: str, below: bool, taken: list[Label]) -> float | None:
+    """Where a point's value label goes: its preferred side, else the other, else nowhere (the
+    point's tooltip still has it). A value already written at the same point is not repeated."""
+    if any(abs(x - ox) < 1 and text == otext and abs(y - oy) <= 14 for ox, oy, otext in taken):
+        return None
+    for side in (14, -7) if below else (-7, 14):
+        if _clear(x, y + side, text, taken):
+            return y + side
+    return None
+
+
 def line_chart(
     *,
     title: str,
@@ -147,31 +205,68 @@ def line_chart(
     xs: Sequence[float],
     series: Sequence[Series],
 ) -> Chart:
-    """Lines over numeric x values (positioned to scale), each point labelled with its value."""
+    """Lines over numeric x values (positioned to scale), each point labelled with its value
+    where the label does not run into another one."""
     values = [v for s in series for v in s.values if v is not None]
-    top, y_ticks = _y_axis(max(values, default=0.0))
-    low, high = min(xs, default=0), max(xs, default=1)
-    span = (high - low) or 1
-    width = WIDTH - LEFT - RIGHT
-
-    def x_of(x: float) -> float:
-        return round(LEFT + width * (x - low) / span, 1) if len(xs) > 1 else LEFT + width / 2
-
+    y_of, y_ticks, log_scale = _y_scale(values)
+    x_of, x_log_scale = _x_scale(xs)
+    labelled = len(xs) <= MAX_LABELLED_POINTS
+    # The y axis's tick labels (right-aligned left of the axis) are in the way too.
+    taken: list[Label] = [
+        (LEFT - 6 - CHAR_WIDTH * len(tick.label) / 2, tick.at, tick.label) for tick in y_ticks
+    ]
     lines = []
-    for number, line in enumerate(series):
-        # A dashed line often runs on or near a solid one: its labels go below its points.
-        below = 14 if line.dashed else -7
-        labelled = len(xs) <= MAX_LABELLED_POINTS
-        dots = [
-            Dot(x_of(x), _y(v, top), number_label(v), _y(v, top) + below, labelled)
-            for x, v in zip(xs, line.values, strict=True)
-            if v is not None
-        ]
+    # Solid lines are labelled first; a dashed line often runs on or near a solid one, so its
+    # labels prefer the space below its points.
+    for number, line in sorted(enumerate(series), key=lambda pair: pair[1].dashed):
+        dots = []
+        for x, v in zip(xs, line.values, strict=True):
+            if v is None:
+                continue
+            at, y, text = x_of(x), y_of(v), number_label(v)
+            spot = _label_y(at, y, text, line.dashed, taken) if labelled else None
+            if spot is not None:
+                taken.append((at, spot, text))
+            dots.append(Dot(at, y, text, spot if spot is not None else y, spot is not None))
         points = " ".join(f"{dot.x},{dot.y}" for dot in dots)
         lines.append(Line(number, line.label, line.dashed, points, dots))
-    every = math.ceil(len(xs) / MAX_LABELLED_POINTS)
-    x_ticks = [Tick(x_of(x), number_label(x)) for x in xs[::every]]
-    return Chart("line", title, x_label, y_label, series, y_ticks, x_ticks, lines=lines)
+    lines.sort(key=lambda line: line.series)
+    return Chart(
+        "line",
+        title,
+        x_label,
+        y_label,
+        series,
+        y_ticks,
+        _x_ticks([(x_of(x), number_label(x)) for x in xs]),
+        lines=lines,
+        log_scale=log_scale,
+        x_log_scale=x_log_scale,
+    )
+
+
+def _x_scale(xs: Sequence[float]) -> tuple[Callable[[float], float], bool]:
+    """x to pixels, to scale: logarithmic when the sizes span decades (200 to 20,000 items),
+    where a linear axis would crowd the small ones into its first pixels."""
+    low, high = min(xs, default=0), max(xs, default=1)
+    width = WIDTH - LEFT - RIGHT
+    if len(xs) < 2:
+        return (lambda _x: LEFT + width / 2), False
+    if low > 0 and high / low >= LOG_SCALE_RATIO:
+        first, last = math.log10(low), math.log10(high)
+        return (lambda x: round(LEFT + width * (math.log10(x) - first) / (last - first), 1)), True
+    span = (high - low) or 1
+    return (lambda x: round(LEFT + width * (x - low) / span, 1)), False
+
+
+def _x_ticks(ticks: Sequence[tuple[float, str]]) -> list[Tick]:
+    """Tick labels from left to right, each one clear of the last one kept (sizes to scale can
+    sit close together: 100 and 200 on an axis to 100,000)."""
+    kept: list[Tick] = []
+    for at, label in ticks:
+        if not kept or at - kept[-1].at >= X_LABEL_CLEARANCE * max(len(label), 3) / 3:
+            kept.append(Tick(at, label))
+    return kept
 
 
 def bar_chart(

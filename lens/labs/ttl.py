@@ -26,7 +26,7 @@ from lens.labs.lab import Lab, LabOptions, LabView, Mirror, Result, ResultTable
 from lens.labs.meter import Meter, Tally, units_text
 from lens.labs.synthetic import activity, check_keys, session
 from lens.labs.tables import LabTable
-from shared.i18n import N_
+from shared.i18n import N_, ngettext
 from shared.i18n import gettext as _
 
 SHORT_SESSIONS, LONG_SESSIONS, VIEWS, LIKES = 20, 10, 30, 10
@@ -277,9 +277,11 @@ def view(result: Result) -> LabView:
             sample_rows,
         ),
         ResultTable(
-            _("Cleaning up {manual_deleted} expired items").format(
-                manual_deleted=manual["deleted"]
-            ),
+            ngettext(
+                "Cleaning up {manual_deleted} expired item",
+                "Cleaning up {manual_deleted} expired items",
+                manual["deleted"],
+            ).format(manual_deleted=manual["deleted"]),
             [_("how"), _("requests"), _("RCU"), _("WCU"), _("reported R/W")],
             cost_rows,
             note=_(

@@ -61,3 +61,27 @@ def test_like_unlike_comment_and_reply_in_place(page: Page) -> None:
 def test_seeded_post_list_shows_like_counts(page: Page) -> None:
     page.goto("/")
     expect(page.get_by_test_id("like-badge").first).to_be_visible()
+
+
+def test_a_resized_comment_box_posts_without_breaking_the_content_security_policy(
+    page: Page,
+) -> None:
+    """Dragging a textarea's corner gives it an inline style; htmx's settle step used to copy
+    that style attribute onto the new form, which the CSP (no inline styles) refused."""
+    sign_up(page, f"e2e_{uuid.uuid4().hex[:8]}")
+    write_post(page, "A tall comment box", "Resize it.")
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    box = page.get_by_label("Add a comment")
+    box.evaluate("box => { box.style.height = '240px'; }")  # what the resize handle does
+    box.fill("written in a taller box")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    expect(page.get_by_test_id("comment").filter(has_text="taller box")).to_have_count(1)
+    expect(page.get_by_label("Add a comment")).to_have_value("")
+    page.wait_for_timeout(500)  # htmx settles 20 ms after the swap
+    assert not refused, refused

@@ -56,7 +56,7 @@ def test_post_page_panel_and_headers_match_what_the_engine_returned(
     header = capacity_header(page)
     assert int(header["calls"]) == len(engine_responses)
     assert header["reported-by"] == "local-engine"
-    assert "the project's engine reports capacity by the same rules" in page.text
+    assert 'href="/design#reported-and-computed"' in page.text  # the one explanation
 
 
 def test_a_like_click_shows_its_update_in_the_out_of_band_panel(

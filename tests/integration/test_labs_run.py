@@ -233,7 +233,8 @@ def test_the_benchmark_suite_runs_every_figure_at_tiny_sizes(tmp_path: Path) -> 
     assert timeline["verdict"] == "PASS"
     calls = next(f for name, f in figures.items() if name.startswith("post page DynamoDB calls"))
     assert calls["verdict"] == "PASS"
-    assert all(f["value"] is not None and f["value"] == f["value"] for f in figures.values())
+    measured = [f for f in figures.values() if not f["measured"].startswith("skipped")]
+    assert all(f["value"] is not None and f["value"] == f["value"] for f in measured)
 
 
 def test_a_cancelled_run_stops_at_its_next_report_and_frees_the_server_for_another() -> None:

@@ -97,8 +97,7 @@ def test_log_goes_to_the_given_file_and_the_tail_shows_this_run(tmp_path: Path) 
 
     assert f"Running on {earlier_endpoint}" in log_path.read_text()
     assert f"Running on {engine.endpoint}" in tail
-    assert tail.count("Running on") == 1
-    assert '"POST / HTTP/1.1" 200' in tail
+    assert tail.count("Running on") == 1  # the engine logs no line per request
     assert "\x1b[" not in tail
 
 

@@ -5,12 +5,14 @@ A small ASGI app stands in for the real one: what is tested is the server's opti
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -115,3 +117,88 @@ def test_make_run_and_the_docker_image_serve_through_manage_py_run() -> None:
     assert "manage.py run" in (root / "Makefile").read_text()
     assert '"manage.py", "run"' in (root / "Dockerfile").read_text()
     assert "server_options(settings)" in (root / "manage.py").read_text()
+
+
+async def whoami(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    """Answers the client address the app was given (what the rate limits count)."""
+    if scope["type"] != "http":
+        return
+    body = scope["client"][0].encode()
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@contextlib.contextmanager
+def serving(app, settings: Settings) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", **server_options(settings)
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield "127.0.0.1", port
+    finally:
+        running.should_exit = True
+        thread.join(timeout=15)
+
+
+def client_address_seen(server: tuple[str, int], forwarded_for: str) -> str:
+    url = f"http://{server[0]}:{server[1]}/"
+    return httpx.get(url, headers={"X-Forwarded-For": forwarded_for}).text
+
+
+def test_no_proxy_is_trusted_by_default_so_x_forwarded_for_is_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    with serving(whoami, Settings()) as server:
+        assert client_address_seen(server, "203.0.113.9") == "127.0.0.1"
+        assert client_address_seen(server, "203.0.113.10") == "127.0.0.1"
+
+
+def test_a_configured_proxy_names_the_client() -> None:
+    with serving(whoami, Settings(forwarded_allow_ips="127.0.0.1")) as server:
+        assert client_address_seen(server, "203.0.113.9") == "203.0.113.9"
+
+
+CAP = 40
+HALF_OPEN = 60
+"""More connections that never send a request than the server takes (its cap is CAP)."""
+
+
+def served_within(server: tuple[str, int], seconds: float) -> float | None:
+    """How long until a new client gets its answer (trying again on a 503 or a dropped
+    connection, as a browser's user would), or None if not within `seconds`."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        try:
+            with socket.create_connection(server, timeout=1) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+                if read_response(sock).startswith(b"HTTP/1.1 200"):
+                    return time.monotonic() - started
+        except (OSError, AssertionError):
+            pass
+        time.sleep(0.2)
+    return None
+
+
+def test_half_open_connections_near_the_cap_do_not_shut_others_out() -> None:
+    settings = Settings(max_concurrent_connections=CAP)  # and the default 15 s to read a request
+    with serving(hello, settings) as server:
+        idle = [socket.create_connection(server) for _ in range(HALF_OPEN)]
+        try:
+            waited = served_within(server, seconds=8)
+            assert waited is not None and waited < 5, f"served after {waited}s"
+            time.sleep(0.5)
+            closed = sum(closed_by_server(sock) for sock in idle)
+            assert closed >= HALF_OPEN - CAP, f"{closed} of {HALF_OPEN} idle connections closed"
+        finally:
+            for sock in idle:
+                sock.close()

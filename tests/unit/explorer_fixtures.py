@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from shared.seeding import SeedPlan, seeders
 from tests.conftest import in_process_app
 
-SMALL_SEED = {"users": 3, "posts": 4, "likes_per_post": 2, "comments_per_post": 2, "activities": 60}
+SMALL_SEED = {"users": 4, "posts": 8, "likes_per_post": 2, "comments_per_post": 2, "activities": 60}
 
 
 def seed(**sizes: int) -> SeedPlan:

@@ -128,7 +128,7 @@ def test_the_timeline_of_one_post(unit_client, alice, bob) -> None:
 
 
 BAD_INPUT = [
-    ("/api/v1/activities?type=poke", 422, "Unknown activity type 'poke'"),
+    ("/api/v1/activities?type=poke", 422, "'post', 'view', 'like', 'unlike' or 'comment'"),
     ("/api/v1/activities", 422, "type"),
     ("/api/v1/users/nobody/activities", 404, "no user 'nobody'"),
     ("/api/v1/posts/999/activities", 404, "no post 999"),

@@ -45,8 +45,8 @@ def test_seeding_writes_the_plan_and_a_second_run_adds_nothing(unit_client) -> N
 
 def test_seeded_activities_spread_over_users_posts_types_and_days(unit_client) -> None:
     plan = SeedPlan(users=3, posts=4, activities=200)
-    blog_seed.seed_demo(plan, lambda n: None)
-    seed.seed_demo(plan, lambda n: None)
+    for seeder in seeders():
+        seeder.run(plan, lambda n: None)
     items = stored()
     assert set(Counter(a.activity_type for a in items)) == set(ACTIVITY_TYPES)
     assert {a.user_id for a in items} == {v.user_id for v in plan.viewers}

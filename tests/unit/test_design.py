@@ -228,3 +228,42 @@ def test_design_page_shows_the_house_contexts_kernel_lens_and_engine(unit_client
         assert f"<code>{name}</code></td><td>{kind}" in section
     assert "<code>lens/</code></td><td>lens" in section
     assert "<code>engine/</code></td><td>engine" in section
+
+
+def test_design_page_opens_with_contents_and_folds_each_table(unit_client: TestClient) -> None:
+    page = unit_client.get("/design").text
+    contents = page.split('data-testid="design-toc"')[1].split("</nav>")[0]
+    for model in dynamo.registered_models():
+        name = dynamo.base_table_name(model)
+        assert f'href="#table-{name}"' in contents
+        section = page.split(f'data-table="{name}"')[1].split("</section>")[0]
+        assert section.lstrip(">\n").startswith('<details class="design-fold"')
+        assert f'id="table-{name}"' in section  # inside the fold: a link to it unfolds it
+    for model in rdb_models():
+        assert f'href="#rdb-{model._meta.table_name}"' in contents
+    assert page.count('data-testid="design-fold"') == len(
+        {dynamo.base_table_name(m) for m in dynamo.registered_models()}
+    ) + len(rdb_models())
+
+
+def test_docstrings_are_rendered_as_markdown_and_raw_html_stays_text(
+    unit_client: TestClient,
+) -> None:
+    section = unit_client.get("/design").text.split('data-table="likes"')[1].split("</section>")[0]
+    assert "<strong>Keys</strong>" in section and "<li>" in section
+    assert "<code>like_count</code>" in section and "`" not in section
+    assert "<pre" not in section  # an indented section is text, not a code block
+    assert "USER#&lt;user_id&gt;" in section
+    japanese = unit_client.get("/design?lang=ja").text.split('data-table="likes"')[1]
+    assert "<strong>キー</strong>" in japanese.split("</section>")[0]
+
+
+def test_a_docstring_cannot_inject_html() -> None:
+    from lens.docstrings import docstring_html
+
+    rendered = docstring_html(
+        'Title\n\nKeys\n    <script>alert(1)</script> [x](javascript:alert(1)) <b onclick="x">'
+    )
+    assert "<script" not in rendered and "<b " not in rendered
+    assert 'href="javascript' not in rendered
+    assert "<strong>Keys</strong>" in rendered and "&lt;script&gt;" in rendered

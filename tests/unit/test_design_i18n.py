@@ -6,9 +6,9 @@ import inspect
 import sys
 
 from fastapi.testclient import TestClient
-from markupsafe import escape
 
 from lens.design import describe_design, japanese_doc
+from lens.docstrings import markdown_inline
 from shared.database import rdb_models
 from shared.dynamo import registered_models
 
@@ -54,15 +54,15 @@ def test_wrapped_japanese_lines_are_joined_back_without_spaces() -> None:
 def test_the_japanese_design_page_shows_the_japanese_docstrings(unit_client: TestClient) -> None:
     page = unit_client.get("/design", headers=JA).text
     design = describe_design()
-    for table in design.tables:
+    for table in design.tables:  # docstrings are rendered as Markdown: `code` becomes <code>
         for item_type in table.item_types:
-            assert str(escape(item_type.summary_ja.split("\n")[0])) in page
-        assert str(escape(table.notes_ja.split("\n")[0])) in page
+            assert str(markdown_inline(item_type.summary_ja.split("\n")[0])) in page
+        assert str(markdown_inline(table.notes_ja.split("\n")[0])) in page
     assert "パーティションキー" in page and "ソートキー" in page
     english = unit_client.get("/design").text
     first = design.tables[0].item_types[0]
-    assert str(escape(first.summary.split("\n")[0])) in english
-    assert str(escape(first.summary_ja.split("\n")[0])) not in english
+    assert str(markdown_inline(first.summary.split("\n")[0])) in english
+    assert str(markdown_inline(first.summary_ja.split("\n")[0])) not in english
 
 
 def test_a_code_span_broken_over_two_lines_is_joined_without_a_space() -> None:

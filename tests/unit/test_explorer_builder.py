@@ -15,9 +15,9 @@ from pynamodb.models import Model
 from activity.models import Activity
 from engagement.comments.models import Comment
 from engagement.likes.models import LikeCounter
-from lens import operations
+from lens import links, operations
 from lens.capacity import WRITE_OPERATIONS
-from lens.design import describe_table, pattern_design
+from lens.design import PatternDesign, describe_table, pattern_design
 from lens.explorer import find_table
 from shared import dynamo
 from shared.access_patterns import access_patterns
@@ -338,7 +338,8 @@ def test_each_access_pattern_on_design_opens_the_builder_with_its_key_condition(
     seeded_client: TestClient,
 ) -> None:
     page = seeded_client.get("/design").text
-    assert page.count('data-testid="open-in-builder"') == len(access_patterns())
+    reads = [p for p in access_patterns() if p.operation in operations.READ_OPERATIONS]
+    assert page.count('data-testid="open-in-builder"') == len(reads)
     assert 'href="/tables/unit-comments" title=' in page
     thread = next(p for p in access_patterns() if p.function.endswith("list_comments"))
     fields = operations.prefill(describe_table([Comment]), pattern_design(thread), {"post_id": "7"})
@@ -365,16 +366,39 @@ def test_a_scan_opened_from_a_link_gets_no_partition_key_and_runs(
     assert ran.status_code == 200 and 'data-testid="builder-result"' in ran.text
 
 
-def test_a_user_like_pattern_becomes_a_begins_with_on_its_prefix(unit_client: TestClient) -> None:
+def test_a_sort_key_prefix_becomes_a_begins_with_on_its_prefix(unit_client: TestClient) -> None:
     table = find_table("likes").design
-    like = next(p for p in access_patterns() if p.function.endswith("like_post"))
-    fields = operations.prefill(table, pattern_design(like), {"post_id": "3"})
+    likers = PatternDesign(
+        "Who liked a post",
+        "Query",
+        'post_id = :p, sk = "USER#<user_id>"',
+        None,
+        "f",
+        None,
+        None,
+        "",
+    )
+    fields = operations.prefill(table, likers, {"post_id": "3"})
     assert (fields["op"], fields["pk"], fields["sk_op"], fields["sk"]) == (
         "Query",
         "3",
         "begins_with",
         "USER#",
     )
+
+
+def test_a_write_or_batch_pattern_gets_no_builder_link(seeded_client: TestClient) -> None:
+    """The builder runs one read; a PutItem pattern opening a Query would only look like it."""
+    page = seeded_client.get("/design").text
+    rows = re.findall(r'<tr data-pattern="([^"]*)">(.*?)</tr>', page, re.S)
+    declared = {p.name: p for p in access_patterns()}
+    assert {html.unescape(name) for name, _ in rows} == set(declared)
+    for name, row in rows:
+        pattern = declared[html.unescape(name)]
+        runs = pattern.operation in ("GetItem", "Query", "Scan")
+        assert ('data-testid="open-in-builder"' in row) is runs, pattern.name
+        table = describe_table([pattern.model])
+        assert (links.builder_url(table, pattern_design(pattern), {}) is None) is not runs
 
 
 def test_the_json_api_is_documented_in_openapi_with_its_response_models(
@@ -501,7 +525,8 @@ def test_every_access_pattern_opened_from_design_runs_as_prefilled(
     once, not a form to repair first."""
     page = seeded_client.get("/design").text
     links = re.findall(r'href="(/tables/[^"]+)"[^>]*data-testid="open-in-builder"', page)
-    assert len(links) == len(access_patterns())
+    reads = [p for p in access_patterns() if p.operation in operations.READ_OPERATIONS]
+    assert len(links) == len(reads)
     failures = {}
     tried = 0
     for link in links:
@@ -516,3 +541,12 @@ def test_every_access_pattern_opened_from_design_runs_as_prefilled(
             failures[url] = error.group(1) if error else ran.status_code
     assert not failures, "\n".join(f"{k} -> {v}" for k, v in failures.items())
     assert tried > len(links) / 2
+
+
+def test_the_builder_on_an_index_view_reads_that_index(seeded_client: TestClient) -> None:
+    page = seeded_client.get("/tables/unit-activities", params={"index": "FeedIndex"}).text
+    builder = page.split('data-testid="builder-index"')[1].split("</select>")[0]
+    assert re.search(r'<option value="FeedIndex"[^>]*selected', builder), builder
+    table = seeded_client.get("/tables/unit-activities").text
+    builder = table.split('data-testid="builder-index"')[1].split("</select>")[0]
+    assert re.search(r'<option value=""[^>]*selected', builder), builder

@@ -57,10 +57,10 @@ def test_accept_language_picks_our_best_language(header: str, expected: str | No
     assert negotiate(header) == expected
 
 
-def test_dates_follow_the_language() -> None:
+def test_dates_follow_the_language_and_say_utc_in_both() -> None:
     moment = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
     with use_language("ja"):
-        assert format_datetime(moment) == "2026年11月30日 05:00"
+        assert format_datetime(moment) == "2026年11月30日 05:00 UTC"
     with use_language("en"):
         assert format_datetime(moment) == "2026-11-30 05:00 UTC"
     with use_language("en"):
@@ -131,7 +131,7 @@ def test_dates_on_pages_follow_the_language(unit_client, make_user) -> None:
     assert created.status_code == 201, created.text
     listing = unit_client.get("/", headers=JA).text
     assert re.search(
-        r'<time datetime="[\d-]+T[\d:]+Z">\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d</time>', listing
+        r'<time datetime="[\d-]+T[\d:]+Z">\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d UTC</time>', listing
     )
     english = unit_client.get("/").text
     assert re.search(

@@ -109,3 +109,48 @@ def test_docs_page_loads_only_local_files_and_no_inline_script(unit_client) -> N
 
 def test_redoc_from_a_cdn_is_gone(unit_client) -> None:
     assert unit_client.get("/redoc").status_code == 404
+
+
+def _schema_of(openapi: dict[str, Any], ref_or_schema: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in ref_or_schema:
+        return openapi["components"]["schemas"][ref_or_schema["$ref"].rsplit("/", 1)[1]]  # type: ignore[no-any-return]
+    return ref_or_schema
+
+
+def _body(openapi: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    content = openapi["paths"][path][method]["requestBody"]["content"]["application/json"]
+    return _schema_of(openapi, content["schema"])["properties"]  # type: ignore[no-any-return]
+
+
+def _parameter(openapi: dict[str, Any], path: str, method: str, name: str) -> dict[str, Any]:
+    (found,) = [p for p in openapi["paths"][path][method]["parameters"] if p["name"] == name]
+    return _schema_of(openapi, found["schema"])
+
+
+def test_the_schema_states_the_rules_the_api_enforces(openapi) -> None:
+    activity_type = _parameter(openapi, "/api/v1/activities", "get", "type")
+    assert activity_type["enum"] == ["post", "view", "like", "unlike", "comment"]
+    shards = _body(openapi, "/api/v1/posts/{post_id}/likes/shards", "post")["shards"]
+    assert (shards["minimum"], shards["maximum"]) == (2, 32)
+    signup = _body(openapi, "/api/v1/auth/signup", "post")
+    assert re.fullmatch(signup["username"]["pattern"], " Alice_1 ")
+    assert not re.search(signup["username"]["pattern"], "al")
+    assert (signup["password"]["minLength"], signup["password"]["maxLength"]) == (8, 128)
+    comment = _body(openapi, "/api/v1/posts/{post_id}/comments", "post")["body"]
+    assert not re.search(comment["pattern"], " \n\t ") and re.search(comment["pattern"], "hi\n")
+    title = _body(openapi, "/api/v1/posts", "post")["title"]
+    assert not re.search(title["pattern"], "a\x1bb") and not re.search(title["pattern"], "a\nb")
+    cursor = _parameter(openapi, "/api/v1/posts/{post_id}/comments", "get", "cursor")
+    assert "pattern" in str(cursor)
+
+
+def test_a_post_id_with_a_trailing_non_breaking_space_is_refused(unit_client) -> None:  # type: ignore[no-untyped-def]
+    assert unit_client.get("/api/v1/posts/1%C2%A0").status_code == 422
+    assert unit_client.get("/api/v1/posts/%201").status_code == 422
+
+
+def test_a_method_a_path_does_not_take_is_a_405_that_lists_allow(unit_client) -> None:  # type: ignore[no-untyped-def]
+    for method in ("TRACE", "PUT", "DELETE"):
+        response = unit_client.request(method, "/api/v1/posts")
+        assert response.status_code == 405, method
+        assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}, method

@@ -1,5 +1,6 @@
-"""Password guessing is limited per username and per client address, sign-ups per address; an
-unknown username takes as long to refuse as a wrong password."""
+"""Password guessing is slowed per (username, address) pair and capped per address, sign-ups
+capped per address (OWASP: never lock an account for everyone); an unknown username takes as
+long to refuse as a wrong password."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sessions.models import AttemptCounter
 from tests.conftest import in_process_app
 
 LIMITS = {
-    "SIGN_IN_ATTEMPTS_PER_USERNAME": "3",
+    "SIGN_IN_FAILURES_BEFORE_DELAY": "3",
     "SIGN_IN_ATTEMPTS_PER_ADDRESS": "7",
     "SIGN_UP_ATTEMPTS_PER_ADDRESS": "3",
     "ATTEMPT_WINDOW_MINUTES": "15",
@@ -67,29 +68,72 @@ def assert_refused(response) -> int:  # type: ignore[no-untyped-def]
     return retry_after
 
 
-def test_guesses_for_one_username_stop_at_the_limit_even_with_the_right_password(
-    client: TestClient,
+def at_address(app: TestClient) -> TestClient:
+    return TestClient(app.app, raise_server_exceptions=False, client=(next_address(), 40000))
+
+
+def next_address() -> str:
+    return f"198.51.100.{next(_addresses)}"
+
+
+def later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Move the sessions service's clock on."""
+    now = sessions_service.utc_now()
+    monkeypatch.setattr(sessions_service, "utc_now", lambda: now + timedelta(seconds=seconds))
+
+
+def window_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop the clock just after a window starts: the delays a test waits out stay inside it."""
+    window = 15 * 60
+    now = sessions_service.utc_now().timestamp()
+    later(monkeypatch, (now // window + 1) * window + 1 - now)
+
+
+def test_wrong_guesses_from_one_address_earn_a_delay_that_doubles(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sign_up(client, "alice")
+    window_start(monkeypatch)
     assert [sign_in(client, "alice").status_code for _ in range(3)] == [401] * 3
-    refused = sign_in(client, "alice")
-    assert_refused(refused)
-    assert "for this username" in refused.json()["detail"]
-    assert_refused(sign_in(client, " ALICE "))  # the same username, written differently
-    assert_refused(sign_in(client, "alice", "password-123"))
-    assert sign_in(client, "bob").status_code == 401, "other usernames are not locked"
+    waits = []
+    for _ in range(3):
+        refused = sign_in(client, " ALICE ")  # the same username, written differently
+        waits.append(assert_refused(refused))
+        assert "for this username from your network" in refused.json()["detail"]
+        later(monkeypatch, waits[-1])
+        assert sign_in(client, "alice").status_code == 401
+    assert waits == [1, 2, 4]
+    assert sign_in(client, "bob").status_code == 401, "other usernames are not slowed"
 
 
-def test_a_new_window_lets_the_user_in_again(
+def test_a_stranger_guessing_never_refuses_the_owners_password_from_another_address(
+    app: TestClient,
+) -> None:
+    owner, stranger = at_address(app), at_address(app)
+    sign_up(owner, "amber")
+    for _ in range(6):
+        sign_in(stranger, "amber")
+    assert_refused(sign_in(stranger, "amber", "password-123"))
+    assert sign_in(owner, "amber", "password-123").status_code == 200
+    assert sign_in(at_address(app), "amber", "password-123").status_code == 200
+
+
+def test_the_right_password_after_the_delay_starts_the_pair_afresh(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sign_up(client, "carol")
+    window_start(monkeypatch)
     for _ in range(3):
         sign_in(client, "carol")
-    assert_refused(sign_in(client, "carol", "password-123"))
-    now = sessions_service.utc_now()
-    monkeypatch.setattr(sessions_service, "utc_now", lambda: now + timedelta(minutes=15))
+    later(monkeypatch, assert_refused(sign_in(client, "carol", "password-123")))
     assert sign_in(client, "carol", "password-123").status_code == 200
+    assert [sign_in(client, "carol").status_code for _ in range(3)] == [401] * 3
+
+
+def test_an_address_that_signs_in_correctly_is_never_refused(client: TestClient) -> None:
+    sign_up(client, "gina")
+    statuses = {sign_in(client, "gina", "password-123").status_code for _ in range(10)}
+    assert statuses == {200}, "10 sign-ins, over the address's limit of 7 failures"
 
 
 def test_one_address_is_limited_across_usernames(client: TestClient) -> None:
@@ -112,7 +156,8 @@ def test_the_sign_in_form_says_when_to_come_back(client: TestClient) -> None:
     data = {"username": "dave", "password": "wrong-password", "csrf_token": csrf(client)}
     response = client.post("/login", data=data, headers=HTMX)
     assert response.status_code == 429
-    assert "Too many sign-in attempts for this username. Try again in" in response.text
+    expected = "Too many failed sign-ins for this username from your network. Try again in"
+    assert expected in response.text
     assert int(response.headers["retry-after"]) > 0
     assert 'value="dave"' in response.text
 
@@ -121,7 +166,7 @@ def test_each_window_is_one_counter_item_that_ttl_deletes(client: TestClient) ->
     sign_in(client, "erin")
     sign_in(client, "erin")
     counters = {c.counter_id: c for c in AttemptCounter.scan()}
-    (key,) = [k for k in counters if k.startswith("sign-in-username#erin#")]
+    (key,) = [k for k in counters if k.startswith("sign-in-pair#erin@198.51.100.")]
     window = int(key.rsplit("#", 1)[1])
     assert counters[key].attempts == 2
     assert counters[key].expires_at.timestamp() == (window + 1) * 15 * 60
@@ -160,3 +205,38 @@ def test_an_unknown_username_takes_as_long_as_a_wrong_password(
         unknown_user = median_seconds(lambda: sign_in(client, "nobody_here"))
     ratio = max(wrong_password, unknown_user) / min(wrong_password, unknown_user)
     assert ratio < 3, f"wrong password {wrong_password:.3f}s, unknown user {unknown_user:.3f}s"
+
+
+@pytest.fixture(scope="module")
+def feed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        in_process_app(
+            monkeypatch, tmp_path_factory.mktemp("scan-feed"), SCAN_FEED_READS_PER_MINUTE="3"
+        ) as client,
+    ):
+        yield client
+
+
+def test_the_scan_feed_is_limited_per_address_with_a_readable_429(feed_app: TestClient) -> None:
+    client, neighbour = at_address(feed_app), at_address(feed_app)
+    scan = {"mode": "scan", "limit": 100}
+    assert [client.get("/api/v1/feed", params=scan).status_code for _ in range(3)] == [200] * 3
+    refused = client.get("/api/v1/feed", params=scan)
+    retry_after = assert_refused_within(refused, 60)
+    assert "The Scan feed reads the whole activities table" in refused.json()["detail"]
+    assert f"Try again in {retry_after} second" in refused.json()["detail"]
+    page = client.get("/feed")
+    assert page.status_code == 429 and "<h1>Too many attempts</h1>" in page.text
+    assert "reads the whole activities table" in page.text
+    assert int(page.headers["retry-after"]) > 0
+    index = client.get("/api/v1/feed", params={"mode": "index"})
+    assert index.status_code == 200, "the indexed feed is not limited"
+    assert neighbour.get("/api/v1/feed", params=scan).status_code == 200, "per address"
+
+
+def assert_refused_within(response, seconds: int) -> int:  # type: ignore[no-untyped-def]
+    assert response.status_code == 429, response.text
+    retry_after = int(response.headers["retry-after"])
+    assert 0 < retry_after <= seconds
+    return retry_after
