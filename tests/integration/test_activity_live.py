@@ -13,13 +13,15 @@ from blog import service as blog_service
 from shared import events
 from shared.auth import Viewer
 from shared.dynamo import bind_models
-from tests.conftest import dead_endpoint
+from tests.conftest import dead_endpoint, wait_until_caught_up
 from tests.unit.activity_fixtures import ago, happened, keys, person, read_all, viewed
 
 
 @pytest.mark.stock_moto
 @pytest.mark.parametrize("live_settings", ["sqlite", "postgresql"], indirect=True)
-def test_paging_every_list_to_the_end_returns_every_item_once(live_client, make_user) -> None:
+def test_paging_every_list_to_the_end_returns_every_item_once(
+    live_client, make_user, engine_endpoint: str
+) -> None:
     alice, bob = person(live_client, make_user), person(live_client, make_user)
     post_id = alice.write_post("Paged")
     for minutes in range(1, 26):
@@ -32,6 +34,7 @@ def test_paging_every_list_to_the_end_returns_every_item_once(live_client, make_
     for days in (8, 9):
         viewed(bob, post_id, ago(days=days))
     viewed(bob, post_id, ago(hours=2))
+    wait_until_caught_up(engine_endpoint)  # paging is under test here, not the GSIs' lag
     everything = live_client.get(f"/api/v1/users/{bob.username}/activities?limit=100").json()
     assert len(everything["items"]) == 26 and everything["next_cursor"] is None
     assert keys(read_all(live_client, f"/api/v1/users/{bob.username}/activities", 7)) == keys(
