@@ -579,18 +579,24 @@ def _counter_sentence(result: Result) -> str:
 
 LAB = Lab(
     name="hot-partition",
-    title=N_("Hot partition: one counter key vs sharded keys"),
-    proves=N_("One hot counter item is throttled at its partition's limit; shard items are not."),
+    title=N_("Hot partition: keys on one partition, one counter item, sharded keys"),
+    proves=N_(
+        "A split relieves keys that share a hot partition; no split relieves one hot item, so a "
+        "hot counter is sharded over items of its own."
+    ),
     lesson=(
         N_(
-            "A popular post's like counter is one item, and one item always lives in one "
-            "partition, which takes at most 1,000 write units per second on DynamoDB. Adaptive "
-            "capacity splits a partition that stays hot and isolates its busiest items, but it "
-            "never splits an item. The app spreads a hot post's counter over several items with "
-            "partition keys of their own. This lab runs the same likes against one key and "
-            "against shards, on an engine that models DynamoDB's partitions at a scaled-down "
-            "limit: keys hash onto a few partitions, and a partition that stays hot splits, but "
-            "never inside one item."
+            "DynamoDB hashes each partition key value onto a partition, the physical unit that "
+            "holds many keys and takes at most 1,000 write units per second. A partition that "
+            "stays hot is split by adaptive capacity, so keys that shared it stop throttling "
+            "each other, but a split never divides an item: a popular post's like counter, one "
+            "item, stays capped at its partition's limit however long it is hot. The app spreads "
+            "that counter over shard items with partition keys of their own. This lab runs the "
+            "same likes three ways on an engine that models partitions at a scaled-down limit "
+            "(a simplification: writes only, no burst capacity, and a split after a few seconds "
+            "hot, which AWS does not time): the shard keys on one partition, throttled until it "
+            "splits; the one counter item, throttled and never relieved; and the shards on "
+            "partitions of their own, sharing the load out."
         )
     ),
     mirrors=(
