@@ -495,8 +495,10 @@ def _split_sentence(result: Result) -> str:
     split_after = result["adaptive"]["split_after_s"]
     if many["splits"] is None:
         return ""
-    per_s = many["accepted_per_s"]
+    per_s, single_per_s = many["accepted_per_s"], single["accepted_per_s"]
+    # The first second spends the burst every new partition starts with.
     early = per_s[1:split_after] or per_s[:1]
+    single_steady = single_per_s[1:] or single_per_s
     figures = {
         "keys": many["keys"],
         "early": round(sum(early) / len(early), 1),
@@ -505,7 +507,7 @@ def _split_sentence(result: Result) -> str:
         "splits": many["splits"],
         "before": many["partitions_before"],
         "after": many["partitions_after"],
-        "single_late": single["accepted_per_s"][-1],
+        "single_rate": round(sum(single_steady) / len(single_steady), 1),
         "single_throttled": single["throttled"],
     }
     if not many["splits"]:
@@ -518,8 +520,8 @@ def _split_sentence(result: Result) -> str:
         "The {keys} keys sharing one partition took about {early:g} writes/s at first; after "
         "refusing writes for {split_after_s}s the partition split ({splits} split(s), "
         "{before} → {after} partitions) and in the last second they took {late}. The one "
-        "counter item took {single_late} in its last second, still throttled "
-        "({single_throttled} times): a split divides a partition between items, never one item. "
+        "counter item stayed at about {single_rate:g} writes/s, throttled {single_throttled} "
+        "times: a split divides a partition between items, never one item. "
     ).format(**figures)
 
 

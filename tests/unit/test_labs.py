@@ -188,6 +188,7 @@ def test_the_hot_partition_view_draws_three_runs_second_by_second_and_names_the_
     assert [row[2] for row in measured.rows] == ["1 → 3", "1", "28"]
     assert "took about 50 writes/s at first" in view.shows
     assert "(2 split(s), 1 → 3 partitions) and in the last second they took 150" in view.shows
+    assert "stayed at about 50 writes/s, throttled 400 times" in view.shows
     assert "never one item" in view.shows
 
 
