@@ -41,3 +41,21 @@ def test_a_long_run_is_cancelled_from_its_page(page: Page) -> None:
     expect(run.get_by_test_id("lab-cancelled")).to_contain_text("Cancelled after")
     page.goto("/labs")
     expect(page.get_by_test_id("labs-busy")).to_have_count(0)  # the server is free again
+
+
+def test_the_hot_partition_lab_draws_its_three_runs_second_by_second(page: Page) -> None:
+    page.goto("/labs/hot-partition")
+    for option, value in (("clients", "8"), ("seconds", "3"), ("shards", "4")):
+        page.fill(f"#option-{option}", value)
+    page.fill("#option-partition_limit", "20")
+    page.fill("#option-split_after_s", "1")
+    page.get_by_test_id("run-lab").click()
+    run = page.get_by_test_id("lab-run")
+    expect(run).to_have_attribute("data-status", "done", timeout=120_000)
+    lines = run.get_by_test_id("lab-chart").locator("polyline")
+    names = ["4 keys on one partition", "one counter item", "4 shards, a partition each"]
+    expect(lines).to_have_count(4)
+    for line, name in zip(lines.all(), [*names, "one partition's limit"], strict=True):
+        expect(line).to_have_attribute("data-series", name)
+    expect(run.get_by_test_id("lab-shows")).to_contain_text("keys sharing one partition")
+    expect(run.get_by_test_id("lab-table").nth(1)).to_contain_text("Accepted writes, second by")
