@@ -59,12 +59,12 @@ def test_read_modify_write_loses_updates_where_add_and_optimistic_locking_do_not
 def test_a_split_relieves_keys_on_one_partition_but_never_one_hot_item() -> None:
     """The issue's figures: the shard keys on one partition are throttled, then relieved as it
     splits; the one counter item stays at the limit; the shards, apart, share the load out."""
-    limit, split_after = 25, 2
+    limit, split_after = 40, 2
     result = run(
         "hot-partition",
         clients=16,
         seconds=5,
-        shards=8,
+        shards=16,
         partition_limit=limit,
         split_after_s=split_after,
     )
@@ -84,21 +84,22 @@ def test_a_split_relieves_keys_on_one_partition_but_never_one_hot_item() -> None
     assert sum(many["accepted_per_s"][-2:]) / 2 > 1.5 * max(before_split)
 
     assert one["throttled"] > 0 and one["splits"] == 0 and one["partitions_after"] == 1
-    # A partition takes `limit` units a second, plus the one second's worth it starts with.
-    assert sum(one["accepted_per_s"]) <= limit * (5 + 1) + 5
+    # A partition takes `limit` units a second, plus the second's worth it starts with, plus
+    # what refills while the last retries run past the deadline.
+    assert sum(one["accepted_per_s"]) <= limit * (5 + 1.5)
     assert sum(one["accepted_per_s"][-3:]) / 3 <= limit * 1.2
     assert sum(many["accepted_per_s"][-2:]) / 2 > limit * 1.5
 
-    assert sharded["partitions_before"] >= 8 and sharded["splits"] == 0
+    assert sharded["partitions_before"] >= 16 and sharded["splits"] == 0
     assert _throttled_share(sharded) < _throttled_share(one) / 2
     assert sum(sharded["accepted_per_s"]) > 2 * sum(one["accepted_per_s"])
 
     single = result["runs"]["single"]
     assert single["per_key"] == {"42": single["accepted"]} == {"42": sum(one["accepted_per_s"])}
     assert single["counted"] == single["accepted"]
-    assert set(result["runs"]["sharded"]["per_key"]) == {"42", *(f"42#{s}" for s in range(1, 8))}
+    assert set(result["runs"]["sharded"]["per_key"]) == {"42", *(f"42#{s}" for s in range(1, 16))}
     assert result["engine"]["options"] == {
-        "partition_limit": 25.0,
+        "partition_limit": 40.0,
         "partitions": 1,
         "split_after_s": 2.0,
     }
