@@ -103,9 +103,7 @@ class LabContext:
         request, table = create_table_request(
             base_name, name=f"{self.prefix}{label}", indexes=indexes, provisioned=provisioned
         )
-        self._admin.create_table(**request)
-        self._created.append(table.name)
-        self._wait_active(table.name)
+        self.create_table_from(request)
         if ttl:
             if table.ttl_attribute is None:
                 raise LookupError(f"the app's {base_name} table has no TTL attribute")
@@ -114,6 +112,15 @@ class LabContext:
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
             )
         return table
+
+    def create_table_from(self, request: dict[str, Any]) -> None:
+        """A table from CreateTable parameters a lab built itself (a design the app does not
+        use), named under the run's prefix and dropped with the run's other tables."""
+        if not request["TableName"].startswith(self.prefix):
+            raise ValueError(f"a lab table's name starts with {self.prefix!r}")
+        self._admin.create_table(**request)
+        self._created.append(request["TableName"])
+        self._wait_active(request["TableName"])
 
     def _wait_active(self, name: str) -> None:
         """Local engines create tables at once; real DynamoDB takes a few seconds."""
