@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from lens.design import Design, code_of_access_pattern, describe_design, layout
+from lens.labs.single_table import single_table_design
 from lens.links import builder_url, current_examples, runnable_url
 from shared.access_patterns import access_patterns
 from shared.errors import NotFound
@@ -32,6 +33,7 @@ def design_page(request: Request) -> Response:
         "code_views": active_settings().code_views_enabled,
         "builder": lambda table, pattern: builder_url(table, pattern, examples),
         "layout": layout(),
+        **single_table_design(),
     }
     return render(request, "lens/design.html", ctx)
 

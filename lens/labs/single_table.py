@@ -777,6 +777,17 @@ def example_collection() -> tuple[str, list[AggregateRow]]:
     return pk, rows
 
 
+def single_table_design() -> dict[str, Any]:
+    """What /design's single-table section draws."""
+    pk, rows = example_collection()
+    return {
+        "single_table": describe_single_table(),
+        "single_table_patterns": SINGLE_TABLE_PATTERNS,
+        "collection_pk": pk,
+        "collection_rows": rows,
+    }
+
+
 def _scalar(value: dict[str, Any]) -> str:
     ((kind, inner),) = value.items()
     return str(inner).lower() if kind == "BOOL" else str(inner)
