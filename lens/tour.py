@@ -305,7 +305,7 @@ STEPS: tuple[Step, ...] = (
             "the post has many likes and comments, more items read: its one Query reads the "
             "post's whole item collection."
         ),
-        model="lens.single_table.SingleTableItem",
+        model="lens.single_table.models.SingleTableItem",
         function="lens.labs.single_table.post_page_single",
         guide_page="bp-table-design.html",
         guide_title=N_("Best practices for DynamoDB table design"),

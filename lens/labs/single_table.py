@@ -3,7 +3,7 @@
 The same made-up site (users, posts, their activities, likes, comments and sessions) is
 loaded twice on the lab's engine: into copies of the app's own tables (`activities`, `likes`,
 `comments`, `sessions`, keys and GSIs read from the app's model classes) and into one table
-of the single-table variant (`lens.single_table`, items built by its classes). Then each
+of the single-table variant (`lens.single_table.models`, items built by its classes). Then each
 question is answered by each design, the way that design answers it, `repeats` times: calls,
 items read, RCU (computed by DynamoDB's rules, `lens.labs.meter`), the median latency, and
 whether both designs gave the same answer (they must: the lab fails loudly otherwise).
@@ -33,7 +33,7 @@ from lens.labs.lab import Lab, LabOptions, LabView, Mirror, Result, ResultTable
 from lens.labs.meter import Meter, Tally, units_text
 from lens.labs.synthetic import FEED_SHARDS, TIME_FORMAT, activity, check_keys, counter, session
 from lens.labs.tables import LabTable
-from lens.single_table import (
+from lens.single_table.models import (
     COUNT_SK,
     ITEM_TYPES,
     SESSION_SK,
@@ -244,7 +244,10 @@ def single_table_request(name: str) -> tuple[dict[str, Any], LabTable]:
     }
     full: TableSchema = schema_of(ITEM_TYPES)
     return request, LabTable(
-        name=name, mirrors="lens.single_table.SingleTableItem", schema=full, ttl_attribute=None
+        name=name,
+        mirrors="lens.single_table.models.SingleTableItem",
+        schema=full,
+        ttl_attribute=None,
     )
 
 
@@ -739,7 +742,7 @@ SINGLE_TABLE_PATTERNS: tuple[AccessPattern, ...] = (
         model=SessionItem,
         operation="GetItem",
         key='PK = "SESSION#<sha256>", SK = "SESSION"',
-        function="lens.single_table.SessionItem",
+        function="lens.single_table.models.SessionItem",
     ),
 )
 
@@ -807,7 +810,7 @@ LAB = Lab(
         "the same data into both designs and asks both the same questions."
     ),
     mirrors=(
-        Mirror("model", "lens.single_table.SingleTableItem", N_("the single-table variant")),
+        Mirror("model", "lens.single_table.models.SingleTableItem", N_("the single-table variant")),
         Mirror("model", "activity.models.Activity", N_("the app's activities table")),
         Mirror("model", "engagement.likes.models.LikeCounter", N_("the app's likes table")),
         Mirror("model", "engagement.comments.models.Comment", N_("the app's comments table")),

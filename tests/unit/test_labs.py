@@ -21,8 +21,15 @@ from shared.panels import lesson_links, register_lesson_link
 HTMX = {"HX-Request": "true"}
 
 
-def test_the_five_labs_of_the_issue_are_registered() -> None:
-    assert list(LABS) == ["query-vs-scan", "counter", "hot-partition", "ttl", "gsi-cost"]
+def test_the_labs_are_registered_in_order() -> None:
+    assert list(LABS) == [
+        "query-vs-scan",
+        "counter",
+        "hot-partition",
+        "ttl",
+        "gsi-cost",
+        "single-table",
+    ]
 
 
 def test_options_come_from_text_checked_against_their_bounds() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from lens.labs.single_table import describe_single_table, example_collection
-from lens.single_table import (
+from lens.single_table.models import (
     CommentItem,
     LikeCounterItem,
     SingleTableItem,
@@ -55,7 +55,7 @@ def test_design_page_shows_the_single_table_variant_in_both_languages(
     page = unit_client.get("/design")
     assert page.status_code == 200
     assert 'data-testid="design-single-table"' in page.text
-    assert "lens.single_table.UserLikeItem" in page.text
+    assert "lens.single_table.models.UserLikeItem" in page.text
     assert 'data-testid="aggregate-view"' in page.text
     ja = unit_client.get("/design", headers={"Accept-Language": "ja"})
     assert "項目コレクション" in ja.text
