@@ -603,8 +603,8 @@ COSTS: tuple[tuple[str, str, str], ...] = (
     (
         N_("Per-entity capacity limits, alarms and backups"),
         N_(
-            "Billing mode, maximum throughput, CloudWatch metrics, backups and restores are "
-            "set per table: each entity gets its own."
+            "Billing mode, maximum throughput, backups and restores are per table, and "
+            "CloudWatch reports metrics per table and per index: each entity gets its own."
         ),
         N_(
             "The same settings exist per table (and per GSI) only: a burst of views shares "
