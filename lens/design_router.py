@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from lens.design import Design, code_of_access_pattern, describe_design, layout
-from lens.labs.single_table import single_table_design
 from lens.links import builder_url, current_examples, runnable_url
+from lens.single_table.design import single_table_design
 from shared.access_patterns import access_patterns
 from shared.errors import NotFound
 from shared.i18n import gettext as _

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +25,6 @@ from typing import Any
 from pydantic import Field
 
 from lens.capacity import TableSchema
-from lens.design import TableDesign, describe_table
 from lens.inspector import schema_of
 from lens.labs.charts import Bar, BarGroup, bar_chart
 from lens.labs.context import LabContext
@@ -52,7 +51,6 @@ from lens.single_table.models import (
     session_pk,
     user_pk,
 )
-from shared.access_patterns import AccessPattern
 from shared.i18n import N_
 from shared.i18n import gettext as _
 
@@ -95,7 +93,7 @@ class Site:
     now: datetime
 
 
-def _site(options: SingleTableOptions, now: datetime) -> Site:
+def site_of(options: SingleTableOptions, now: datetime) -> Site:
     """Deterministic: the same options make the same site on every run."""
     kinds = [kind for kind, weight in KINDS for _ in range(weight)]
     expiry = int((now + timedelta(days=7)).timestamp())
@@ -163,7 +161,7 @@ def _multi_items(site: Site) -> dict[str, list[Item]]:
     }
 
 
-def _single_items(site: Site) -> list[Item]:
+def single_items(site: Site) -> list[Item]:
     """Built by the single-table classes themselves: their attribute names and types."""
     counts = _like_counts(site)
     posts = sorted({int(a["post_id"]["N"]) for a in site.activities})
@@ -516,7 +514,7 @@ def _load(lab: LabContext, site: Site) -> Tables:
         created[base] = table
     request, single = single_table_request(f"{lab.prefix}single")
     lab.create_table_from(request)
-    lab.load(single, _single_items(site), stage=_("loading the single table"))
+    lab.load(single, single_items(site), stage=_("loading the single table"))
     return Tables(
         meter=lab.meter([*created.values(), single]),
         activities=created["activities"].name,
@@ -527,7 +525,7 @@ def _load(lab: LabContext, site: Site) -> Tables:
 
 
 def run(lab: LabContext, options: SingleTableOptions) -> Result:
-    site = _site(options, datetime.now(UTC))
+    site = site_of(options, datetime.now(UTC))
     tables = _load(lab, site)
     subjects = _subjects(site)
     questions = []
@@ -559,7 +557,7 @@ def run(lab: LabContext, options: SingleTableOptions) -> Result:
         },
         "items": {
             "multi_table": sum(map(len, _multi_items(site).values())),
-            "single_table": len(_single_items(site)),
+            "single_table": len(single_items(site)),
         },
         "tables": {"multi_table": 4, "single_table": 1},
         "engine_tables": {
@@ -694,106 +692,6 @@ def _shows(result: Result) -> str:
         scan_rcu=units_text(likes["multi_table"]["rcu"]),
         gsi_rcu=units_text(likes["single_table"]["rcu"]),
     )
-
-
-# -- the design, for /design ----------------------------------------------------------------------
-
-SINGLE_TABLE_PATTERNS: tuple[AccessPattern, ...] = (
-    AccessPattern(
-        name=N_("Post page: like count, the viewer's like, the comments"),
-        model=LikeCounterItem,
-        operation="Query",
-        key='PK = "POST#<post_id>"',
-        function="lens.labs.single_table.post_page_single",
-    ),
-    AccessPattern(
-        name=N_("Activity of one post"),
-        model=ActivityItem,
-        operation="Query",
-        key='GSI1PK = "POST#<post_id>" AND begins_with(GSI1SK, "ACT#")',
-        index="GSI1",
-        function="lens.labs.single_table.post_page_single",
-    ),
-    AccessPattern(
-        name=N_("Latest activities of a user"),
-        model=ActivityItem,
-        operation="Query",
-        key='PK = "USER#<user_id>" AND begins_with(SK, "ACT#")',
-        function="lens.labs.single_table.user_activity_single",
-    ),
-    AccessPattern(
-        name=N_("Likes of one user"),
-        model=UserLikeItem,
-        operation="Query",
-        key='GSI1PK = "USER#<user_id>" AND begins_with(GSI1SK, "LIKE#")',
-        index="GSI1",
-        function="lens.labs.single_table.likes_of_user_single",
-    ),
-    AccessPattern(
-        name=N_("Global feed, newest first"),
-        model=ActivityItem,
-        operation="Query",
-        key='GSI2PK = "FEED#<UTC day>#<shard>"',
-        index="GSI2",
-        function="lens.labs.single_table.feed_single",
-    ),
-    AccessPattern(
-        name=N_("Session of a request"),
-        model=SessionItem,
-        operation="GetItem",
-        key='PK = "SESSION#<sha256>", SK = "SESSION"',
-        function="lens.single_table.models.SessionItem",
-    ),
-)
-
-
-def describe_single_table() -> TableDesign:
-    """The variant as /design draws the app's tables, from its classes and its patterns."""
-    return describe_table(list(ITEM_TYPES), SINGLE_TABLE_PATTERNS)
-
-
-@dataclass(frozen=True)
-class AggregateRow:
-    sk: str
-    item_type: str
-    attributes: Sequence[tuple[str, str]]
-
-
-def example_collection() -> tuple[str, list[AggregateRow]]:
-    """One item collection as NoSQL Workbench's aggregate view draws it: one PK, its items by
-    SK. Built by the classes from a small made-up post, so it shows the keys they write."""
-    site = _site(
-        SingleTableOptions(users=4, posts=1, activities=24, repeats=1),
-        datetime(2025, 11, 25, tzinfo=UTC),
-    )
-    pk = post_pk(1)
-    rows = []
-    for raw in sorted(_single_items(site), key=lambda item: item["SK"]["S"]):
-        if raw["PK"]["S"] != pk:
-            continue
-        attributes = [
-            (name, _scalar(value))
-            for name, value in sorted(raw.items())
-            if name not in ("PK", "SK", "type")
-        ]
-        rows.append(AggregateRow(raw["SK"]["S"], raw["type"]["S"], attributes))
-    return pk, rows
-
-
-def single_table_design() -> dict[str, Any]:
-    """What /design's single-table section draws."""
-    pk, rows = example_collection()
-    return {
-        "single_table": describe_single_table(),
-        "single_table_patterns": SINGLE_TABLE_PATTERNS,
-        "collection_pk": pk,
-        "collection_rows": rows,
-    }
-
-
-def _scalar(value: dict[str, Any]) -> str:
-    ((kind, inner),) = value.items()
-    return str(inner).lower() if kind == "BOOL" else str(inner)
 
 
 LAB = Lab(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from lens.labs.single_table import describe_single_table, example_collection
+from lens.single_table.design import describe_single_table, example_collection
 from lens.single_table.models import (
     CommentItem,
     LikeCounterItem,
