@@ -20,8 +20,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+from botocore.exceptions import ClientError
 from pydantic import Field
 
 from lens.capacity import TableSchema
@@ -36,6 +37,7 @@ from lens.single_table.models import (
     COUNT_SK,
     ITEM_TYPES,
     SESSION_SK,
+    TABLE_NAME,
     ActivityItem,
     CommentItem,
     LikeCounterItem,
@@ -51,8 +53,10 @@ from lens.single_table.models import (
     session_pk,
     user_pk,
 )
+from shared.dynamo import batch_write, boto3_client
 from shared.i18n import N_
 from shared.i18n import gettext as _
+from shared.settings import active_settings
 
 Item = dict[str, dict[str, Any]]
 Answer = Any
@@ -77,6 +81,15 @@ class SingleTableOptions(LabOptions):
         le=50,
         title=N_("Repetitions of each question"),
         description=N_("The latency shown is the median of the repetitions."),
+    )
+    explorer: Literal["no", "copy"] = Field(
+        "no",
+        title=N_("Leave a copy for the explorer"),
+        description=N_(
+            "copy: the single table is also written to the app's own DynamoDB (table "
+            "single_table, with the app's table prefix), replacing an older copy, so "
+            "/tables/single_table opens it after the run's engine is gone."
+        ),
     )
 
 
@@ -524,9 +537,39 @@ def _load(lab: LabContext, site: Site) -> Tables:
     )
 
 
+def explorer_table_name() -> str:
+    """The copy's name in the app's DynamoDB: the app's table prefix, as its own tables have."""
+    return f"{active_settings().table_prefix}{TABLE_NAME}"
+
+
+def _leave_for_explorer(lab: LabContext, items: list[Item]) -> None:
+    """Write the single table to the app's DynamoDB, replacing an older copy: the explorer reads
+    only there, and the run's private engine stops with the run."""
+    client = boto3_client(active_settings())
+    name = explorer_table_name()
+    fast = {"Delay": 1, "MaxAttempts": 120}
+    try:
+        client.delete_table(TableName=name)
+        client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=fast)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+    request, _table = single_table_request(name)
+    client.create_table(**request)
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=fast)
+    batch_write(client, name, puts=items)
+    lab.note(
+        _("The single table was copied to the app's DynamoDB: open /tables/{name}.").format(
+            name=name
+        )
+    )
+
+
 def run(lab: LabContext, options: SingleTableOptions) -> Result:
     site = site_of(options, datetime.now(UTC))
     tables = _load(lab, site)
+    if options.explorer == "copy":
+        _leave_for_explorer(lab, single_items(site))
     subjects = _subjects(site)
     questions = []
     for number, question in enumerate(QUESTIONS, start=1):

@@ -88,7 +88,7 @@ def example_collection() -> tuple[str, list[AggregateRow]]:
     """One item collection as NoSQL Workbench's aggregate view draws it: one PK, its items by
     SK. Built by the classes from a small made-up post, so it shows the keys they write."""
     site = site_of(
-        SingleTableOptions(users=4, posts=1, activities=24, repeats=1),
+        SingleTableOptions(users=4, posts=1, activities=24, repeats=1, explorer="no"),
         datetime(2025, 11, 25, tzinfo=UTC),
     )
     pk = post_pk(1)
