@@ -121,7 +121,8 @@ def install() -> None:
     DynamoResult makes (idempotent)."""
     if getattr(DynamoResult, _MARK, False):
         return
-    responses.dynamo_to_dict = plain_values  # the name DynamoResult.__init__ calls
+    # the name DynamoResult.__init__ calls
+    responses.dynamo_to_dict = plain_values  # type: ignore[attr-defined,assignment]
     stock = DynamoResult.execute_result
 
     def execute_result(self: DynamoResult, context: ActionContext) -> TYPE_RESPONSE:

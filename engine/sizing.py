@@ -65,5 +65,5 @@ def install() -> None:
     """Patch DynamoType.size (idempotent)."""
     if getattr(DynamoType, _MARK, False):
         return
-    DynamoType.size = size  # type: ignore[method-assign]
+    DynamoType.size = size  # type: ignore[method-assign,assignment]
     setattr(DynamoType, _MARK, True)
