@@ -562,7 +562,7 @@ def run(
     ] = None,
     partition_limit: Annotated[
         float | None,
-        typer.Option(min=0.1, help="Write units per second per partition key (default: none)."),
+        typer.Option(min=0.1, help="Write units per second per partition (default: none)."),
     ] = None,
     admin_gui_port: Annotated[
         int, typer.Option(help="dynamodb-admin's port beside the embedded engine; 0: none.")

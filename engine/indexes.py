@@ -668,8 +668,13 @@ def _meets(attribute: DynamoType | None, operator: str, wanted: list[DynamoType]
 
 
 def _finish_query(table: Table, args: dict[str, Any], results: list[Item]) -> list[Item]:
-    """moto's post-processing: copy, index projection, FilterExpression, ProjectionExpression."""
-    results = copy.deepcopy(results)
+    """moto's post-processing: index projection, FilterExpression, ProjectionExpression.
+
+    moto deep-copies the page first; we answer with the stored items themselves (a fifth of a
+    20-item Query's CPU went to the copy). Nothing here changes them: a projection builds a new
+    item, a filter only reads, and the handler turns the page into plain JSON values
+    (`DynamoResult`) before the request lets go of the engine's shared lock, so no write can
+    change an item while its answer is being written."""
     if args["index_name"]:
         index = table.get_index(args["index_name"])
         results = [index.project(item) for item in results]
@@ -736,8 +741,8 @@ def _scan_page(
         if len(results) == limit or size + item_size > RESULT_SIZE_LIMIT:
             return results, scanned, table._get_last_evaluated_key(results[-1], index_name), read
         if _passes_scan_filters(item, filters):
-            copied = copy.deepcopy(item)
-            results.append(index.project(copied) if index else copied)
+            # the stored item itself, as in `_finish_query` (moto copies it first)
+            results.append(index.project(item) if index else item)
             size += item_size
         scanned += 1
         read.append(item)

@@ -10,6 +10,7 @@ pinned in pyproject.toml) and is small enough to be offered upstream:
 - `engine.serialization`: item responses written as JSON without moto's shape walk;
 - `engine.replicas`: eventually consistent reads may land on a lagging replica (`engine.lag`);
 - `engine.locking`: a GetItem changes nothing, so reads can run beside each other;
+- `engine.sizing`: moto's attribute sizes computed without copying the attributes;
 - `engine.front`: moto's list of handler methods is kept, not inspected per call.
 
 `install_all()` is idempotent; the engine's entry point calls it before it serves.
@@ -28,6 +29,7 @@ from engine import (
     memory,
     replicas,
     serialization,
+    sizing,
     transactions,
 )
 
@@ -46,6 +48,7 @@ def install_all() -> None:
             f"but moto {moto.__version__} is installed: reinstall with `make setup`"
         )
     memory.stop_tracking()
+    sizing.install()
     indexes.install()
     capacity.install()
     transactions.install()

@@ -13,7 +13,13 @@ can store, an integer past 64 bits): such an answer is written by `json.dumps`, 
 Other operations (table descriptions carry timestamps) and every error keep moto's serializer.
 The equivalence test compares every Query, Scan and write response with stock moto's.
 
-Upstream shape: a fast path in moto's JSON serializer for outputs without timestamps.
+Before any of that, moto's `DynamoResult` turns the result's `DynamoType` values into plain
+ones with `dynamo_to_dict`, which asks `isinstance` and `hasattr` at every node: a third of a
+1,000-item Scan page's CPU. `plain_values` gives the same values, dispatching on the exact type
+of the nodes items are made of, and hands anything else to moto's own function.
+
+Upstream shape: a fast path in moto's JSON serializer for outputs without timestamps, and
+exact-type dispatch in `dynamo_to_dict`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ import orjson
 from moto import settings
 from moto.core.common_types import TYPE_RESPONSE
 from moto.core.responses import ActionContext
+from moto.dynamodb import responses
+from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+from moto.dynamodb.models.utilities import dynamo_to_dict
 from moto.dynamodb.responses import DynamoResult
 
 ITEM_OPERATIONS = frozenset(
@@ -42,6 +51,9 @@ ITEM_OPERATIONS = frozenset(
 )
 _MARK = "_dynamodb_lab_json"
 _NULLS = (b":null", b",null", b"[null")
+# Values `dynamo_to_dict` returns as they are: neither a DynamoType, a datetime, a container
+# nor anything with `to_json`.
+_AS_THEY_ARE = frozenset({str, bool, int, float, bytes, type(None)})
 
 
 def _encode(value: Any) -> str:
@@ -56,6 +68,26 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_nulls(element) for element in value]
     return value
+
+
+def plain_values(value: Any) -> Any:
+    """`dynamo_to_dict(value)`, dispatching on exact types (a subclass, a datetime or a model
+    with `to_json` goes to moto's function, which decides for it)."""
+    kind = type(value)
+    if kind is DynamoType:
+        name, inner = value.type, value.value
+        if name == "B":
+            return {"B": inner if isinstance(inner, bytes) else base64.b64decode(inner)}
+        if name == "BS":
+            return {"BS": [v if isinstance(v, bytes) else base64.b64decode(v) for v in inner]}
+        return {name: inner if type(inner) in _AS_THEY_ARE else plain_values(inner)}
+    if kind is dict or kind is LimitedSizeDict:
+        return {k: plain_values(v) for k, v in value.items()}
+    if kind is list:
+        return [plain_values(element) for element in value]
+    if kind in _AS_THEY_ARE:
+        return value
+    return dynamo_to_dict(value)
 
 
 def item_response(result: Any, context: ActionContext) -> TYPE_RESPONSE:
@@ -85,9 +117,12 @@ def _dumps(body: dict[str, Any]) -> str | bytes:
 
 
 def install() -> None:
-    """Patch DynamoResult.execute_result for the item operations (idempotent)."""
+    """Patch DynamoResult.execute_result for the item operations, and the conversion every
+    DynamoResult makes (idempotent)."""
     if getattr(DynamoResult, _MARK, False):
         return
+    # the name DynamoResult.__init__ calls
+    responses.dynamo_to_dict = plain_values  # type: ignore[attr-defined,assignment]
     stock = DynamoResult.execute_result
 
     def execute_result(self: DynamoResult, context: ActionContext) -> TYPE_RESPONSE:

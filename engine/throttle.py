@@ -228,6 +228,24 @@ class PartitionThrottle:
         self.splits += 1
 
 
+def provisioned_for(partitions: int, limit: float) -> tuple[int, int]:
+    """Write and read capacity units on which a provisioned table starts with `partitions`
+    partitions on this engine (at least 2: DynamoDB takes at least one read unit, which is a
+    partition of its own here)."""
+    return max(1, partitions - 1) * math.ceil(limit), 1
+
+
+def partitions_apart(hash_values: list[str]) -> int:
+    """The fewest partitions on which these string partition key values each land on a
+    partition of their own, by this engine's hash; a lab sizes a table with it, so a run
+    whose keys must not share a partition does not depend on luck."""
+    positions = {_position(DynamoType({"S": value}), None) for value in hash_values}
+    count = max(2, len(positions))
+    while len({_KeySpace(count, 1.0, 0.0).locate(p) for p in positions}) < len(positions):
+        count += 1
+    return count
+
+
 def install(throttle: PartitionThrottle) -> None:
     """Put the throttle in front of every write action (idempotent)."""
     global _active

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from lens.design import Design, code_of_access_pattern, describe_design, layout
 from lens.links import builder_url, current_examples, runnable_url
+from lens.single_table.design import single_table_design
 from shared.access_patterns import access_patterns
 from shared.errors import NotFound
 from shared.i18n import gettext as _
@@ -32,6 +33,7 @@ def design_page(request: Request) -> Response:
         "code_views": active_settings().code_views_enabled,
         "builder": lambda table, pattern: builder_url(table, pattern, examples),
         "layout": layout(),
+        **single_table_design(),
     }
     return render(request, "lens/design.html", ctx)
 

@@ -15,6 +15,7 @@ end is marked as continuing on the next page (a signed cursor holds where to go 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,9 @@ from lens.attribute_values import (
 from lens.capacity import Units
 from lens.design import IndexDesign, ItemTypeDesign, TableDesign, describe_table, item_type_of
 from lens.inspector import schema_of
+from lens.labs.single_table import explorer_table_name
+from lens.single_table.design import describe_single_table
+from lens.single_table.models import ITEM_TYPES
 from shared.capacity_rules import item_size
 from shared.cursors import decode_cursor, dynamodb_key_check, encode_cursor
 from shared.dynamo import bound_client, models_by_table
@@ -124,9 +128,10 @@ def explorer_tables() -> list[ExplorerTable]:
 
 
 def find_table(name: str) -> ExplorerTable:
-    """A table by its DynamoDB name (`lab-activities`) or by its base name (`activities`)."""
+    """A table by its DynamoDB name (`lab-activities`) or by its base name (`activities`); also
+    the single-table variant's copy, which the single-table lab leaves when asked to."""
     tables = explorer_tables()
-    for table in tables:
+    for table in (*tables, single_table_variant()):
         if name in (table.name, table.design.base_name):
             return table
     known = ", ".join(table.name for table in tables)
@@ -135,6 +140,13 @@ def find_table(name: str) -> ExplorerTable:
             name=name, known=known
         )
     )
+
+
+def single_table_variant() -> ExplorerTable:
+    """The single-table lab's copy (`lens.single_table`): not one of the app's tables, so it is
+    not listed; it opens by name once a run of the lab has left it (`--explorer copy`)."""
+    design = dataclasses.replace(describe_single_table(), table_name=explorer_table_name())
+    return ExplorerTable(design=design, models=ITEM_TYPES)
 
 
 # -- what DynamoDB says about a table ------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The guided tour: the seed's eight lessons, in its order, then what a table's throughput costs
-and where its ceiling is, and which reads see a write at once; each one a thing to do in this
-app.
+and where its ceiling is, then one table against many, and which reads see a write at once;
+each one a thing to do in this app.
 
 Every step says why (a short explanation), what to do (a page of the app, the explorer or the
 labs), what to watch (the inspector line or chart that shows the lesson), which model class and
@@ -285,6 +285,32 @@ STEPS: tuple[Step, ...] = (
         guide_page="capacity-mode.html",
         guide_title=N_("DynamoDB throughput capacity"),
         also=(lab("hot-partition"),),
+    ),
+    Step(
+        slug="single-table",
+        title=N_("One table or many: the single-table design"),
+        explanation=N_(
+            "This app keeps one table per entity. The single-table design puts every entity "
+            "in one table with generic keys (PK, SK) and overloaded GSIs, so that the items a "
+            "page reads together share a partition key value: one item collection, returned "
+            "by one Query. The price is paid elsewhere: a new access pattern may need existing "
+            "items rewritten, and TTL, exports, throughput settings and backups are per table."
+        ),
+        do=N_(
+            "Read the single-table variant on the design page, then run the single-table lab "
+            "and compare the calls, items read and RCU of each question in both designs."
+        ),
+        do_page="/design#table-single_table",
+        watch=N_(
+            "The post page's rows in the lab's table: fewer calls in the single table, and, once "
+            "the post has many likes and comments, more items read: its one Query reads the "
+            "post's whole item collection."
+        ),
+        model="lens.single_table.models.SingleTableItem",
+        function="lens.labs.single_table.post_page_single",
+        guide_page="bp-table-design.html",
+        guide_title=N_("Best practices for DynamoDB table design"),
+        also=(lab("single-table"),),
     ),
     Step(
         slug="consistency",

@@ -9,7 +9,8 @@ with the app's key designs (`tables.py`), and measures every call (`meter.py`).
 
     query-vs-scan   Query cost stays flat as the table grows; Scan cost grows with it
     counter         read-modify-write loses concurrent updates; ADD and optimistic locking don't
-    hot-partition   one hot counter item is throttled at its partition's limit; shards are not
+    hot-partition   a split relieves keys sharing a hot partition, never one hot item; shards
+                    on partitions of their own are not throttled
     ttl             TTL deletes late (and free), so reads must filter expired items
     gsi-cost        every GSI an item lands in is paid on its write; a sparse one skips the rest
     consistency     strong reads never miss a fresh write and cost twice; eventual and GSI reads can

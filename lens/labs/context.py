@@ -7,8 +7,10 @@ elsewhere the context deletes every table it created when the run ends.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -17,6 +19,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from engine.launcher import HEALTH_PATH
 from lens.labs.meter import Meter
 from lens.labs.tables import LabTable, create_table_request
 from shared.dynamo import LOCAL_CREDENTIALS, batch_write
@@ -92,15 +95,15 @@ class LabContext:
         *,
         indexes: Sequence[str] | None = (),
         ttl: bool = False,
+        provisioned: tuple[int, int] | None = None,
     ) -> LabTable:
         """A private copy of the app's `base_name` table (with only `indexes`, none by default),
-        on-demand, with TTL on its TTL attribute when `ttl` is set."""
+        on-demand or `provisioned` (write units, read units), with TTL on its TTL attribute
+        when `ttl` is set."""
         request, table = create_table_request(
-            base_name, name=f"{self.prefix}{label}", indexes=indexes
+            base_name, name=f"{self.prefix}{label}", indexes=indexes, provisioned=provisioned
         )
-        self._admin.create_table(**request)
-        self._created.append(table.name)
-        self._wait_active(table.name)
+        self.create_table_from(request)
         if ttl:
             if table.ttl_attribute is None:
                 raise LookupError(f"the app's {base_name} table has no TTL attribute")
@@ -110,6 +113,15 @@ class LabContext:
             )
         return table
 
+    def create_table_from(self, request: dict[str, Any]) -> None:
+        """A table from CreateTable parameters a lab built itself (a design the app does not
+        use), named under the run's prefix and dropped with the run's other tables."""
+        if not request["TableName"].startswith(self.prefix):
+            raise ValueError(f"a lab table's name starts with {self.prefix!r}")
+        self._admin.create_table(**request)
+        self._created.append(request["TableName"])
+        self._wait_active(request["TableName"])
+
     def _wait_active(self, name: str) -> None:
         """Local engines create tables at once; real DynamoDB takes a few seconds."""
         for _ in range(TIMEOUT_SECONDS * 4):
@@ -118,6 +130,14 @@ class LabContext:
                 return
             time.sleep(0.25)
         raise TimeoutError(f"table {name} was not ACTIVE after {TIMEOUT_SECONDS}s")
+
+    def engine_health(self) -> dict[str, Any]:
+        """What the private engine says of itself (its partitions per table and the splits so
+        far); empty on any other engine, which has no such page."""
+        if not self.private:
+            return {}
+        with urllib.request.urlopen(self.endpoint + HEALTH_PATH, timeout=TIMEOUT_SECONDS) as reply:
+            return dict(json.load(reply))
 
     def describe(self, table: LabTable) -> dict[str, Any]:
         return dict(self._admin.describe_table(TableName=table.name)["Table"])

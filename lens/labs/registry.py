@@ -13,6 +13,7 @@ LAB_MODULES = (
     "lens.labs.hot_partition",
     "lens.labs.ttl",
     "lens.labs.gsi_cost",
+    "lens.labs.single_table",
     "lens.labs.consistency",
 )
 

@@ -47,12 +47,17 @@ def mirrored_name(base_name: str) -> str:
 
 
 def create_table_request(
-    base_name: str, *, name: str, indexes: Iterable[str] | None = None
+    base_name: str,
+    *,
+    name: str,
+    indexes: Iterable[str] | None = None,
+    provisioned: tuple[int, int] | None = None,
 ) -> tuple[dict[str, Any], LabTable]:
-    """CreateTable parameters (on-demand) for a copy of an app table, and its `LabTable`.
+    """CreateTable parameters for a copy of an app table, and its `LabTable`.
 
     `indexes=None` keeps every GSI of the app's table; otherwise only the ones named, in the
-    order given.
+    order given. The table is on-demand, or provisioned with `provisioned` (write units, read
+    units) for the table and each of its indexes.
     """
     models = app_models(base_name)
     schema = models[0]._get_schema()
@@ -62,7 +67,7 @@ def create_table_request(
     if missing:
         raise LookupError(f"the app's {base_name} table has no index {', '.join(missing)}")
     key_schema = sorted(schema["key_schema"], key=lambda key: key["KeyType"] != "HASH")
-    gsis = [_gsi_request(all_indexes[index]) for index in chosen]
+    gsis = [_gsi_request(all_indexes[index], provisioned) for index in chosen]
     used = {key["AttributeName"] for key in key_schema}
     used |= {key["AttributeName"] for gsi in gsis for key in gsi["KeySchema"]}
     request: dict[str, Any] = {
@@ -71,7 +76,7 @@ def create_table_request(
         "AttributeDefinitions": [
             a for a in schema["attribute_definitions"] if a["AttributeName"] in used
         ],
-        "BillingMode": "PAY_PER_REQUEST",
+        **_billing(provisioned),
     }
     if gsis:
         request["GlobalSecondaryIndexes"] = gsis
@@ -87,10 +92,23 @@ def create_table_request(
     return request, table
 
 
-def _gsi_request(index: Mapping[str, Any]) -> dict[str, Any]:
-    key_schema = sorted(index["key_schema"], key=lambda key: key["KeyType"] != "HASH")
+def _billing(provisioned: tuple[int, int] | None) -> dict[str, Any]:
+    if provisioned is None:
+        return {"BillingMode": "PAY_PER_REQUEST"}
+    writes, reads = provisioned
     return {
+        "BillingMode": "PROVISIONED",
+        "ProvisionedThroughput": {"ReadCapacityUnits": reads, "WriteCapacityUnits": writes},
+    }
+
+
+def _gsi_request(index: Mapping[str, Any], provisioned: tuple[int, int] | None) -> dict[str, Any]:
+    key_schema = sorted(index["key_schema"], key=lambda key: key["KeyType"] != "HASH")
+    request = {
         "IndexName": index["index_name"],
         "KeySchema": key_schema,
         "Projection": index["projection"],
     }
+    if provisioned is not None:
+        request["ProvisionedThroughput"] = _billing(provisioned)["ProvisionedThroughput"]
+    return request

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from tests.app_server import AppServer
+
+BLOCKING = ("serious", "critical")
+
+
+def blocking_violations(page: Page) -> list[str]:
+    return [v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in BLOCKING]
 
 
 def test_a_lab_runs_from_the_browser_and_draws_its_chart(page: Page) -> None:
     page.goto("/")
     page.get_by_role("link", name="Labs", exact=True).click()
-    expect(page.get_by_test_id("lab-list").locator("li")).to_have_count(6)
+    expect(page.get_by_test_id("lab-list").locator("li")).to_have_count(7)
     page.get_by_role("link", name="Query vs Scan as the table grows").click()
     page.fill("#option-sizes", "200,600")
     page.get_by_test_id("run-lab").click()
@@ -44,6 +51,47 @@ def test_a_long_run_is_cancelled_from_its_page(page: Page) -> None:
     expect(run.get_by_test_id("lab-cancelled")).to_contain_text("Cancelled after")
     page.goto("/labs")
     expect(page.get_by_test_id("labs-busy")).to_have_count(0)  # the server is free again
+
+
+def test_the_hot_partition_lab_draws_its_three_runs_second_by_second(page: Page) -> None:
+    page.goto("/labs/hot-partition")
+    for option, value in (("clients", "8"), ("seconds", "3"), ("shards", "4")):
+        page.fill(f"#option-{option}", value)
+    page.fill("#option-partition_limit", "20")
+    page.fill("#option-split_after_s", "1")
+    page.get_by_test_id("run-lab").click()
+    run = page.get_by_test_id("lab-run")
+    expect(run).to_have_attribute("data-status", "done", timeout=120_000)
+    lines = run.get_by_test_id("lab-chart").locator("polyline")
+    names = ["4 keys on one partition", "one counter item", "4 shards, a partition each"]
+    expect(lines).to_have_count(4)
+    for line, name in zip(lines.all(), [*names, "one partition's limit"], strict=True):
+        expect(line).to_have_attribute("data-series", name)
+    expect(run.get_by_test_id("lab-shows")).to_contain_text("keys sharing one partition")
+    expect(run.get_by_test_id("lab-table").nth(1)).to_contain_text("Accepted writes, second by")
+
+
+def test_the_single_table_lab_answers_the_same_questions_with_both_designs(page: Page) -> None:
+    page.goto("/labs/single-table")
+    page.fill("#option-activities", "60")
+    page.fill("#option-repeats", "1")
+    page.get_by_test_id("run-lab").click()
+    run = page.get_by_test_id("lab-run")
+    expect(run).to_have_attribute("data-status", "done", timeout=120_000)
+    expect(run.get_by_test_id("lab-chart")).to_be_visible()
+    expect(run.get_by_test_id("lab-shows")).to_contain_text("The post page took 3 calls")
+    measured = run.get_by_test_id("lab-table").first
+    for question in ("post page", "likes of one user", "the global feed"):
+        expect(measured).to_contain_text(question)
+    expect(measured.locator("tbody tr")).to_have_count(8)
+    expect(measured.locator("tbody tr td:last-child")).to_have_text(["yes"] * 8)
+    expect(run.get_by_test_id("lab-table").nth(1)).to_contain_text("TTL for only one item type")
+    assert blocking_violations(page) == []
+    page.goto("/design#table-single_table")
+    section = page.get_by_test_id("design-single-table")
+    expect(section.get_by_test_id("aggregate-view")).to_contain_text("COUNT")
+    expect(section.get_by_test_id("single-table-verdict")).to_contain_text("One table")
+    assert blocking_violations(page) == []
 
 
 CONSISTENCY_SHOWS = {

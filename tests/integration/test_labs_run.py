@@ -56,15 +56,58 @@ def test_read_modify_write_loses_updates_where_add_and_optimistic_locking_do_not
     assert ways["optimistic"]["retries"] == ways["optimistic"]["conditional_failures"]
 
 
-def test_one_hot_key_is_throttled_by_the_engine_and_shards_spread_the_writes() -> None:
-    result = run("hot-partition", clients=4, seconds=1, shards=4, partition_limit=5)
-    single, sharded = result["runs"]["single"], result["runs"]["sharded"]
-    assert single["throttled"] > 0
-    assert single["per_key"] == {"42": single["accepted"]}
+def test_a_split_relieves_keys_on_one_partition_but_never_one_hot_item() -> None:
+    """The issue's figures: the shard keys on one partition are throttled, then relieved as it
+    splits; the one counter item stays at the limit; the shards, apart, share the load out."""
+    limit, split_after = 40, 2
+    result = run(
+        "hot-partition",
+        clients=16,
+        seconds=5,
+        shards=16,
+        partition_limit=limit,
+        split_after_s=split_after,
+    )
+    adaptive = result["adaptive"]
+    assert adaptive["split_after_s"] == split_after
+    many, one, sharded = adaptive["runs"]
+    assert [r["name"] for r in adaptive["runs"]] == [
+        "many-keys-one-partition",
+        "one-item",
+        "sharded",
+    ]
+    assert all(len(r["accepted_per_s"]) == 5 for r in adaptive["runs"])
+
+    assert many["partitions_before"] == 1 and many["splits"] >= 1
+    assert many["partitions_after"] == 1 + many["splits"]
+    before_split = many["accepted_per_s"][1:split_after]  # the first second spends the burst
+    assert sum(many["accepted_per_s"][-2:]) / 2 > 1.5 * max(before_split)
+
+    assert one["throttled"] > 0 and one["splits"] == 0 and one["partitions_after"] == 1
+    # A partition takes `limit` units a second, plus the second's worth it starts with, plus
+    # what refills while the last retries run past the deadline.
+    assert sum(one["accepted_per_s"]) <= limit * (5 + 1.5)
+    assert sum(one["accepted_per_s"][-3:]) / 3 <= limit * 1.2
+    assert sum(many["accepted_per_s"][-2:]) / 2 > limit * 1.5
+
+    assert sharded["partitions_before"] >= 16 and sharded["splits"] == 0
+    assert _throttled_share(sharded) < _throttled_share(one) / 2
+    assert sum(sharded["accepted_per_s"]) > 2 * sum(one["accepted_per_s"])
+
+    single = result["runs"]["single"]
+    assert single["per_key"] == {"42": single["accepted"]} == {"42": sum(one["accepted_per_s"])}
     assert single["counted"] == single["accepted"]
-    assert set(sharded["per_key"]) == {"42", "42#1", "42#2", "42#3"}
-    assert sharded["accepted"] > single["accepted"]
-    assert result["engine"]["options"] == {"partition_limit": 5.0}
+    assert set(result["runs"]["sharded"]["per_key"]) == {"42", *(f"42#{s}" for s in range(1, 16))}
+    assert result["engine"]["options"] == {
+        "partition_limit": 40.0,
+        "partitions": 1,
+        "split_after_s": 2.0,
+    }
+
+
+def _throttled_share(measured: dict[str, Any]) -> float:
+    calls = measured["throttled"] + sum(measured["accepted_per_s"])
+    return float(measured["throttled"] / calls)
 
 
 def test_ttl_deletes_expired_items_late_and_reads_filter_them_meanwhile() -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
 from engine import capacity as engine_capacity
+from engine import sizing
 from shared.capacity_rules import item_size
 
 names = st.text(min_size=1, max_size=6)
@@ -57,3 +59,36 @@ def test_sizes_follow_the_documented_rule() -> None:
     }
     stored = Item(DynamoType({"S": "key"}), None, item)
     assert engine_capacity.stored_size(stored) == 6 + 9 + 11
+
+
+def _moto_sizes(stored: Item) -> list[int]:
+    """Each attribute's size by moto's own method, itself and its members unpatched."""
+    patched = DynamoType.size
+    DynamoType.size = sizing.STOCK  # type: ignore[method-assign]
+    try:
+        return [value.size() for value in stored.attrs.values()]
+    finally:
+        DynamoType.size = patched  # type: ignore[method-assign]
+
+
+@settings(max_examples=200, deadline=None)
+@given(attributes=st.dictionaries(names, values, min_size=1, max_size=6))
+def test_the_engine_sizes_every_attribute_as_moto_does(attributes: dict[str, Any]) -> None:
+    stored = Item(DynamoType({"S": "key"}), None, attributes)
+    assert [sizing.size(value) for value in stored.attrs.values()] == _moto_sizes(stored)
+
+
+def test_a_member_left_unwrapped_is_sized_as_moto_sizes_it() -> None:
+    """Under a map moto sizes a wrapped copy; a list's members it asks for their own size."""
+    nested = DynamoType({"M": {"l": {"L": [{"S": "ab"}]}}})
+    nested.value["l"].value.append({"N": "123"})  # a raw member, as a careless update leaves it
+    stored = Item(DynamoType({"S": "key"}), None, {})
+    dict.__setitem__(stored.attrs, "m", nested)
+    assert [sizing.size(nested)] == _moto_sizes(stored)
+    listed = DynamoType({"L": [{"S": "ab"}]})
+    listed.value.append({"N": "1"})
+    with pytest.raises(AttributeError):
+        sizing.size(listed)
+    dict.__setitem__(stored.attrs, "m", listed)
+    with pytest.raises(AttributeError):
+        _moto_sizes(stored)

@@ -3,6 +3,8 @@ partition that stays hot splits for heat, and one item stays capped however long
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from engine.throttle import HASH_SPACE, PartitionThrottle, Placement, Write
 
 TABLE = ("123456789012", "ap-northeast-1", "likes", "")
@@ -106,3 +108,33 @@ def test_a_provisioned_table_starts_with_a_partition_per_limit_of_capacity() -> 
     throttle.admit([Write((Placement(TABLE, (1, ""), provisioned),), 1)])
 
     assert throttle.partition_counts() == {"likes": 5}
+
+
+def test_a_table_provisioned_for_keys_apart_gives_each_key_a_partition_of_its_own() -> None:
+    """What the hot-partition lab sizes its sharded table with: by this engine's hash and its
+    rule for provisioned tables, each shard key lands on a partition no other shard shares."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from engine.throttle import _placements, partitions_apart, provisioned_for
+
+    keys = ["42", *(f"42#{shard}" for shard in range(1, 8))]
+    count = partitions_apart(keys)
+    assert count >= len(keys) and partitions_apart(keys) == count  # the same on every run
+
+    clock = Clock()
+    throttle = PartitionThrottle(3, clock=clock)
+    writes_units, read_units = provisioned_for(count, 3)
+    account, region, name, _index = TABLE
+    table = SimpleNamespace(  # what `_placements` reads of a moto table
+        account_id=account,
+        region_name=region,
+        name=name,
+        global_indexes=[],
+        throughput={"WriteCapacityUnits": writes_units, "ReadCapacityUnits": read_units},
+    )
+    writes = [
+        Write(_placements(table, DynamoType({"S": key}), DynamoType({"S": "COUNT"}), {}), 1)
+        for key in keys
+    ]
+    assert [[throttle.admit([one]) for _ in range(3)] for one in writes] == [[True] * 3] * 8
+    assert throttle.partition_counts() == {"likes": count}

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto.core.utils import get_service_model
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.utilities import dynamo_to_dict
 
-from engine.serialization import item_response
+from engine.serialization import item_response, plain_values
+
+binary = st.binary(max_size=6)
+scalars = st.one_of(
+    st.text(max_size=6).map(lambda s: {"S": s}),
+    st.integers(-999, 999).map(lambda n: {"N": str(n)}),
+    binary.map(lambda b: {"B": b}),  # as moto keeps a value after a projection
+    binary.map(lambda b: {"B": base64.b64encode(b).decode()}),  # as it came over the wire
+    st.booleans().map(lambda b: {"BOOL": b}),
+    st.just({"NULL": True}),
+    st.lists(st.text(max_size=4), min_size=1, max_size=3, unique=True).map(lambda v: {"SS": v}),
+    st.lists(st.integers(-99, 99).map(str), min_size=1, max_size=3, unique=True).map(
+        lambda v: {"NS": v}
+    ),
+    st.lists(binary, min_size=1, max_size=3, unique=True).map(lambda v: {"BS": v}),
+    st.lists(binary, min_size=1, max_size=3, unique=True).map(
+        lambda v: {"BS": [base64.b64encode(b).decode() for b in v]}
+    ),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda v: {"L": v}),
+        st.dictionaries(st.text(min_size=1, max_size=4), inner, max_size=3).map(lambda v: {"M": v}),
+    ),
+    max_leaves=8,
+)
 
 
 def _answer(operation: str, result: dict[str, Any]) -> Any:
@@ -48,3 +80,20 @@ def test_binary_values_are_base64_and_a_lone_surrogate_is_escaped() -> None:
     assert _answer("GetItem", {"Item": item}) == {
         "Item": {"pk": {"S": "\ud800"}, "blob": {"B": "AP8="}}
     }
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pages=st.lists(st.dictionaries(st.text(min_size=1, max_size=4), values, max_size=5), max_size=3)
+)
+def test_plain_values_are_moto_s_own_conversion(pages: list[dict[str, Any]]) -> None:
+    items = [Item(DynamoType({"S": "key"}), None, attributes) for attributes in pages]
+    result = {
+        "Items": [item.attrs for item in items],
+        "Count": len(items),
+        "LastEvaluatedKey": {"pk": DynamoType({"S": "key"})},
+        "Table": {"CreationDateTime": datetime(2026, 1, 1, tzinfo=UTC), "Item": items[:1]},
+    }
+    # repr as well as ==, which would take True for 1 and 1.0 for 1
+    assert repr(plain_values(result)) == repr(dynamo_to_dict(result))
+    assert plain_values(result) == dynamo_to_dict(result)

@@ -21,13 +21,14 @@ from shared.panels import lesson_links, register_lesson_link
 HTMX = {"HX-Request": "true"}
 
 
-def test_the_labs_of_the_issues_are_registered() -> None:
+def test_the_labs_are_registered_in_order() -> None:
     assert list(LABS) == [
         "query-vs-scan",
         "counter",
         "hot-partition",
         "ttl",
         "gsi-cost",
+        "single-table",
         "consistency",
     ]
 
@@ -72,6 +73,16 @@ def test_a_lab_table_copies_the_app_keys_and_only_the_chosen_indexes() -> None:
     assert table.mirrors == "activity.models.Activity"
     assert [index.name for index in table.schema.indexes] == ["FeedIndex"]
     assert table.ttl_attribute == "expires_at"
+
+
+def test_a_lab_table_may_be_provisioned_on_its_indexes_too() -> None:
+    request, _table = create_table_request(
+        "activities", name="lab-x", indexes=("FeedIndex",), provisioned=(300, 1)
+    )
+    throughput = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 300}
+    assert request["BillingMode"] == "PROVISIONED"
+    assert request["ProvisionedThroughput"] == throughput
+    assert request["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"] == throughput
 
 
 def test_a_lab_table_without_indexes_sends_none() -> None:
@@ -160,25 +171,95 @@ def test_the_hot_partition_model_says_when_the_table_becomes_the_ceiling() -> No
     model = hot_partition._model(load=500.0, shards=8)
     hundredfold = next(row for row in model["rows"] if row["factor"] == 100)
     assert hundredfold["beyond_new_table"] and model["new_table_wcu"] == 4_000
-    view = hot_partition.view(
-        {"runs": {"single": _hot_run(1, 0), "sharded": _hot_run(8, 0)}, "model": model}
-    )
+    view = hot_partition.view(_hot_result(model))
     (model_table,) = [t for t in view.tables if "model" in t.title]
     assert "a table past 4,000/s" in model_table.rows[-1][-1]
     assert "adaptive capacity" in model_table.note and "4,000 writes per second" in model_table.note
 
 
-def _hot_run(keys: int, throttled: int) -> dict[str, object]:
+def test_the_hot_partition_view_draws_three_runs_second_by_second_and_names_the_split() -> None:
+    """The keys on one partition rise after the split; the one item stays at the limit; the
+    sentence says what the split relieved and that it never divides an item."""
+    view = hot_partition.view(_hot_result(hot_partition._model(load=150.0, shards=8)))
+    assert view.chart.kind == "line"
+    assert [s.label for s in view.chart.legend] == [
+        "8 keys on one partition",
+        "one counter item",
+        "8 shards, a partition each",
+        "one partition's limit",
+    ]
+    assert list(view.chart.legend[0].values) == [100, 50, 50, 100, 100, 150]
+    assert view.chart.legend[-1].dashed and set(view.chart.legend[-1].values) == {50}
+    (seconds,) = [t for t in view.tables if t.title == "Accepted writes, second by second"]
+    assert seconds.rows[3] == ["4", "100", "50", "160"]
+    (measured,) = [t for t in view.tables if t.title == "Measured"]
+    assert [row[2] for row in measured.rows] == ["1 → 3", "1", "28"]
+    assert "took about 50 writes/s at first" in view.shows
+    assert "(2 split(s), 1 → 3 partitions) and in the last second they took 150" in view.shows
+    assert "stayed at about 50 writes/s, throttled 400 times" in view.shows
+    assert "never one item" in view.shows
+
+
+def test_the_hot_partition_view_says_when_no_split_happened() -> None:
+    result = _hot_result(hot_partition._model(load=150.0, shards=8))
+    result["runs"]["many_keys"].update(splits=0, partitions_after=1)
+    shows = hot_partition.view(result).shows
+    assert "no partition split within the run" in shows and "never one item" not in shows
+
+
+def test_the_hot_partition_view_of_another_engine_has_no_partition_figures() -> None:
+    result = _hot_result(hot_partition._model(load=150.0, shards=8))
+    for measured in result["runs"].values():
+        measured.update(partitions_before=None, partitions_after=None, splits=None)
+    view = hot_partition.view(result)
+    (measured_table,) = [t for t in view.tables if t.title == "Measured"]
+    assert [row[2] for row in measured_table.rows] == ["-", "-", "-"]
+    assert view.shows.startswith("On one key")
+
+
+def _hot_result(model: dict[str, object]) -> dict[str, object]:
+    runs = {
+        "many_keys": _hot_run(8, 300, [100, 50, 50, 100, 100, 150], (1, 3)),
+        "single": _hot_run(1, 400, [100, 50, 50, 50, 50, 50], (1, 1)),
+        "sharded": _hot_run(8, 0, [150, 160, 150, 160, 160, 150], (28, 28)),
+    }
+    names = ("many-keys-one-partition", "one-item", "sharded")
+    return {
+        "runs": runs,
+        "adaptive": {
+            "split_after_s": 3,
+            "partition_limit": 50,
+            "runs": [
+                {"name": name, **{k: r[k] for k in ("keys", "accepted_per_s", "throttled")}}
+                for name, r in zip(names, runs.values(), strict=True)
+            ],
+        },
+        "model": model,
+    }
+
+
+def _hot_run(
+    keys: int,
+    throttled: int,
+    per_s: list[int] | None = None,
+    partitions: tuple[int, int] = (1, 1),
+) -> dict[str, object]:
+    per_s = per_s or [50, 50]
+    accepted = sum(per_s)
     return {
         "keys": keys,
-        "attempted": 100,
-        "accepted": 100,
+        "attempted": accepted,
+        "accepted": accepted,
         "throttled": throttled,
-        "retries": 0,
-        "writes_per_second": 50.0,
-        "offered_per_second": 50.0,
-        "per_key": {f"k{n}": 100 // keys for n in range(keys)},
-        "counted": 100,
+        "retries": throttled,
+        "writes_per_second": accepted / len(per_s),
+        "offered_per_second": (accepted + throttled) / len(per_s),
+        "per_key": {f"k{n}": accepted // keys for n in range(keys)},
+        "accepted_per_s": per_s,
+        "counted": accepted,
+        "partitions_before": partitions[0],
+        "partitions_after": partitions[1],
+        "splits": partitions[1] - partitions[0],
     }
 
 

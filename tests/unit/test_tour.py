@@ -1,5 +1,5 @@
-"""The guided tour: the seed's eight lessons in order, the capacity modes and read consistency,
-each backed by real code, progress per browser."""
+"""The guided tour: the seed's eight lessons in order, the capacity modes, one table or many
+and read consistency, each backed by real code, progress per browser."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ SEED_ORDER = [
     "scan",
     "rdb-and-dynamodb",
     "capacity-modes",
+    "single-table",
     "consistency",
 ]
 
@@ -30,7 +31,7 @@ def csrf(client) -> str:  # type: ignore[no-untyped-def]
     return str(client.get("/api/v1/auth/session").json()["csrf_token"])
 
 
-def test_the_tour_has_the_seeds_eight_lessons_in_order_then_capacity_and_consistency() -> None:
+def test_the_tour_has_the_seeds_lessons_then_capacity_one_table_and_consistency() -> None:
     assert [step.slug for step in tour.STEPS] == SEED_ORDER
 
 
@@ -49,7 +50,7 @@ def test_most_steps_link_to_the_source_of_a_declared_access_pattern(unit_client)
 def test_the_overview_lists_the_steps_and_no_progress_yet(unit_client) -> None:
     page = unit_client.get("/tour")
     assert page.status_code == 200
-    assert "0 of 10 steps done" in page.text
+    assert "0 of 11 steps done" in page.text
     assert re.findall(r'data-step="([\w-]+)"', page.text) == SEED_ORDER
 
 
@@ -80,12 +81,12 @@ def test_marking_steps_done_is_remembered_per_browser(unit_client) -> None:
     assert first.status_code == 303 and first.headers["location"] == "/tour/2"
     unit_client.post("/tour/3/done", data={"csrf_token": token}, follow_redirects=False)
     overview = unit_client.get("/tour")
-    assert "2 of 10 steps done" in overview.text
+    assert "2 of 11 steps done" in overview.text
     assert re.findall(r'<li class="done" data-step="([\w-]+)"', overview.text) == [
         "access-patterns",
         "indexes",
     ]
-    last = unit_client.post("/tour/10/done", data={"csrf_token": token}, follow_redirects=False)
+    last = unit_client.post("/tour/11/done", data={"csrf_token": token}, follow_redirects=False)
     assert last.headers["location"] == "/tour"
 
 
@@ -93,13 +94,13 @@ def test_starting_over_clears_the_progress(unit_client) -> None:
     token = csrf(unit_client)
     unit_client.post("/tour/1/done", data={"csrf_token": token})
     unit_client.post("/tour/reset", data={"csrf_token": token})
-    assert "0 of 10 steps done" in unit_client.get("/tour").text
+    assert "0 of 11 steps done" in unit_client.get("/tour").text
 
 
 @pytest.mark.parametrize("value", ["", "x", "1.2.;drop", "0.11.99", "1..2"])
 def test_a_malformed_progress_cookie_counts_as_no_progress(value: str) -> None:
     assert tour.progress_from_cookie(value) <= {1, 2}
-    assert 0 not in tour.progress_from_cookie(value) and 10 not in tour.progress_from_cookie(value)
+    assert 0 not in tour.progress_from_cookie(value) and 11 not in tour.progress_from_cookie(value)
 
 
 def test_a_step_that_does_not_exist_is_a_404_page(unit_client) -> None:
@@ -147,6 +148,14 @@ def test_the_capacity_step_names_both_modes_and_the_on_demand_ceiling(unit_clien
     assert page.status_code == 200 and "オンデマンド" in page.text
 
 
+def test_the_single_table_step_compares_one_table_with_a_table_per_entity(unit_client) -> None:
+    step = tour.STEPS[9]
+    assert step.slug == "single-table"
+    assert ("/labs/single-table", "Run the lab") in [(url, label) for url, label in step.also]
+    page = unit_client.get("/tour/10", headers=JA)
+    assert page.status_code == 200 and "シングルテーブル" in page.text
+
+
 def test_the_consistency_step_names_the_price_the_gsi_rule_and_where_the_app_reads_strongly(
     unit_client,
 ) -> None:
@@ -154,5 +163,5 @@ def test_the_consistency_step_names_the_price_the_gsi_rule_and_where_the_app_rea
     assert step.slug == "consistency" and step.guide_page == "HowItWorks.ReadConsistency.html"
     for fact in ("half as much", "ConsistentRead", "global secondary index", "sign-in"):
         assert fact in step.explanation
-    page = unit_client.get("/tour/10", headers=JA)
+    page = unit_client.get(f"/tour/{len(tour.STEPS)}", headers=JA)
     assert page.status_code == 200 and "強力な整合性" in page.text and "結果整合性" in page.text
