@@ -13,19 +13,27 @@ Content-Security-Policy (no inline script). "Try it out" sends the CSRF header t
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import fastapi_offline
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from shared.web import templates
 
 DOCS_URL = "/docs"
 DOCS_ASSETS_URL = "/docs/assets"
 SWAGGER_UI_FILES = Path(fastapi_offline.__file__).parent / "static"
+
+# A moment in the API: an ISO 8601 string with its offset, published as a date-time.
+IsoTime = Annotated[
+    datetime,
+    PlainSerializer(lambda when: when.isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 class ValidationIssue(BaseModel):

@@ -1,7 +1,9 @@
-"""`manage.py run` in a subprocess, as a newcomer starts it: for the e2e and crash tests."""
+"""`manage.py run` in a subprocess, as a newcomer starts it: for the e2e and crash tests; and
+`serving`, an ASGI app under uvicorn in a thread with `manage.py run`'s server options."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -9,10 +11,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +27,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(app: Any, settings: Any, *, start_timeout: float = 30) -> Iterator[tuple[str, int]]:
+    """Serve `app` as `manage.py run` would (its uvicorn options from `settings`) in a thread;
+    yield (host, port) once it accepts connections, stop it afterwards."""
+    from shared.serving import server_options
+
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", **server_options(settings)
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    while not running.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield "127.0.0.1", port
+    finally:
+        running.should_exit = True
+        thread.join(timeout=15)
 
 
 class AppServer:

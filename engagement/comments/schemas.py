@@ -6,21 +6,14 @@ ISO 8601 with the UTC offset ("2026-11-25T13:45:01.123456+00:00").
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, StringConstraints
 
 from engagement.comments.models import Comment
 from engagement.comments.service import COMMENT_MAX, CommentPage
+from shared.openapi import IsoTime
 from shared.text import FILLED_TEXT_PATTERN, MANY_LINES, CleanLine
-
-IsoTime = Annotated[
-    datetime,
-    PlainSerializer(lambda when: when.isoformat(), return_type=str),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
-
 
 CommentBody = Annotated[
     str, StringConstraints(max_length=COMMENT_MAX), MANY_LINES, FILLED_TEXT_PATTERN

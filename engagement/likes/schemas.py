@@ -7,19 +7,11 @@ ISO 8601 with the UTC offset ("2026-11-25T13:45:01.123456+00:00").
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, Field
 
 from engagement.likes.models import MAX_SHARDS
 from engagement.likes.service import LikeChange, LikeSummary
-
-IsoTime = Annotated[
-    datetime,
-    PlainSerializer(lambda when: when.isoformat(), return_type=str),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
 
 
 class ShardsIn(BaseModel):

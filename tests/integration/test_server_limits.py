@@ -5,19 +5,16 @@ A small ASGI app stands in for the real one: what is tested is the server's opti
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from shared.serving import server_options
 from shared.settings import Settings
+from tests.app_server import serving
 
 READ_TIMEOUT = 1
 STALLED = {
@@ -39,29 +36,11 @@ async def hello(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
     await send({"type": "http.response.body", "body": b"hello"})
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, int]]:
     settings = Settings(request_read_timeout_seconds=READ_TIMEOUT, max_concurrent_connections=1000)
-    port = free_port()
-    config = uvicorn.Config(
-        hello, host="127.0.0.1", port=port, log_level="warning", **server_options(settings)
-    )
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield "127.0.0.1", port
-    running.should_exit = True
-    thread.join(timeout=15)
+    with serving(hello, settings) as address:
+        yield address
 
 
 def closed_by_server(sock: socket.socket) -> bool:
@@ -127,26 +106,6 @@ async def whoami(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
     headers = [(b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-@contextlib.contextmanager
-def serving(app, settings: Settings) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", **server_options(settings)
-    )
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield "127.0.0.1", port
-    finally:
-        running.should_exit = True
-        thread.join(timeout=15)
 
 
 def client_address_seen(server: tuple[str, int], forwarded_for: str) -> str:

@@ -9,8 +9,7 @@ answer is a 500 or a connection dropped without a response.
 
 from __future__ import annotations
 
-import threading
-import time
+import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,10 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from shared.serving import server_options
-from tests.app_server import free_port
+from tests.app_server import serving
 from tests.conftest import configure
 from tests.integration.fault_proxy import FaultProxy, Mode
 
@@ -61,18 +58,9 @@ def site(engine_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         create_tables(settings)
         drop_rdb_tables()
         create_rdb_tables()
-        port = free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", **server_options(settings)
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "the app did not start"
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}"
+        stack = contextlib.ExitStack()
+        _host, served_port = stack.enter_context(serving(app, settings))
+        url = f"http://127.0.0.1:{served_port}"
         with httpx.Client(base_url=url) as reader:
             csrf = reader.get("/api/v1/auth/session").json()["csrf_token"]
             body = {"username": "reader", "password": "password-123"}
@@ -87,8 +75,7 @@ def site(engine_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         try:
             yield site
         finally:
-            server.should_exit = True
-            thread.join(timeout=15)
+            stack.close()
             proxy.stop()
 
 
