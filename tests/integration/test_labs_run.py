@@ -365,3 +365,13 @@ def test_a_japanese_run_names_its_stages_and_rows_in_japanese(
         cells = {row[0] for table in lab.view(result).tables for row in table.rows}
     assert not stages & english, stages
     assert not cells & english, cells
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_query_vs_scan_at_one_size_says_what_it_measured_without_a_growth(language: str) -> None:
+    """One size is allowed (the smallest run there is): its sentence states the two costs at
+    that size and asks for a second size, never that the table "grew no" or "0x"."""
+    with use_language(language):
+        shows = LABS["query-vs-scan"].view(run("query-vs-scan", sizes="100")).shows
+    assert "grew" not in shows and "倍" not in shows, shows
+    assert "100" in shows
