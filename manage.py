@@ -781,7 +781,13 @@ def _start_admin_gui(settings, port: int):  # type: ignore[no-untyped-def]
 def engine_command(
     port: Annotated[int, typer.Option()] = 8001,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    data_dir: Annotated[Path, typer.Option(help="Journal and snapshots.")] = Path("data/dynamodb"),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Journal and snapshots (unset: DATA_DIR/dynamodb, where run keeps them).",
+            show_default=False,
+        ),
+    ] = None,
     ttl_interval: Annotated[
         float, typer.Option(min=0.1, help="Seconds between TTL sweeps.")
     ] = 60.0,
@@ -831,7 +837,13 @@ def engine_command(
 
 @cli.command("engine-check", short_help="Check the engine's journal (--repair mends it).")
 def engine_check(
-    data_dir: Annotated[Path, typer.Option(help="Journal and snapshots.")] = Path("data/dynamodb"),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Journal and snapshots (unset: DATA_DIR/dynamodb, where run keeps them).",
+            show_default=False,
+        ),
+    ] = None,
     repair: Annotated[
         bool,
         typer.Option(
@@ -843,7 +855,9 @@ def engine_check(
     recovered. Stop the engine first. Exits 1 while damage remains."""
     from engine import repair as journal_repair
     from shared.i18n import gettext as _
+    from shared.settings import get_settings
 
+    data_dir = data_dir or get_settings().data_dir / "dynamodb"
     try:
         if repair:
             outcome = journal_repair.repair(data_dir)

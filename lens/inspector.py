@@ -50,6 +50,7 @@ from lens.capacity import IndexSchema, TableSchema, Units, format_units
 from shared.access_patterns import AccessPattern, access_patterns
 from shared.database import database
 from shared.dynamo import registered_models
+from shared.i18n import N_
 from shared.i18n import gettext as _
 from shared.settings import Settings
 
@@ -69,7 +70,9 @@ class DynamoCall:
     index: str | None
     key: str
     filter: str
-    detail: str
+    detail: tuple[tuple[str, str], ...]
+    """(label, code) pairs: the label a msgid (or ""), translated where it is shown; the code the
+    request's own words (an expression, a Limit), shown as code in every language."""
     items_returned: int | None
     items_scanned: int | None
     reported: Units | None
@@ -214,7 +217,7 @@ def _record(
             index=pending.params.get("IndexName"),
             key="",
             filter="",
-            detail="",
+            detail=(),
             items_returned=None,
             items_scanned=None,
             reported=capacity.reported(operation, response),
@@ -505,21 +508,21 @@ def _tables(params: Mapping[str, Any]) -> str:
     return ", ".join(dict.fromkeys(str(body.get("TableName", "")) for body in bodies))
 
 
-def _detail(params: Mapping[str, Any]) -> str:
+def _detail(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     parts = [
-        f"{label} {_expression(params, name)}"
+        (label, _expression(params, name))
         for name, label in (
-            ("UpdateExpression", "update:"),
-            ("ConditionExpression", "condition:"),
-            ("ProjectionExpression", "projection:"),
+            ("UpdateExpression", N_("update:")),
+            ("ConditionExpression", N_("condition:")),
+            ("ProjectionExpression", N_("projection:")),
         )
         if params.get(name)
     ]
     if "Limit" in params:
-        parts.append(f"Limit {params['Limit']}")
+        parts.append(("", f"Limit {params['Limit']}"))
     if params.get("ScanIndexForward") is False:
-        parts.append("descending")
-    return "; ".join(parts)
+        parts.append((N_("descending"), ""))
+    return tuple(parts)
 
 
 # -- SQL capture ------------------------------------------------------------------------------

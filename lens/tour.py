@@ -143,14 +143,16 @@ STEPS: tuple[Step, ...] = (
             "click fails the condition and changes nothing."
         ),
         do=N_(
-            "Sign in, open a post, like it, and click the button again quickly. Then run the "
-            "counter lab to see lost updates happen."
+            "Sign in and open a post in two tabs. Like it in one, then click Like in the other "
+            "(it still shows the post unliked): the same like, sent again. Then run the counter "
+            "lab to see lost updates happen."
         ),
         do_page="/posts/{post_id}",
         watch=N_(
-            "Two UpdateItem lines: your like item with its condition, then the counter's "
-            "<code>ADD</code>. A repeated click shows a failed condition and no second "
-            "<code>ADD</code>."
+            "Four UpdateItem lines: your like item with its condition (it also marks the change "
+            "pending), the counter's <code>ADD</code> with a token that lets a retry count once, "
+            "then two clean-ups that clear the pending mark and the token. The like sent again "
+            "shows one UpdateItem whose condition failed, a GetItem, and no <code>ADD</code>."
         ),
         model="engagement.likes.models.UserLike",
         function="engagement.likes.service.like_post",

@@ -28,7 +28,7 @@ from lens.labs.meter import CONDITION_FAILED, Meter, Tally, error_code, sum_tall
 from lens.labs.synthetic import check_keys, counter
 from lens.labs.tables import LabTable
 from shared.dynamo import backoff_delay
-from shared.i18n import N_
+from shared.i18n import N_, ngettext
 from shared.i18n import gettext as _
 
 WAYS = ("read-modify-write", "add", "optimistic")
@@ -151,7 +151,9 @@ def run(lab: LabContext, options: CounterOptions) -> Result:
     attempts: list[Result] = []
     clients = options.clients
     for attempt in range(RMW_ATTEMPTS):
-        label = f"read-modify-write, {clients} clients"
+        label = ngettext("{way}, {clients} client", "{way}, {clients} clients", clients).format(
+            way=_(WAY_LABELS["read-modify-write"]), clients=clients
+        )
         outcome = _run_way(lab, table, "read-modify-write", clients, options.increments, label)
         attempts.append(outcome)
         if outcome["lost"] > 0 or attempt == RMW_ATTEMPTS - 1 or clients >= MAX_CLIENTS:
@@ -165,7 +167,8 @@ def run(lab: LabContext, options: CounterOptions) -> Result:
         clients = min(MAX_CLIENTS, clients * 2)
     ways["read-modify-write"] = {**attempts[-1], "attempts": attempts}
     for way in ("add", "optimistic"):
-        ways[way] = _run_way(lab, table, way, options.clients, options.increments, way)
+        label = _(WAY_LABELS[way])
+        ways[way] = _run_way(lab, table, way, options.clients, options.increments, label)
     if ways["read-modify-write"]["lost"] == 0:
         lab.note(
             _(

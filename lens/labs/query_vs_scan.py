@@ -215,11 +215,23 @@ def _shows(result: Result) -> str:
     first, last = result["steps"][0], result["steps"][-1]
     q0, q1 = first["query"]["rcu"], last["query"]["rcu"]
     s0, s1 = first["scan"]["rcu"], last["scan"]["rcu"]
-    growth = (
-        _("{value:.0f}x").format(value=last["size"] / first["size"])
-        if len(result["steps"]) > 1
-        else _("no")
-    )
+    if first["size"] == last["size"]:
+        # One size measures both reads but shows no growth: say so rather than "grew 1x".
+        return _(
+            "At {size:,} items the Query read {q0:g} RCU, reading {scanned} items for "
+            "{returned}; the Scan read {scanned2:,} items for the same {returned2}, at {s0:g} "
+            "RCU. Give two or more sizes to see the Scan's cost grow with the table while the "
+            "Query's stays flat."
+        ).format(
+            size=first["size"],
+            q0=q0,
+            scanned=first["query"]["scanned"],
+            returned=first["query"]["returned"],
+            scanned2=first["scan"]["scanned"],
+            returned2=first["scan"]["returned"],
+            s0=s0,
+        )
+    growth = _("{value:.0f}x").format(value=last["size"] / first["size"])
     flat = (
         _("the Query read {q0:g} RCU at every size").format(q0=q0)
         if result["query_flat"]

@@ -54,3 +54,19 @@ def test_design_contents_unfold_a_table_whose_columns_hold(
         assert links == (1 if operation in ("GetItem", "Query", "Scan") else 0), operation
     page.screenshot(path=str(ARTIFACTS / f"design-{language}-activities.png"), full_page=True)
     page.context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_every_access_pattern_table_fits_its_card_on_a_laptop_screen(
+    browser: Browser, app_server: AppServer, language: str
+) -> None:
+    """At 1280 px every column, "run it" included, is in view without scrolling sideways: a
+    long source path (engagement/comments/service.py:286) once pushed the last column out."""
+    page = open_design(browser, app_server, language)
+    page.evaluate("document.querySelectorAll('details.design-fold').forEach(d => d.open = true)")
+    boxes = page.locator(".design-scroll")
+    assert boxes.count() >= 5
+    for i in range(boxes.count()):
+        scroll, client = boxes.nth(i).evaluate("box => [box.scrollWidth, box.clientWidth]")
+        assert scroll <= client, f"table {i} is {scroll}px wide in a {client}px box ({language})"
+    page.context.close()

@@ -139,3 +139,30 @@ def test_two_concurrent_requests_never_see_each_others_calls(live_client: TestCl
     assert capacity_header(alpha)["calls"] == "2" and capacity_header(beta)["calls"] == "3"
     assert all("alpha" in key for key in alpha.json()["keys"])
     assert all("beta" in key for key in beta.json()["keys"])
+
+
+def test_the_tours_like_step_counts_the_update_items_the_inspector_shows(
+    live_client: TestClient, make_user: Any
+) -> None:
+    """The tour tells the learner what the inspector will list after a like; the number it
+    names must be the number of UpdateItem rows a like really makes, and a like sent again
+    (from a tab still showing Like) must make no counter ADD, as the step says."""
+    from lens.tour import STEPS
+
+    author, fan = make_user(live_client), make_user(live_client)
+    post = author.call("POST", "/api/v1/posts", json={"title": "Count me", "body": "..."}).json()
+
+    def like() -> list[str]:
+        response = fan.client.post(
+            f"/posts/{post['id']}/like",
+            data={"action": "like", "csrf_token": fan.csrf()},
+            headers=HTMX,
+        )
+        oob = response.text[response.text.index('<details id="inspector-panel"') :]
+        return re.findall(r'data-operation="(\w+)"', oob)
+
+    updates = like().count("UpdateItem")
+    words = {2: "Two", 3: "Three", 4: "Four", 5: "Five"}
+    watch = next(step.watch for step in STEPS if step.slug == "updates")
+    assert watch.startswith(f"{words[updates]} UpdateItem lines"), (updates, watch)
+    assert like().count("UpdateItem") == 1  # the refused condition only: no ADD

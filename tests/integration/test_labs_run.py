@@ -391,3 +391,43 @@ def _engines_started_by(parent: int) -> set[int]:
         if b"-m" in argv and b"engine" in argv and int(ppid.split()[1]) == parent:
             found.add(int(status.parent.name))
     return found
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "english"),
+    [
+        ("counter", {"clients": 2, "increments": 1}, {"read-modify-write, 2 clients", "add"}),
+        (
+            "hot-partition",
+            {"clients": 1, "seconds": 1, "shards": 2, "partition_limit": 5},
+            {"one counter key", "2 counter shards", "single", "sharded"},
+        ),
+    ],
+)
+def test_a_japanese_run_names_its_stages_and_rows_in_japanese(
+    name: str, raw: dict[str, Any], english: set[str], engine_endpoint: str
+) -> None:
+    """The progress bars and the rows of the results table are read by the learner too: in
+    Japanese neither may show the English identifiers the lab keys its figures by."""
+    lab = LABS[name]
+    stages: set[str] = set()
+    with use_language("ja"):
+        result = run_lab(
+            lab,
+            build_options(lab.options, raw),
+            endpoint=engine_endpoint,
+            progress=lambda stage, _done, _total: stages.add(stage),
+        )
+        cells = {row[0] for table in lab.view(result).tables for row in table.rows}
+    assert not stages & english, stages
+    assert not cells & english, cells
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_query_vs_scan_at_one_size_says_what_it_measured_without_a_growth(language: str) -> None:
+    """One size is allowed (the smallest run there is): its sentence states the two costs at
+    that size and asks for a second size, never that the table "grew no" or "0x"."""
+    with use_language(language):
+        shows = LABS["query-vs-scan"].view(run("query-vs-scan", sizes="100")).shows
+    assert "grew" not in shows and "倍" not in shows, shows
+    assert "100" in shows

@@ -279,6 +279,27 @@ def test_engine_check_command_exits_1_on_damage_and_0_once_repaired(tmp_path: Pa
     assert again.exit_code == 0
 
 
+def test_engine_check_reads_the_journal_under_data_dir_where_run_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`DATA_DIR=x manage.py run` keeps the engine's data in x/dynamodb; `DATA_DIR=x manage.py
+    engine-check` without --data-dir must check that folder, not data/dynamodb of the cwd."""
+    from typer.testing import CliRunner
+
+    from manage import cli
+    from shared.settings import get_settings
+
+    damaged_journal(tmp_path / "dynamodb")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    try:
+        check = CliRunner().invoke(cli, ["engine-check"])
+    finally:
+        get_settings.cache_clear()
+    assert check.exit_code == 1 and "journal-00000000.log" in check.output, check.output
+
+
 # -- snapshots --------------------------------------------------------------------------------
 
 

@@ -207,7 +207,7 @@ def test_a_refused_condition_is_shown_with_its_error_and_its_cost(
     (call,) = rec.calls
     assert call.error == "ConditionalCheckFailedException"
     assert call.computed.write == 1.0 and call.computed.precision is Precision.AT_LEAST
-    assert call.detail == "condition: attribute_not_exists(session_id)"
+    assert call.detail == (("condition:", "attribute_not_exists(session_id)"),)
 
 
 def test_sql_statements_are_recorded_without_password_hashes(unit_client: TestClient) -> None:

@@ -165,3 +165,16 @@ def test_the_consistency_step_names_the_price_the_gsi_rule_and_where_the_app_rea
         assert fact in step.explanation
     page = unit_client.get(f"/tour/{len(tour.STEPS)}", headers=JA)
     assert page.status_code == 200 and "強力な整合性" in page.text and "結果整合性" in page.text
+
+
+@pytest.mark.parametrize("headers", [{}, JA], ids=["en", "ja"])
+def test_the_home_page_invitation_counts_the_tours_steps_right(unit_client, headers) -> None:  # type: ignore[no-untyped-def]
+    """The home page invites to the tour; a count it gives must be the tour's own (it once said
+    eight lessons of a nine-step tour)."""
+    page = unit_client.get("/", headers=headers).text
+    invite = re.search(r'<p class="tour-invite[^>]*>(.*?)</p>', page, re.S)
+    assert invite is not None
+    numbers = {"seven": 7, "eight": 8, "nine": 9, "ten": 10}
+    said = [numbers[w] for w in re.findall(r"\b(\w+) short lessons", invite.group(1))]
+    said += [int(n) for n in re.findall(r"(\d+) つの", invite.group(1))]
+    assert all(n == len(tour.STEPS) for n in said), (said, invite.group(1))
