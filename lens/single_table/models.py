@@ -44,7 +44,7 @@ __doc_ja__ = """このアプリの DynamoDB のデータをシングルテーブ
 アプリ本体はエンティティごとに 1 つのテーブルを持つ（`activities`、`likes`、
 `comments`、`sessions`。それぞれのコンテキストの `models.py` に説明がある）。
 ここのクラスは同じ項目を 1 つのテーブルに入れる。キーは汎用の `PK` と `SK`
-で、2 つの GSI のキーも汎用（`GSI1PK`/`GSI1SK`、`GSI2PK`/`GSI2SK`）。
+で、GSI1 と GSI2 のキーも汎用（`GSI1PK`/`GSI1SK`、`GSI2PK`/`GSI2SK`）。
 キーが項目タイプごとに何を意味するかは値が表す（オーバーロード）。
 どの項目も PynamoDB の識別子（discriminator）である `type`
 を持つので、複数のタイプを返すクエリでも、項目ごとに正しいクラスのインスタンスが返る。
@@ -166,7 +166,7 @@ class SingleTableItem(Model):
     attribute: only views and sessions carry it.
     """
 
-    __doc_ja__ = """シングルテーブルのあらゆる項目: 汎用のキー、オーバーロードした 2 つの GSI と
+    __doc_ja__ = """シングルテーブルのあらゆる項目: 汎用のキー、オーバーロードした GSI1・GSI2 と
     `type`。
 
     `PK` と `SK` には中身を表す接頭辞を付ける（`POST#42`、`USER#7`、`COMMENT#...`）。

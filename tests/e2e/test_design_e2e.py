@@ -34,7 +34,9 @@ def test_design_contents_unfold_a_table_whose_columns_hold(
         expect(folds.nth(i)).not_to_have_attribute("open", "")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"design-{language}.png"), full_page=True)
-    assert page.evaluate("document.documentElement.scrollHeight") < 6_000
+    # Folded, the page was about 17,000 px before it had folds; the single-table variant's
+    # section, open by design (it is one comparison, read whole), adds about 1,500.
+    assert page.evaluate("document.documentElement.scrollHeight") < 8_500
 
     page.get_by_test_id("design-toc").locator('a[href="#table-activities"]').click()
     section = page.locator('[data-table="activities"] details.design-fold')
