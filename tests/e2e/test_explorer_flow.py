@@ -12,7 +12,7 @@ from tests.e2e.conftest import ARTIFACTS
 
 
 def test_a_design_pattern_opens_the_builder_and_a_query_runs_in_place(page: Page) -> None:
-    page.goto("/design")
+    page.goto("/design#table-activities")  # the link unfolds the activities table's section
     timeline = page.locator('tr[data-pattern="The timeline of one post"]')
     timeline.get_by_test_id("open-in-builder").click()
     expect(page).to_have_url(re.compile(r"/tables/lab-activities\?index=PostActivityIndex"))
