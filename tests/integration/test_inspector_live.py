@@ -24,7 +24,7 @@ from lens.capacity import Precision
 from lens.inspector import recording
 from sessions.models import Session
 from shared import dynamo
-from tests.conftest import capacity_header
+from tests.conftest import capacity_header, wait_until_caught_up
 
 pytest_plugins = ["tests.unit.design_fixtures"]
 HTMX = {"HX-Request": "true"}
@@ -96,6 +96,8 @@ def test_known_item_sizes_are_computed_by_hand_and_reported_alike_by_the_engine(
         padding = 4000 - (len("gadget_id") + 3 + len("made_at") + 2 + len("padding"))
         item["padding"] = {"S": "x" * padding}  # exactly 4,000 bytes
         client.put_item(TableName=gadget.Meta.table_name, Item=item)
+    # sizes are under test here, not the replica's lag: read once every write has reached it
+    wait_until_caught_up(live_settings.dynamodb_endpoint)
     engine_responses.clear()
     with recording(local_engine=True) as rec:
         items = list(gadget.query("box"))
