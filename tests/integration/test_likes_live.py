@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from engagement.likes.models import LikeCounter, UserLike
+from tests.conftest import wait_until_caught_up
 from tests.integration.engagement_fixtures import new_post
 
 THREADS = 10
@@ -81,11 +82,13 @@ def test_count_equals_distinct_likers_under_concurrent_likes_and_unlikes(
 
 @pytest.mark.stock_moto
 def test_like_is_idempotent_over_http_and_counts_show_on_the_post_list(
-    live_client, make_user
+    live_client, make_user, engine_endpoint: str
 ) -> None:
     author, fan = make_user(live_client), make_user(live_client)
     post_id = new_post(author)
     assert fan.call("PUT", f"/api/v1/posts/{post_id}/like").json()["changed"] is True
     assert fan.call("PUT", f"/api/v1/posts/{post_id}/like").json()["changed"] is False
     assert author.call("PUT", f"/api/v1/posts/{post_id}/like").json()["count"] == 2
+    # the post list reads its counts eventually consistent (it may lag a moment, and says so)
+    wait_until_caught_up(engine_endpoint)
     assert 'data-testid="like-badge">♥ 2<' in live_client.get("/").text
