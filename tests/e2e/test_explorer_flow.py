@@ -12,8 +12,12 @@ from tests.e2e.conftest import ARTIFACTS
 
 
 def test_a_design_pattern_opens_the_builder_and_a_query_runs_in_place(page: Page) -> None:
-    page.goto("/design#table-activities")  # the link unfolds the activities table's section
-    timeline = page.locator('tr[data-pattern="The timeline of one post"]')
+    page.goto("/design")
+    # the contents' link unfolds the activities table's section, as a reader opens it
+    page.get_by_test_id("design-toc").locator('a[href="#table-activities"]').click()
+    fold = page.locator('[data-table="activities"] details.design-fold')
+    expect(fold).to_have_attribute("open", "")
+    timeline = fold.locator('tr[data-pattern="The timeline of one post"]')
     timeline.get_by_test_id("open-in-builder").click()
     expect(page).to_have_url(re.compile(r"/tables/lab-activities\?index=PostActivityIndex"))
     builder = page.get_by_test_id("builder")
@@ -24,13 +28,14 @@ def test_a_design_pattern_opens_the_builder_and_a_query_runs_in_place(page: Page
     expect(page.get_by_test_id("index-coverage")).to_contain_text("items carry")
 
     url = page.url
-    builder.get_by_test_id("builder-limit").fill("5")
+    # 2: the seed gives every post a few activities (its own post, views), not always five
+    builder.get_by_test_id("builder-limit").fill("2")
     builder.get_by_test_id("builder-run").click()
     result = page.get_by_test_id("builder-result")
     expect(result).to_be_visible()
     assert page.url == url  # htmx swapped the builder only
-    expect(result.get_by_test_id("item")).to_have_count(5)
-    expect(result.get_by_test_id("builder-count")).to_have_text("5")
+    expect(result.get_by_test_id("item")).to_have_count(2)
+    expect(result.get_by_test_id("builder-count")).to_have_text("2")
     expect(result.get_by_test_id("builder-request")).to_contain_text(
         '"IndexName": "PostActivityIndex"'
     )
@@ -47,7 +52,7 @@ def test_a_design_pattern_opens_the_builder_and_a_query_runs_in_place(page: Page
     result = page.get_by_test_id("builder-result")
     expect(result.get_by_test_id("builder-request")).to_contain_text('"ExclusiveStartKey"')
     second_page = result.get_by_test_id("item").all_inner_texts()
-    assert 1 <= len(second_page) <= 5 and not set(second_page) & set(first_page)
+    assert 1 <= len(second_page) <= 2 and not set(second_page) & set(first_page)
     assert page.url == url  # the next page came in place too
     page.get_by_test_id("builder-first").click()
     expect(page.get_by_test_id("builder-first")).to_have_count(0)
