@@ -5,6 +5,7 @@ A small ASGI app stands in for the real one: what is tested is the server's opti
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -161,3 +162,44 @@ def test_half_open_connections_near_the_cap_do_not_shut_others_out() -> None:
         finally:
             for sock in idle:
                 sock.close()
+
+
+def request_past_the_cap(server: tuple[str, int], cap: int, request: bytes) -> bytes:
+    """Hold `cap` connections open (sending nothing), then send `request` on one more."""
+    held = [socket.create_connection(server) for _ in range(cap)]
+    try:
+        with socket.create_connection(server, timeout=5) as sock:
+            sock.sendall(request)
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+            return answer
+    finally:
+        for sock in held:
+            sock.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "language", "content_type", "says"),
+    [
+        ("/api/v1/posts", "en", b"application/json", "Too many connections are open right now"),
+        ("/posts", "ja", b"text/html", "混み合って"),
+    ],
+)
+def test_a_request_past_the_connection_cap_gets_a_readable_503_with_retry_after(
+    path: str, language: str, content_type: bytes, says: str
+) -> None:
+    """Not uvicorn's bare "Service Unavailable": the app's kind of 503, in the reader's
+    language, JSON for the API, saying when to come back."""
+    settings = Settings(max_concurrent_connections=4, busy_read_timeout_seconds=30)
+    request = f"GET {path} HTTP/1.1\r\nHost: lab\r\nAccept-Language: {language}\r\n\r\n"
+    with serving(hello, settings) as server:
+        answer = request_past_the_cap(server, 4, request.encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503"), answer[:200]
+    headers = head.lower()
+    assert b"retry-after: 5" in headers
+    assert b"content-type: " + content_type in headers
+    assert says in body.decode()
+    if content_type == b"application/json":
+        assert "detail" in json.loads(body)
