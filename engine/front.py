@@ -14,8 +14,19 @@ URL and headers in, the same Flask response out, so the answers do not change. E
 (moto's `/moto-api`, DynamoDB Streams, a browser's CORS request) goes to moto's own
 application.
 
+A keep-alive connection normally goes back to cheroot's selector after each answer, and its
+next request travels from the selector thread to a worker thread again: two thread wake-ups
+per request, which were a third of a GetItem's time in the engine under one client. A worker
+here lingers a moment on its connection instead (`LINGER_SECONDS`), so a client that calls
+again at once (an SDK, the app within one page) is served by the same thread; it lingers only
+while another worker is idle, so waiting connections never wait for a lingering one.
+
 moto also lists the handler's methods with `inspect.getmembers` on every call (to check that
-the action exists); they do not change while the engine runs, so the list is kept.
+the action exists); they do not change while the engine runs, so the list is kept. Its request
+id (52 random letters and digits) was drawn one `choice` at a time, a tenth of a GetItem's
+CPU: here it is drawn in one `choices` call, from the same generator and alphabet. And the
+answer is written as Flask's `Response` would write it (same status line, headers in the same
+order, `Content-Length` added) without building one.
 
 Upstream shape: a service-keyed fast path in moto's dispatcher, and a cached method list.
 """
@@ -24,17 +35,21 @@ from __future__ import annotations
 
 import functools
 import logging
+import select
+import string
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import moto.core.responses
+from cheroot import server as cheroot_server
 from cheroot import wsgi
-from flask import Response
 from moto.core.request import Request
 from moto.core.utils import method_names_from_class
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_api import recorder
+from moto.moto_api._internal import mock_random
 from werkzeug.exceptions import InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +60,7 @@ TARGET_PREFIX = "DynamoDB_20120810."
 WORKER_THREADS = 24
 IDLE_CONNECTION_SECONDS = 60  # a pooled client connection kept open between calls
 LISTEN_BACKLOG = 128  # cheroot's default of 5 resets connections when 32 clients start at once
+LINGER_SECONDS = 0.005  # longer than an SDK takes between two calls, short beside a request
 _MARK = "_dynamodb_lab_method_names"
 
 
@@ -53,6 +69,41 @@ class DynamoRequest(Request):
     (which writes the Date header itself)."""
 
     from_wsgi_server = True
+
+    @property
+    def raw_url(self) -> str:
+        """moto's `raw_url`, which werkzeug rebuilds from the host on every call (a tenth of
+        a GetItem's CPU): kept per set of the environ values it is made of."""
+        environ = self.environ
+        return _raw_url(
+            environ.get("wsgi.url_scheme", "http"),
+            environ.get("HTTP_HOST", ""),
+            environ.get("SERVER_NAME", ""),
+            environ.get("SERVER_PORT", ""),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("RAW_URI", ""),
+            environ.get("QUERY_STRING", ""),
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _raw_url(*values: str) -> str:
+    scheme, host, server, port, script, path, raw_uri, query = values
+    environ = {
+        "wsgi.url_scheme": scheme,
+        "SERVER_NAME": server,
+        "SERVER_PORT": port,
+        "SCRIPT_NAME": script,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "REQUEST_METHOD": "POST",
+    }
+    if raw_uri:
+        environ["RAW_URI"] = raw_uri
+    if host:
+        environ["HTTP_HOST"] = host
+    return str(Request(environ).raw_url)
 
 
 def application(fallback: WsgiApp) -> WsgiApp:
@@ -80,14 +131,50 @@ def _dynamodb(environ: dict[str, Any], start_response: Callable[..., Any]) -> It
     request = DynamoRequest(environ)
     try:
         recorder._record_request(request)
-        status, headers, body = DynamoHandler.dispatch(
-            request, request.raw_url, dict(request.headers)
-        )
+        # moto's Flask view passes `dict(request.headers)`, which moto reads only where the
+        # request has no body: the headers themselves read the same and cost no copy.
+        status, headers, body = DynamoHandler.dispatch(request, request.raw_url, request.headers)
     except Exception:  # noqa: BLE001 - as Flask would: a 500, and the traceback in the log
         logger.exception("%s failed", environ.get("HTTP_X_AMZ_TARGET"))
         return InternalServerError()(environ, start_response)
-    response = Response(response=body, status=status, headers=headers)
-    return response(environ, start_response)
+    return respond(start_response, status, headers, body)
+
+
+def respond(
+    start_response: Callable[..., Any], status: int, headers: dict[str, Any], body: str | bytes
+) -> list[bytes]:
+    """What `flask.Response(response=body, status=status, headers=headers)` sends."""
+    data = body.encode() if isinstance(body, str) else body
+    pairs = [(name, str(value)) for name, value in headers.items()]
+    names = {name.lower() for name, _ in pairs}
+    if "content-type" not in names:
+        pairs.append(("Content-Type", "text/html; charset=utf-8"))
+    if "content-length" not in names:
+        pairs.append(("Content-Length", str(len(data))))
+    reason = HTTP_STATUS_CODES.get(int(status), "UNKNOWN").upper()
+    start_response(f"{int(status)} {reason}", pairs)
+    return [data]
+
+
+class LingeringConnection(cheroot_server.HTTPConnection):
+    """A keep-alive connection whose worker serves the next request too if it comes at once."""
+
+    def communicate(self) -> bool:
+        while True:
+            keep_open = bool(super().communicate())  # type: ignore[no-untyped-call]
+            if not (keep_open and self._next_request_at_once()):
+                return keep_open
+
+    def _next_request_at_once(self) -> bool:
+        if self.rfile.has_data():  # pipelined: already read
+            return True
+        if self.server.requests.idle == 0:  # others may be waiting for a worker
+            return False
+        try:
+            readable, _, _ = select.select([self.socket], [], [], LINGER_SECONDS)
+        except (OSError, ValueError):  # closed meanwhile
+            return False
+        return bool(readable)
 
 
 def server(app: WsgiApp, host: str, port: int) -> wsgi.Server:
@@ -99,15 +186,28 @@ def server(app: WsgiApp, host: str, port: int) -> wsgi.Server:
         timeout=IDLE_CONNECTION_SECONDS,
         request_queue_size=LISTEN_BACKLOG,
     )
+    served.ConnectionClass = LingeringConnection
     served.prepare()
     return served
 
 
+_REQUEST_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def request_id(headerdict: dict[str, Any] | None = None) -> str:
+    """moto's `gen_amzn_requestid_long`, drawn in one call."""
+    drawn = "".join(mock_random.choices(_REQUEST_ID_ALPHABET, k=52))
+    if isinstance(headerdict, dict):
+        headerdict["x-amzn-requestid"] = drawn
+    return drawn
+
+
 def install() -> None:
-    """Keep moto's list of handler methods instead of inspecting the class per call
-    (idempotent)."""
+    """Keep moto's list of handler methods instead of inspecting the class per call, and draw
+    its request ids in one call (idempotent)."""
     if getattr(moto.core.responses, _MARK, False):
         return
     cached = functools.cache(method_names_from_class)
     moto.core.responses.method_names_from_class = cached  # type: ignore[attr-defined]
+    moto.core.responses.gen_amzn_requestid_long = request_id  # type: ignore[attr-defined]
     setattr(moto.core.responses, _MARK, True)
