@@ -18,6 +18,7 @@ import inspect
 import io
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -31,6 +32,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from markupsafe import Markup
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, JustifyMethod, OverflowMethod
+from rich.containers import Lines
+from rich.measure import Measurement
+from rich.text import Text
 from starlette.datastructures import URL, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -251,13 +257,25 @@ CLI_FRAMEWORK_TEXT = (
     N_("Commands"),
     N_("Error"),
     N_("Aborted."),
+    N_("Aborted!"),
     N_("[default: {}]"),
     N_("[env var: {}]"),
     N_("[required]"),
     N_("Try [blue]'{command_path} {help_option}'[/] for help."),
+    # typer's own, looked up through Python's gettext as it runs (typer/core.py)
+    N_("Missing command."),
+    N_("No such command {name!r}."),
+    N_("default: {default}"),
+    N_("required"),
+    N_("env var: {var}"),
+    N_("(dynamic)"),
+    N_("(deprecated) "),
 )
-"""What click and typer write around our help: click looks each up through Python's gettext
-when it writes it, typer once, when it is imported (so `localize_cli` sets typer's copies)."""
+"""What click and typer write around our help. typer looks most of them up through Python's
+gettext: the panel titles once, when it is imported (so `localize_cli` sets typer's copies), the
+rest as it runs. Its copy of click hard-codes "Usage:" and its error messages in English:
+`translate_command_help` gives every command a context that writes "Usage:" from the catalog,
+and `cli_error_message` says click's errors in the current language."""
 _TYPER_TEXT = {
     "ARGUMENTS_PANEL_TITLE": "Arguments",
     "OPTIONS_PANEL_TITLE": "Options",
@@ -268,23 +286,72 @@ _TYPER_TEXT = {
     "ENVVAR_STRING": "[env var: {}]",
     "REQUIRED_LONG_STRING": "[required]",
     "RICH_HELP": "Try [blue]'{command_path} {help_option}'[/] for help.",
+    "DEPRECATED_STRING": "(deprecated) ",
 }
 CLI_WIDTH = 80
 """The CLI's help is laid out for this many columns at most (a wider terminal reads it as well)."""
+TYPE_WORDS = {
+    "int": N_("INTEGER"),
+    "float": N_("NUMBER"),
+    "str": N_("TEXT"),
+    "Path": N_("PATH"),
+}
+"""What an option's value is, in words, where typer would show the Python type (`<int>`)."""
+CLI_ERRORS = {
+    "missing_option": N_("Missing option {name}."),
+    "missing_argument": N_("Missing argument {name}."),
+    "missing_parameter": N_("Missing parameter {name}."),
+    "invalid_value": N_("Invalid value for {name}: {problem}"),
+    "invalid": N_("Invalid value: {problem}"),
+    "no_such_option": N_("No such option: {name}"),
+    "possible_options": N_("{problem} (Possible options: {names})"),
+    "extra_arguments": N_("Got unexpected extra arguments: {arguments}"),
+}
+"""click's error messages (hard-coded in typer's copy of click), said again from the catalog."""
 
 
 def localize_cli(language: str) -> None:
     """The words click and typer put around our help (Usage, Options, Commands, "Show this
-    message and exit.") in `language`: before the CLI is built, since click looks its words up
-    through Python's gettext as it builds a command, and typer once, when it is imported (so
-    its copies are set here). Then `translate_command_help` translates ours."""
-    os.environ["LANGUAGE"] = language  # Python's gettext, which click uses, reads it first
+    message and exit.") in `language`: before the CLI is built, since typer looks some of its
+    words up through Python's gettext as it runs, and others once, when it is imported (so its
+    copies are set here). Then `translate_command_help` translates ours.
+
+    In Japanese, typer's help text and click's errors are rich Text that rich wraps between
+    BudouX phrases (`PhraseText`): rich itself breaks lines at spaces only, which a Japanese
+    sentence has only around Latin words, so it would cut a word or leave one cell narrow."""
+    os.environ["LANGUAGE"] = language  # Python's gettext, which typer uses, reads it first
     stdlib_gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
     stdlib_gettext.textdomain(DOMAIN)
     from typer import rich_utils
 
     for name, text in _TYPER_TEXT.items():
         setattr(rich_utils, name, gettext(text))
+    originals = _TYPER_ORIGINALS.setdefault(
+        "typer", (rich_utils._make_rich_text, rich_utils.rich_format_error)
+    )
+    make_rich_text, format_error = originals
+    rich_utils._make_rich_text = make_rich_text
+    rich_utils.rich_format_error = format_error
+    if language == DEFAULT_LANGUAGE:
+        return
+
+    def localized_error(error: Any) -> None:  # typer's rich_format_error, in the catalog's words
+        usage_error = next((c for c in type(error).__mro__ if c.__name__ == "UsageError"), None)
+        if usage_error is not None and type(error).__name__ != "NoArgsIsHelpError":
+            error = usage_error(cli_error_message(error), ctx=getattr(error, "ctx", None))
+        format_error(error)
+
+    rich_utils.rich_format_error = localized_error  # type: ignore[assignment]
+    if language == "ja":
+
+        def phrase_text(**options: Any) -> Any:
+            made = make_rich_text(**options)
+            return PhraseText.of(made) if isinstance(made, Text) else made
+
+        rich_utils._make_rich_text = phrase_text
+
+
+_TYPER_ORIGINALS: dict[str, tuple[Any, ...]] = {}
 
 
 def cli_width() -> int:
@@ -292,40 +359,143 @@ def cli_width() -> int:
 
 
 def _terminal_width() -> int:
-    from rich.console import Console
-
     return Console().width
 
 
 def translate_command_help(command: click.Command, *, width: int = CLI_WIDTH) -> None:
     """The CLI's help in the current language: a command's help (its docstring), its short
     help and each option's help are msgids, extracted from manage.py by
-    `shared.catalogs.extract_cli_help`. Japanese is broken into lines between phrases here,
-    before rich lays it out: rich breaks lines at spaces only, and a Japanese sentence has
-    spaces only around Latin words, so it would break there ("2 / 回目") or cut a word."""
+    `shared.catalogs.extract_cli_help`. Each paragraph is put on one line (`reflowed`), so
+    rich wraps it at the terminal's width, between BudouX phrases in Japanese (see
+    `localize_cli`). An option's value is named in words (`TYPE_WORDS`) and a flag's not at all
+    (typer would show `<int>`, `<bool>`); "Usage:" is written from the catalog."""
+    del width  # rich lays the help out at the terminal's width
+    command.context_class = _localized_context(command.context_class)  # type: ignore[arg-type]
     if command.help:
-        command.help = wrap_japanese(reflowed(gettext(inspect.cleandoc(command.help))), width - 4)
+        command.help = reflowed(gettext(inspect.cleandoc(command.help)))
     if command.short_help:
         command.short_help = gettext(command.short_help)
     for param in command.params:
         text = getattr(param, "help", None)
         if text:
-            # The option's help shares the line with its names, type and range: at 80 columns
-            # its cell can be a little narrower than a fifth of the line.
-            param.help = _kept_lines(wrap_japanese(reflowed(gettext(text)), _option_width(width)))
+            param.help = reflowed(gettext(text))
+        _name_the_value(param)
     # click made (and keeps) the --help option while typer built the command.
-    help_option = command.get_help_option(click.Context(command))
-    if help_option is not None and help_option.help:
-        help_option.help = _kept_lines(
-            wrap_japanese(gettext(help_option.help), _option_width(width))
-        )
+    help_option = command.get_help_option(command.context_class(command))
+    if help_option is not None:
+        if help_option.help:
+            help_option.help = gettext(help_option.help)
+        _name_the_value(help_option)
     for sub in getattr(command, "commands", {}).values():
-        translate_command_help(sub, width=width)
+        translate_command_help(sub)
+
+
+def _name_the_value(param: Any) -> None:
+    """An option's metavar in plain words: none for a flag, the choices for a choice, else
+    what the value is (`INTEGER`, `整数`). An argument's metavar is its name: typer shows its
+    type beside it, which is said in words here too."""
+    if getattr(param, "param_type_name", "") == "argument":
+        kind = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+        words = TYPE_WORDS.get(getattr(kind, "__name__", ""))
+        if words and hasattr(param, "display_type_rich"):
+            param.display_type_rich = lambda ctx: gettext(words)
+        return
+    if getattr(param, "param_type_name", "") != "option":
+        return
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        param.metavar = ""
+        return
+    if param.metavar is not None:
+        param.metavar = gettext(param.metavar)
+        return
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is None:
+        return
+    if descriptor.is_choice:
+        choices = [str(getattr(c, "value", c)) for c in descriptor.choices or ()]
+        param.metavar = "|".join(choices) or None  # values a reader types, as they are
+        return
+    kind = descriptor.ranged_type_name if descriptor.is_ranged else None
+    if kind is None:
+        annotation = descriptor.annotation
+        if getattr(descriptor, "is_list", False):
+            annotation = (getattr(annotation, "__args__", None) or (str,))[0]
+        kind = getattr(annotation, "__name__", "")
+    if kind in TYPE_WORDS:
+        param.metavar = gettext(TYPE_WORDS[kind])
+
+
+@lru_cache(maxsize=4)
+def _localized_context(context_class: type[Any]) -> type[Any]:
+    """A command's context class whose help formatter writes "Usage:" from the catalog (typer's
+    copy of click writes it in English)."""
+    if getattr(context_class, "localized", False):
+        return context_class
+
+    class Formatter(context_class.formatter_class):  # type: ignore[name-defined,misc]
+        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+            super().write_usage(prog, args, f"{gettext('Usage:')} " if prefix is None else prefix)
+
+    return type(
+        "LocalizedContext", (context_class,), {"formatter_class": Formatter, "localized": True}
+    )
+
+
+def cli_error_message(error: Any) -> str:
+    """A click usage error's message in the current language (typer's copy of click builds it
+    in English, from parts it keeps on the exception)."""
+    kind = type(error).__name__
+    name = _error_hint(error)
+    if kind == "MissingParameter":
+        what = error.param_type or getattr(error.param, "param_type_name", None) or "parameter"
+        key = f"missing_{what}" if f"missing_{what}" in CLI_ERRORS else "missing_parameter"
+        return gettext(CLI_ERRORS[key]).format(name=name or "")
+    if kind == "BadParameter":
+        problem = _pydantic_problem(error.__cause__) or error.message
+        if name is None:
+            return gettext(CLI_ERRORS["invalid"]).format(problem=problem)
+        return gettext(CLI_ERRORS["invalid_value"]).format(name=name, problem=problem)
+    if kind == "NoSuchOption":
+        message = gettext(CLI_ERRORS["no_such_option"]).format(name=error.option_name)
+        if not error.possibilities:
+            return message
+        names = ", ".join(sorted(error.possibilities))
+        return gettext(CLI_ERRORS["possible_options"]).format(problem=message, names=names)
+    message = str(error.format_message())
+    extra = "Got unexpected extra argument(s) ("
+    if message.startswith(extra) and message.endswith(")"):
+        arguments = message.removeprefix(extra).removesuffix(")")
+        return gettext(CLI_ERRORS["extra_arguments"]).format(arguments=arguments)
+    return gettext(message)
+
+
+def _error_hint(error: Any) -> str | None:
+    hint = getattr(error, "param_hint", None)
+    if hint is None and getattr(error, "param", None) is not None:
+        hint = error.param.get_error_hint()
+    if hint is not None and not isinstance(hint, str):
+        hint = " / ".join(repr(x) for x in hint)
+    return hint
+
+
+def _pydantic_problem(cause: BaseException | None) -> str | None:
+    """What pydantic found wrong with a value, from the catalog for the common kinds (pydantic
+    says it in English only)."""
+    errors = getattr(cause, "errors", None)
+    if not callable(errors) or current_language() == DEFAULT_LANGUAGE:
+        return None
+    from shared.web import VALIDATION_MESSAGES
+
+    found = errors()
+    kind = VALIDATION_MESSAGES.get(found[0].get("type", "")) if found else None
+    return gettext(kind) if kind else None
 
 
 _CLOSE_UP = frozenset("、。，．：（）「」『』")
 _NO_LINE_START = frozenset("、。，．：）」』ー・ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ")
 """Characters a Japanese line does not start with (the rules of kinsoku shori)."""
+_NO_LINE_END = frozenset("（「『")
+"""Characters a Japanese line does not end with."""
 
 
 def reflowed(text: str) -> str:
@@ -345,52 +515,127 @@ def reflowed(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _option_width(width: int) -> int:
-    return max(14, width // 5 - 2)
+class PhraseText(Text):
+    """Japanese text that rich wraps between the phrases BudouX finds (so never inside a word,
+    and never before a closing 。 or ）), and at spaces around Latin words; a phrase longer than
+    the line is cut into pieces that fit (`_fitting`), so that rich need not cut it short with
+    an ellipsis. rich measures its narrowest width as its longest phrase, not its longest run
+    without spaces (which in Japanese is a whole sentence)."""
+
+    @classmethod
+    def of(cls, text: Text) -> PhraseText:
+        made = cls(
+            text.plain,
+            style=text.style,
+            justify=text.justify,
+            overflow=text.overflow,
+            no_wrap=text.no_wrap,
+            end=text.end,
+            tab_size=text.tab_size,
+        )
+        made.spans[:] = text.spans
+        return made
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widest = super().__rich_measure__(console, options).maximum
+        tokens = [cell_len(t.rstrip()) for line in self.plain.split("\n") for t in _tokens(line)]
+        return Measurement(min(max(tokens, default=0), widest), widest)
+
+    def wrap(
+        self,
+        console: Console,
+        width: int,
+        *,
+        justify: JustifyMethod | None = None,
+        overflow: OverflowMethod | None = None,
+        tab_size: int = 8,
+        no_wrap: bool | None = None,
+    ) -> Lines:
+        if no_wrap or self.no_wrap or overflow == "ignore":
+            return super().wrap(
+                console,
+                width,
+                justify=justify,
+                overflow=overflow,
+                tab_size=tab_size,
+                no_wrap=no_wrap,
+            )
+        lines = Lines()
+        for line in self.split(allow_blank=True):
+            pieces = line.divide(_break_offsets(line.plain, width))
+            for piece in pieces:
+                piece.rstrip_end(width)
+                piece.rstrip()
+            pieces.justify(
+                console,
+                width,
+                justify=justify or self.justify or "default",
+                overflow=overflow or self.overflow or "fold",
+            )
+            for piece in pieces:
+                piece.truncate(width, overflow=overflow or self.overflow or "fold")
+            lines.extend(pieces)
+        return lines
 
 
-def _kept_lines(text: str) -> str:
-    """Click's mark for "do not rewrap this paragraph" (a leading \\b line), on text broken into
-    lines here: rich would join the lines again with spaces, which Japanese does not have."""
-    return f"\b\n{text}" if "\n" in text else text
-
-
-def wrap_japanese(text: str, width: int) -> str:
-    """Japanese text in lines of at most `width` terminal cells, broken between the phrases
-    BudouX finds (so never inside a word, and never before a closing 。 or ）); other
-    languages, and lines that fit, are left as they are."""
-    if current_language() != "ja":
-        return text
-    from rich.cells import cell_len
-
-    lines: list[str] = []
-    for line in text.split("\n"):
-        if cell_len(line) <= width:
-            lines.append(line)
-            continue
-        indent = line[: len(line) - len(line.lstrip())]
-        current = indent
-        for phrase in _fitting(_japanese_phrases(line.strip()), width):
-            if cell_len(current + phrase) > width and current.strip():
-                lines.append(current.rstrip())
-                current = indent + phrase.lstrip()
+def _tokens(line: str) -> list[str]:
+    """Where a Japanese line may break: BudouX's phrases, split again between Latin words,
+    a piece that cannot start a line kept with the one before it."""
+    if not line.strip():
+        return [line] if line else []
+    tokens: list[str] = []
+    lead = line[: len(line) - len(line.lstrip())]
+    for phrase in _japanese_phrases(line.strip()):
+        # A space breaks the phrase only between Latin words: "1 つ" and "ADD と" stay whole.
+        for token in re.split(r"(?<=[\x21-\x7e]\s)(?=[\x21-\x7e])", phrase):
+            if tokens and token[:1].isspace():  # a space ends a line, never starts one
+                space = token[: len(token) - len(token.lstrip())]
+                tokens[-1] += space
+                token = token[len(space) :]
+            if not token:
+                continue
+            if tokens and (token[0] in _NO_LINE_START or tokens[-1][-1:] in _NO_LINE_END):
+                tokens[-1] += token
             else:
-                current += phrase
-        lines.append(current.rstrip())
-    return "\n".join(lines)
+                tokens.append(token)
+    if tokens:
+        tokens[0] = lead + tokens[0]
+    return tokens
+
+
+def _break_offsets(line: str, width: int) -> list[int]:
+    """Offsets to break `line` at so each piece fits `width` cells (rich's `divide_line`, with
+    phrases for words)."""
+    offsets: list[int] = []
+    used = start = 0
+    for token in _tokens(line):
+        if used + cell_len(token.rstrip()) <= width:
+            used += cell_len(token)
+        elif cell_len(token.rstrip()) > width:
+            for piece in _fitting([token], width):
+                if start and used:
+                    offsets.append(start)
+                start += len(piece)
+                used = cell_len(piece)
+            continue
+        elif used and start:
+            offsets.append(start)
+            used = cell_len(token)
+        start += len(token)
+    return offsets
 
 
 def _fitting(phrases: list[str], width: int) -> Iterator[str]:
     """The phrases, one longer than a line cut into pieces that fit (a piece never starts with
     closing punctuation), so that rich need not cut it short with an ellipsis."""
-    from rich.cells import cell_len
-
     for phrase in phrases:
         piece = ""
         for char in phrase:
             if cell_len(piece + char) > width and piece:
-                # A character that cannot start a line takes the one before it along.
-                keep = piece[:-1] if char in _NO_LINE_START and len(piece) > 1 else piece
+                # Characters that cannot start a line take the one before them along.
+                keep = piece
+                while len(keep) > 1 and (piece + char)[len(keep)] in _NO_LINE_START:
+                    keep = keep[:-1]
                 yield keep
                 piece = piece[len(keep) :]
             piece += char

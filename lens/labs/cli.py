@@ -110,7 +110,11 @@ def option_help(spec: OptionSpec) -> str:
         )
     else:
         bounds = _("{low} to {high}").format(low=f"{spec.low:,}", high=f"{spec.high:,}")
-    return f"{_(spec.label)} ({bounds}). {_(spec.help) if spec.help else ''}".strip()
+    # Japanese writes its own brackets and full stop: the sentence is the catalog's.
+    text = _("{label} ({bounds}). {help}").format(
+        label=_(spec.label), bounds=bounds, help=_(spec.help) if spec.help else ""
+    )
+    return text.strip()
 
 
 def _metavar(spec: OptionSpec) -> str:
