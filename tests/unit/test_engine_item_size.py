@@ -92,3 +92,43 @@ def test_a_member_left_unwrapped_is_sized_as_moto_sizes_it() -> None:
     dict.__setitem__(stored.attrs, "m", listed)
     with pytest.raises(AttributeError):
         _moto_sizes(stored)
+
+
+def _ours(attributes: dict[str, Any]) -> Item:
+    item = Item.__new__(Item)
+    sizing.new_item(item, DynamoType({"S": "key"}), None, attributes)
+    return item
+
+
+def _stock_item(attributes: dict[str, Any]) -> Item:
+    item = Item.__new__(Item)
+    sizing.STOCK_NEW_ITEM(item, DynamoType({"S": "key"}), None, attributes)
+    return item
+
+
+@settings(max_examples=150, deadline=None)
+@given(attributes=st.dictionaries(names, values, min_size=0, max_size=8))
+def test_a_new_item_holds_what_moto_s_own_constructor_holds(attributes: dict[str, Any]) -> None:
+    ours, stock = _ours(attributes), _stock_item(attributes)
+    assert type(ours.attrs) is type(stock.attrs)
+    assert list(ours.attrs.items()) == list(stock.attrs.items())
+
+
+@pytest.mark.parametrize("over", [-1, 0, 1])
+def test_a_new_item_is_refused_at_moto_s_limit_exactly_where_moto_refuses_it(over: int) -> None:
+    """Two attributes whose sizes sum to the limit plus `over` bytes: refused only past it, and
+    with the same exception, by both."""
+    first = {"a": {"S": "x" * 200_000}}
+    rest = sizing.MOTO_ITEM_LIMIT - (1 + 200_000) - 1 + over
+    attributes = {**first, "b": {"S": "y" * rest}}
+    outcomes = []
+    for build in (
+        lambda: _ours(attributes),
+        lambda: _stock_item(attributes),
+    ):
+        try:
+            build()
+            outcomes.append("stored")
+        except Exception as error:  # noqa: BLE001 - the type is what is compared
+            outcomes.append(type(error).__name__)
+    assert outcomes[0] == outcomes[1] == ("ItemSizeTooLarge" if over > 0 else "stored")
