@@ -267,3 +267,13 @@ def test_a_docstring_cannot_inject_html() -> None:
     assert "<script" not in rendered and "<b " not in rendered
     assert 'href="javascript' not in rendered
     assert "<strong>Keys</strong>" in rendered and "&lt;script&gt;" in rendered
+
+
+def test_the_architect_s_tools_are_reachable_from_the_design_page(unit_client: TestClient) -> None:
+    """The advisor, the cost model and the contributor insights have no place in the site's
+    menu: the design page's contents lead to them."""
+    page = unit_client.get("/design").text
+    tools = page.split('data-testid="architect-tools"')[1].split("</ol>")[0]
+    for url in ("/design/advice", "/cost", "/insights"):
+        assert f'href="{url}"' in tools
+        assert unit_client.get(url).status_code == 200
