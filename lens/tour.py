@@ -1,6 +1,6 @@
-"""The guided tour: the seed's eight lessons, in its order, then what a table's throughput costs
-and where its ceiling is, then one table against many, and which reads see a write at once;
-each one a thing to do in this app.
+"""The guided tour: the seed's lessons, in its order, then what a table's throughput costs and
+where its ceiling is, then one table against many, and which reads see a write at once; each one
+a thing to do in this app. The overview on /tour counts the steps from `STEPS`, never by hand.
 
 Every step says why (a short explanation), what to do (a page of the app, the explorer or the
 labs), what to watch (the inspector line or chart that shows the lesson), which model class and
