@@ -130,7 +130,7 @@ def _key(activity: Any) -> tuple[str, str]:
     return activity.user_id, activity.timestamp
 
 
-@api.get("/users/{username}/activities")
+@api.get("/users/{username}/activities", summary="A user's latest activities")
 def api_user_activities(
     username: str, viewer: OptionalViewer, limit: Limit = 20, cursor: Cursor = None
 ) -> ActivityPageOut:
@@ -141,7 +141,7 @@ def api_user_activities(
     return ActivityPageOut.of(page)
 
 
-@api.get("/activities")
+@api.get("/activities", summary="The latest activities of one type")
 def api_activities_of_type(
     activity_type: TypeParam, limit: Limit = 20, cursor: Cursor = None
 ) -> ActivityPageOut:
@@ -152,7 +152,7 @@ def api_activities_of_type(
     return ActivityPageOut.of(page)
 
 
-@api.get("/posts/{post_id}/activities")
+@api.get("/posts/{post_id}/activities", summary="A post's activity timeline")
 def api_post_activities(
     post_id: PostId, limit: Limit = 20, cursor: Cursor = None
 ) -> ActivityPageOut:
@@ -160,7 +160,7 @@ def api_post_activities(
     return ActivityPageOut.of(service.post_timeline(post_id=post_id, limit=limit, cursor=cursor))
 
 
-@api.get("/feed")
+@api.get("/feed", summary="The site's activity feed")
 def api_feed(request: Request, mode: service.FeedMode = "index", limit: Limit = 20) -> FeedOut:
     """What is happening on the site: `scan` (the anti-pattern, a few loads a minute per
     client address, then 429) or `index` (FeedIndex)."""

@@ -110,22 +110,22 @@ def _form_error(request: Request, post, error: DomainError, title: str, body: st
     return render(request, "blog/post_form.html", ctx, block="form", status_code=error.status_code)
 
 
-@api.get("")
+@api.get("", summary="List posts, newest first")
 def api_list_posts(page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> PostsPageOut:
     return PostsPageOut.of(service.list_posts(page=page))
 
 
-@api.post("", status_code=201)
+@api.post("", status_code=201, summary="Write a post")
 def api_create_post(body: PostIn, viewer: CurrentViewer) -> PostOut:
     return PostOut.of(service.create_post(viewer=viewer, title=body.title, body=body.body))
 
 
-@api.get("/{post_id}")
+@api.get("/{post_id}", summary="Read one post")
 def api_get_post(post_id: PostId) -> PostOut:
     return PostOut.of(service.get_post(post_id=post_id))
 
 
-@api.patch("/{post_id}")
+@api.patch("/{post_id}", summary="Edit your post")
 def api_update_post(post_id: PostId, body: PostPatch, viewer: CurrentViewer) -> PostOut:
     current = service.get_post(post_id=post_id)
     post = service.update_post(
@@ -137,7 +137,7 @@ def api_update_post(post_id: PostId, body: PostPatch, viewer: CurrentViewer) -> 
     return PostOut.of(post)
 
 
-@api.delete("/{post_id}", status_code=204)
+@api.delete("/{post_id}", status_code=204, summary="Delete your post")
 def api_delete_post(post_id: PostId, viewer: CurrentViewer) -> Response:
     service.delete_post(viewer=viewer, post_id=post_id)
     return Response(status_code=204)

@@ -52,7 +52,7 @@ def access_pattern_code(request: Request, function: str) -> Response:
     return render(request, "lens/design_code.html", ctx)
 
 
-@api.get("/design")
+@api.get("/design", summary="The design: tables, indexes and access patterns")
 def design_json() -> Design:
     """The same design as `manage.py describe --format json`."""
     return describe_design()

@@ -244,13 +244,17 @@ def partition_view(
 # -- JSON API ---------------------------------------------------------------------------------
 
 
-@api.get("", response_model=TablesResponse)
+@api.get("", response_model=TablesResponse, summary="Describe every table")
 def tables_json() -> TablesResponse:
     """Every DynamoDB table of the app: keys, indexes, TTL, and DescribeTable's figures."""
     return TablesResponse(tables=[_summary(table) for table in explorer_tables()])
 
 
-@api.get("/{table}/collections", response_model=CollectionsResponse)
+@api.get(
+    "/{table}/collections",
+    response_model=CollectionsResponse,
+    summary="List a table's item collections (Scan)",
+)
 def collections_json(
     table: str, index: IndexParam = None, cursor: CursorParam = None, count: CountParam = False
 ) -> CollectionsResponse:
@@ -271,7 +275,11 @@ def collections_json(
     )
 
 
-@api.get("/{table}/partitions/{pk:path}", response_model=CollectionsResponse)
+@api.get(
+    "/{table}/partitions/{pk:path}",
+    response_model=CollectionsResponse,
+    summary="Read one item collection (Query)",
+)
 def partition_json(
     table: str, pk: str, index: IndexParam = None, cursor: CursorParam = None
 ) -> CollectionsResponse:
@@ -289,7 +297,9 @@ def partition_json(
     )
 
 
-@api.post("/{table}/operations", response_model=OperationResponse)
+@api.post(
+    "/{table}/operations", response_model=OperationResponse, summary="Run a GetItem, Query or Scan"
+)
 def operation_json(table: str, body: OperationRequest) -> OperationResponse:
     """Run one GetItem, Query or Scan (never a write) and get it back as code."""
     found = find_table(table)

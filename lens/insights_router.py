@@ -59,7 +59,7 @@ def insights_page(request: Request, window: Window = 5) -> Response:
     return render(request, "lens/insights.html", ctx, block="live")
 
 
-@api.get("/insights")
+@api.get("/insights", summary="The busiest partition keys")
 def api_insights(
     table: Annotated[str, Query(description="A table as its model class names it: likes.")],
     window: Window = 5,

@@ -23,15 +23,29 @@ Request scope
     thread pool with a copy of the context, so the route's thread appends to the same recording,
     and two concurrent requests never see each other's calls. The HTML panel is rendered from it
     by `shared.web`; every response also carries `Server-Timing` and `X-DynamoDB-Capacity`.
+
+Across a redirect
+    A form that succeeds answers with a redirect (303, or 204 with htmx's `HX-Redirect`), and
+    the browser draws the page it is sent to: the writes the form made (the session's PutItem at
+    sign-in, a post's SQL and activity write) would never reach a panel. So the middleware keeps
+    the recording of a redirecting response in `carried` (this process's memory, for
+    `CARRY_SECONDS`) under a random token, and gives the token to that browser alone in a
+    short-lived cookie. The next panel drawn for the request that brings the cookie back takes
+    the recording out of the store (once) and shows it above the page's own calls, labelled with
+    the request that made it; the response then clears the cookie. A browser only ever holds
+    tokens of its own redirects, and a token is 256 random bits used once, so one person's calls
+    never show on another's page.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -43,6 +57,8 @@ import peewee
 from fastapi import FastAPI
 from pynamodb.models import Model
 from starlette.datastructures import MutableHeaders
+from starlette.requests import cookie_parser
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lens import capacity
@@ -100,6 +116,23 @@ class Recording:
     local_engine: bool = False
     calls: list[DynamoCall] = field(default_factory=list)
     statements: list[SqlStatement] = field(default_factory=list)
+    method: str = ""
+    path: str = ""
+    carry_token: str | None = None
+    """The token of the carry cookie this request brought, if any (see `previous`)."""
+    _previous: tuple[Carried, ...] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def previous(self) -> tuple[Carried, ...]:
+        """What the redirecting requests that led here did, oldest first: taken out of the
+        store on first use (the panel drawing it), so it is shown once."""
+        if self._previous is None:
+            self._previous = carried.take(self.carry_token) if self.carry_token else ()
+        return self._previous
+
+    @property
+    def took_previous(self) -> bool:
+        return self._previous is not None
 
     @property
     def dynamodb_ms(self) -> float:
@@ -117,6 +150,79 @@ class Recording:
     def reported(self) -> Units | None:
         figures = [call.reported for call in self.calls if call.reported is not None]
         return capacity.total_of(figures) if figures else None
+
+
+@dataclass(frozen=True)
+class Carried:
+    """The recording of a request that answered with a redirect, kept for the page it led to."""
+
+    method: str
+    path: str
+    answer: str
+    """How it redirected, as HTTP says it: `303 → /` or `204 HX-Redirect: /posts/7`."""
+    recording: Recording
+
+
+CARRY_COOKIE = "lab_inspector_carry"
+CARRY_SECONDS = 60
+"""How long a redirect's recording waits for the page it led to: the browser follows a redirect
+at once; a recording nobody came back for is dropped."""
+CARRY_CHAIN = 3
+"""At most this many redirects in a row are shown (a redirect to a redirect...)."""
+
+
+class CarryStore:
+    """Recordings of redirecting requests, by a random token, each taken at most once.
+
+    Bounded in time (`ttl` seconds) and size (the oldest go first), so a client that never
+    follows its redirects cannot make it grow. Thread-safe: a panel is drawn in the route's
+    worker thread, the middleware puts from the event loop."""
+
+    def __init__(
+        self,
+        *,
+        ttl: float = CARRY_SECONDS,
+        capacity: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.capacity = capacity
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[float, tuple[Carried, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, chain: tuple[Carried, ...]) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._drop_expired()
+            self._entries[token] = (self.clock() + self.ttl, chain[-CARRY_CHAIN:])
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+        return token
+
+    def take(self, token: str) -> tuple[Carried, ...]:
+        with self._lock:
+            self._drop_expired()
+            entry = self._entries.pop(token, None)
+        return entry[1] if entry else ()
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._drop_expired()
+            return len(self._entries)
+
+    def _drop_expired(self) -> None:
+        now = self.clock()
+        while self._entries:
+            token, (expires, _chain) = next(iter(self._entries.items()))
+            if expires > now:
+                break
+            del self._entries[token]
+
+
+carried = CarryStore()
+"""The process's store: the app serves from one process (`manage.py run`), and the inspector is
+off in production."""
 
 
 _current: ContextVar[Recording | None] = ContextVar("inspector_recording", default=None)
@@ -584,18 +690,61 @@ def _count(things: list[Any], noun: str) -> str:
     return f"{len(things)} {noun}" + ("" if len(things) == 1 else "s")
 
 
-class InspectorMiddleware:
-    """Gives every HTTP request its own recording and adds the summary headers to its response."""
+def redirect_answer(status: int, headers: MutableHeaders) -> str | None:
+    """How a response sends the browser elsewhere (a 3xx's Location, or htmx's HX-Redirect),
+    as HTTP says it; None when it does not."""
+    if 300 <= status < 400 and "location" in headers:
+        return f"{status} → {headers['location']}"
+    if "hx-redirect" in headers:
+        return f"{status} HX-Redirect: {headers['hx-redirect']}"
+    return None
 
-    def __init__(self, app: ASGIApp, *, local_engine: bool) -> None:
+
+def _carry_token(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            token = cookie_parser(value.decode("latin-1")).get(CARRY_COOKIE)
+            if token:
+                return token
+    return None
+
+
+def carry_cookie(token: str | None, *, secure: bool) -> str:
+    """The Set-Cookie value that hands a browser its token, or (None) clears it."""
+    response = Response()
+    if token is None:
+        response.delete_cookie(CARRY_COOKIE, httponly=True, samesite="lax", secure=secure)
+    else:
+        response.set_cookie(
+            CARRY_COOKIE,
+            token,
+            max_age=CARRY_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
+    return response.headers["set-cookie"]
+
+
+class InspectorMiddleware:
+    """Gives every HTTP request its own recording and adds the summary headers to its response;
+    carries the recording of a redirecting response to the page it leads to."""
+
+    def __init__(self, app: ASGIApp, *, local_engine: bool, secure_cookie: bool = False) -> None:
         self.app = app
         self.local_engine = local_engine
+        self.secure_cookie = secure_cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
-        rec = Recording(local_engine=self.local_engine)
+        rec = Recording(
+            local_engine=self.local_engine,
+            method=scope["method"],
+            path=scope["path"],
+            carry_token=_carry_token(scope),
+        )
         token = _current.set(rec)
 
         async def send_with_summary(message: Message) -> None:
@@ -603,6 +752,9 @@ class InspectorMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in response_headers(rec).items():
                     headers.append(name, value)
+                cookie = self._carry(rec, message["status"], headers)
+                if cookie:
+                    headers.append("set-cookie", cookie)
             await send(message)
 
         try:
@@ -610,10 +762,36 @@ class InspectorMiddleware:
         finally:
             _current.reset(token)
 
+    def _carry(self, rec: Recording, status: int, headers: MutableHeaders) -> str | None:
+        """The Set-Cookie this response needs: a new token when it redirects after doing
+        something (with what the requests before it carried, if no panel showed that yet), a
+        cleared cookie once the carried recording has been shown, else none."""
+        answer = redirect_answer(status, headers)
+        if answer is not None:
+            chain = rec.previous
+            if rec.calls or rec.statements:
+                snapshot = Recording(
+                    local_engine=rec.local_engine,
+                    calls=list(rec.calls),
+                    statements=list(rec.statements),
+                    method=rec.method,
+                    path=rec.path,
+                )
+                chain += (Carried(rec.method, rec.path, answer, snapshot),)
+            if chain:
+                return carry_cookie(carried.put(chain), secure=self.secure_cookie)
+        if rec.carry_token and rec.took_previous:
+            return carry_cookie(None, secure=self.secure_cookie)
+        return None
+
 
 def install_inspector(app: FastAPI, settings: Settings) -> None:
     """Add the middleware (outermost, so the whole request is recorded) when enabled."""
     if not settings.inspector_enabled:
         return
     install_capture()
-    app.add_middleware(InspectorMiddleware, local_engine=bool(settings.dynamodb_endpoint))
+    app.add_middleware(
+        InspectorMiddleware,
+        local_engine=bool(settings.dynamodb_endpoint),
+        secure_cookie=not settings.is_dev,
+    )

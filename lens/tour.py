@@ -1,6 +1,6 @@
-"""The guided tour: the seed's eight lessons, in its order, then what a table's throughput costs
-and where its ceiling is, then one table against many, and which reads see a write at once;
-each one a thing to do in this app.
+"""The guided tour: the seed's lessons, in its order, then what a table's throughput costs and
+where its ceiling is, then one table against many, and which reads see a write at once; each one
+a thing to do in this app. The overview on /tour counts the steps from `STEPS`, never by hand.
 
 Every step says why (a short explanation), what to do (a page of the app, the explorer or the
 labs), what to watch (the inspector line or chart that shows the lesson), which model class and
@@ -204,8 +204,9 @@ STEPS: tuple[Step, ...] = (
         ),
         do_page="/tables",
         watch=N_(
-            "The PutItem of the session when you sign in; on a user's activity page, the read "
-            "cost line counts the expired view logs that were dropped in code."
+            "The PutItem of the session when you sign in: the page you land on shows it in the "
+            "inspector, under the sign-in request that sent you there. On a user's activity "
+            "page, the read cost line counts the expired view logs that were dropped in code."
         ),
         model="sessions.models.Session",
         function="sessions.service.start_session",
@@ -251,7 +252,8 @@ STEPS: tuple[Step, ...] = (
         do=N_("Write a post, then delete it."),
         do_page="/posts/new",
         watch=N_(
-            "The inspector lists the SQL statements (the post and its outbox row, in one "
+            "On the post's page, the inspector shows what publishing did, under the request "
+            "that sent you there: the SQL statements (the post and its outbox row, in one "
             "transaction) beside the DynamoDB writes that followed."
         ),
         model="blog.models.Post",

@@ -122,7 +122,7 @@ def logout(request: Request) -> Response:
     return _signed_out(request, htmx_redirect(request, "/"))
 
 
-@api.post("/signup", status_code=201)
+@api.post("/signup", status_code=201, summary="Create an account and sign in")
 def api_signup(request: Request, response: Response, body: NewAccount) -> ViewerOut:
     """Create an account and sign in (sets the session cookie)."""
     viewer, token = service.sign_up(
@@ -136,7 +136,7 @@ def api_signup(request: Request, response: Response, body: NewAccount) -> Viewer
     return ViewerOut.of(viewer)
 
 
-@api.post("/login")
+@api.post("/login", summary="Sign in")
 def api_login(request: Request, response: Response, body: Credentials) -> ViewerOut:
     """Sign in; sets the session cookie. Fetch /auth/session again for the new CSRF token."""
     viewer, token = service.sign_in(
@@ -149,12 +149,12 @@ def api_login(request: Request, response: Response, body: Credentials) -> Viewer
     return ViewerOut.of(viewer)
 
 
-@api.post("/logout", status_code=204)
+@api.post("/logout", status_code=204, summary="Sign out")
 def api_logout(request: Request) -> Response:
     return _signed_out(request, Response(status_code=204))
 
 
-@api.get("/session")
+@api.get("/session", summary="Who is signed in, and the CSRF token")
 def api_session(request: Request, viewer: OptionalViewer) -> SessionOut:
     """Who is signed in, and the CSRF token to send as X-CSRF-Token on state-changing calls."""
     return SessionOut(user=ViewerOut.of(viewer) if viewer else None, csrf_token=csrf_token(request))

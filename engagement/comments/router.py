@@ -184,7 +184,7 @@ def delete_comment_form(
 # -- API --------------------------------------------------------------------------------------
 
 
-@api.get("/posts/{post_id}/comments")
+@api.get("/posts/{post_id}/comments", summary="List a post's comments")
 def api_comments(
     post_id: PostId, cursor: Cursor = None, limit: Limit = comments.COMMENTS_PER_PAGE
 ) -> CommentPageOut:
@@ -193,7 +193,7 @@ def api_comments(
     return CommentPageOut.of(page)
 
 
-@api.post("/posts/{post_id}/comments", status_code=201)
+@api.post("/posts/{post_id}/comments", status_code=201, summary="Comment on a post, or reply")
 def api_create_comment(
     post_id: PostId,
     body: CommentIn,
@@ -216,12 +216,12 @@ def api_create_comment(
     return CommentOut.of(result.comment)
 
 
-@api.get("/posts/{post_id}/comments/{comment_id}")
+@api.get("/posts/{post_id}/comments/{comment_id}", summary="Read one comment")
 def api_comment(post_id: PostId, comment_id: CommentId) -> CommentOut:
     return CommentOut.of(comments.get_comment(post_id=post_id, comment_id=comment_id))
 
 
-@api.patch("/posts/{post_id}/comments/{comment_id}")
+@api.patch("/posts/{post_id}/comments/{comment_id}", summary="Edit your comment")
 def api_edit_comment(
     post_id: PostId, comment_id: CommentId, body: CommentPatch, viewer: CurrentViewer
 ) -> CommentOut:
@@ -232,7 +232,9 @@ def api_edit_comment(
     return CommentOut.of(comment)
 
 
-@api.delete("/posts/{post_id}/comments/{comment_id}", status_code=204)
+@api.delete(
+    "/posts/{post_id}/comments/{comment_id}", status_code=204, summary="Delete your comment"
+)
 def api_delete_comment(post_id: PostId, comment_id: CommentId, viewer: CurrentViewer) -> Response:
     comments.delete_comment(post_id=post_id, comment_id=comment_id, viewer=viewer)
     return Response(status_code=204)

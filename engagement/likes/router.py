@@ -110,7 +110,7 @@ def shard_form(
 # -- API --------------------------------------------------------------------------------------
 
 
-@api.get("/posts/{post_id}/likes")
+@api.get("/posts/{post_id}/likes", summary="Count a post's likes")
 def api_likes(post_id: PostId, viewer: OptionalViewer) -> LikesOut:
     """The like count and whether the caller liked the post."""
     posts.require_post(post_id=post_id)
@@ -118,19 +118,19 @@ def api_likes(post_id: PostId, viewer: OptionalViewer) -> LikesOut:
     return LikesOut.of(likes.like_summary(post_id=post_id, user_id=user_id))
 
 
-@api.put("/posts/{post_id}/like")
+@api.put("/posts/{post_id}/like", summary="Like a post")
 def api_like(post_id: PostId, viewer: CurrentViewer) -> LikeChangeOut:
     """Idempotent: liking twice changes nothing (`changed` is false the second time)."""
     return LikeChangeOut.of_change(likes.like_post(post_id=post_id, viewer=viewer))
 
 
-@api.delete("/posts/{post_id}/like")
+@api.delete("/posts/{post_id}/like", summary="Take back a like")
 def api_unlike(post_id: PostId, viewer: CurrentViewer) -> LikeChangeOut:
     """Idempotent: unliking a post you do not like changes nothing."""
     return LikeChangeOut.of_change(likes.unlike_post(post_id=post_id, viewer=viewer))
 
 
-@api.post("/posts/{post_id}/likes/shards")
+@api.post("/posts/{post_id}/likes/shards", summary="Shard a post's like counter")
 def api_shard(post_id: PostId, body: ShardsIn, viewer: CurrentViewer) -> LikesOut:
     """Spread the post's like counter over `shards` partition keys (the post's author only)."""
     likes.promote_hot_post_as_author(viewer=viewer, post_id=post_id, shards=body.shards)

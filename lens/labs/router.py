@@ -203,7 +203,7 @@ def _starter(lab: Lab) -> Callable[..., LabRunOut]:
     return start
 
 
-@api.get("", response_model=LabsOut)
+@api.get("", response_model=LabsOut, summary="List the labs")
 def labs_json() -> LabsOut:
     """Every lab: name, title, what it proves, its options with defaults and bounds."""
     return LabsOut(
@@ -225,7 +225,9 @@ def labs_json() -> LabsOut:
     )
 
 
-@api.get("/{name}/runs/{run_id}", response_model=LabRunOut)
+@api.get(
+    "/{name}/runs/{run_id}", response_model=LabRunOut, summary="A lab run's status and results"
+)
 def lab_run_json(name: str, run_id: str) -> LabRunOut:
     """A run's status, progress and, once done, the same document as `manage.py lab NAME
     --format json`. Runs are started from the lab's page and kept in memory."""
@@ -233,7 +235,12 @@ def lab_run_json(name: str, run_id: str) -> LabRunOut:
     return LabRunOut.model_validate(_run_of(lab, run_id).as_dict())
 
 
-@api.post("/{name}/runs/{run_id}/cancel", response_model=LabRunOut, status_code=202)
+@api.post(
+    "/{name}/runs/{run_id}/cancel",
+    response_model=LabRunOut,
+    status_code=202,
+    summary="Stop a lab run",
+)
 def cancel_lab_run_json(name: str, run_id: str) -> LabRunOut:
     """Ask a running lab to stop: it does at its next progress report (`cancelling` until
     then, `cancelled` after). A finished run is returned as it is."""

@@ -154,3 +154,21 @@ def test_a_method_a_path_does_not_take_is_a_405_that_lists_allow(unit_client) ->
         response = unit_client.request(method, "/api/v1/posts")
         assert response.status_code == 405, method
         assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}, method
+
+
+def test_every_operation_has_a_readable_summary_not_the_function_name(openapi) -> None:  # type: ignore[no-untyped-def]
+    """/docs lists operations by summary; FastAPI's default is the function's name in title case
+    ("Api Create Post"), which tells a reader nothing. The function's name is read back from the
+    operationId FastAPI builds from it (name, then path and method with non-word characters as
+    underscores)."""
+    offenders = []
+    for label, operation in _operations(openapi):
+        method, path = label.split(" ", 1)
+        suffix = re.sub(r"\W", "_", path) + "_" + method.lower()
+        assert operation["operationId"].endswith(suffix), operation["operationId"]
+        function = operation["operationId"].removesuffix(suffix)
+        generated = function.replace("_", " ").title()
+        summary = operation.get("summary", "")
+        if not summary or summary == generated or "_" in summary:
+            offenders.append(f"{label}: {summary!r}")
+    assert not offenders, offenders

@@ -178,3 +178,46 @@ def test_the_home_page_invitation_counts_the_tours_steps_right(unit_client, head
     said = [numbers[w] for w in re.findall(r"\b(\w+) short lessons", invite.group(1))]
     said += [int(n) for n in re.findall(r"(\d+) つの", invite.group(1))]
     assert all(n == len(tour.STEPS) for n in said), (said, invite.group(1))
+
+
+NUMBER_WORDS = [
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
+
+
+@pytest.mark.parametrize("headers", [{}, JA], ids=["en", "ja"])
+def test_the_tour_overview_counts_the_steps_from_the_step_list(unit_client, headers) -> None:  # type: ignore[no-untyped-def]
+    """The overview once said "eight lessons, then one more" of an eleven-step tour: the only
+    count it may give is the step list's own, in every language."""
+    page = unit_client.get("/tour", headers=headers).text
+    overview = re.search(r'<p class="lesson" data-testid="tour-overview">(.*?)</p>', page, re.S)
+    assert overview is not None
+    text = re.sub(r"<[^>]+>", " ", overview.group(1))
+    assert re.findall(r"\d+", text) == [str(len(tour.STEPS))], text
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    assert not words & set(NUMBER_WORDS), text
+    assert not re.search(r"[二三四五六七八九十]つ", text), text
+
+
+def test_the_overview_count_follows_the_step_list(unit_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(tour, "STEPS", tour.STEPS[:5])
+    page = unit_client.get("/tour").text
+    assert "The tour has 5 steps" in page and "0 of 5 steps done" in page
