@@ -351,29 +351,9 @@ def _figures(
     contended: dict[str, tuple[float, float]],
 ) -> list[Figure]:
     at = f"{items:,} items, one GSI"
-    figures = []
-    for name, medians in latency.items():
-        figures.append(
-            ratio(
-                f"{name}: ms, engine / dynalite ({at})",
-                medians[ours] / medians[peer],
-                at_most=LATENCY_AT_MOST,
-                detail=f"median {medians[ours]:.2f} ms vs {medians[peer]:.2f} ms",
-                data={"median_ms": medians},
-                unit="x",
-            )
-        )
+    figures = [_latency(name, medians, ours, peer, at) for name, medians in latency.items()]
     for name, rates in (("BatchWriteItem fill", fill), (f"Scan, {SCAN_PAGE:,}-item pages", scan)):
-        figures.append(
-            ratio(
-                f"{name}: items/s, engine / dynalite ({at})",
-                rates[ours] / rates[peer],
-                at_least=THROUGHPUT_AT_LEAST,
-                detail=f"{rates[ours]:,.0f} vs {rates[peer]:,.0f} items/s",
-                data={"items_per_second": rates},
-                unit="x",
-            )
-        )
+        figures.append(_throughput(name, rates, ours, peer, at))
     figures.append(
         ratio(
             f"resident memory, engine / dynalite ({at})",
@@ -416,24 +396,30 @@ def _with_durability(
         else figure
         for figure in figures
     ]
-    put = latency["PutItem"]
-    return [
-        *named,
-        ratio(
-            f"PutItem: ms, engine --no-fsync / dynalite ({at})",
-            put[unsynced] / put[peer],
-            at_most=LATENCY_AT_MOST,
-            detail=f"median {put[unsynced]:.2f} ms vs {put[peer]:.2f} ms (kill -9 safe, "
-            "not power-loss safe)",
-            data={"median_ms": put},
-            unit="x",
-        ),
-        ratio(
-            f"BatchWriteItem fill: items/s, engine --no-fsync / dynalite ({at})",
-            fill[unsynced] / fill[peer],
-            at_least=THROUGHPUT_AT_LEAST,
-            detail=f"{fill[unsynced]:,.0f} vs {fill[peer]:,.0f} items/s",
-            data={"items_per_second": fill},
-            unit="x",
-        ),
-    ]
+    unsynced_put = _latency("PutItem", latency["PutItem"], unsynced, peer, at)
+    unsynced_put = dataclasses.replace(
+        unsynced_put, detail=unsynced_put.detail + " (kill -9 safe, not power-loss safe)"
+    )
+    return [*named, unsynced_put, _throughput("BatchWriteItem fill", fill, unsynced, peer, at)]
+
+
+def _latency(name: str, medians: dict[str, float], ours: str, peer: str, at: str) -> Figure:
+    return ratio(
+        f"{name}: ms, {ours} / {peer} ({at})",
+        medians[ours] / medians[peer],
+        at_most=LATENCY_AT_MOST,
+        detail=f"median {medians[ours]:.2f} ms vs {medians[peer]:.2f} ms",
+        data={"median_ms": medians},
+        unit="x",
+    )
+
+
+def _throughput(name: str, rates: dict[str, float], ours: str, peer: str, at: str) -> Figure:
+    return ratio(
+        f"{name}: items/s, {ours} / {peer} ({at})",
+        rates[ours] / rates[peer],
+        at_least=THROUGHPUT_AT_LEAST,
+        detail=f"{rates[ours]:,.0f} vs {rates[peer]:,.0f} items/s",
+        data={"items_per_second": rates},
+        unit="x",
+    )
