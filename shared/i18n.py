@@ -627,11 +627,12 @@ def _break_offsets(line: str, width: int) -> list[int]:
 
 def _fitting(phrases: list[str], width: int) -> Iterator[str]:
     """The phrases, one longer than a line cut into pieces that fit (a piece never starts with
-    closing punctuation), so that rich need not cut it short with an ellipsis."""
-    for phrase in phrases:
+    closing punctuation), so that rich need not cut it short with an ellipsis: at its spaces
+    first (a narrow table cell breaks "スキャン + フィルター" there), then between characters."""
+    for phrase in (part for whole in phrases for part in _at_spaces(whole, width)):
         piece = ""
         for char in phrase:
-            if cell_len(piece + char) > width and piece:
+            if cell_len((piece + char).rstrip()) > width and piece:
                 # Characters that cannot start a line take the one before them along.
                 keep = piece
                 while len(keep) > 1 and (piece + char)[len(keep)] in _NO_LINE_START:
@@ -639,6 +640,18 @@ def _fitting(phrases: list[str], width: int) -> Iterator[str]:
                 yield keep
                 piece = piece[len(keep) :]
             piece += char
+        yield piece
+
+
+def _at_spaces(phrase: str, width: int) -> Iterator[str]:
+    """`phrase` in pieces broken at its spaces, as many words to a piece as fit in `width`."""
+    piece = ""
+    for word in re.split(r"(?<=\s)(?=\S)", phrase):
+        if piece and cell_len((piece + word).rstrip()) > width:
+            yield piece
+            piece = ""
+        piece += word
+    if piece:
         yield piece
 
 

@@ -226,3 +226,16 @@ def test_every_template_compiles_so_its_strings_can_be_extracted(unit_client) ->
     assert len(names) > 20
     for name in names:
         templates.env.get_template(name)
+
+
+def test_a_japanese_phrase_too_long_for_its_cell_breaks_at_its_spaces_first() -> None:
+    """BudouX keeps "スキャン + フィルター" as one phrase; in a cell narrower than it, the
+    line breaks at a space, not inside フィルター."""
+    from rich.console import Console
+
+    from shared.i18n import PhraseText
+
+    lines = PhraseText("スキャン + フィルター").wrap(Console(width=40), 11)
+    assert [line.plain for line in lines] == ["スキャン +", "フィルター"]
+    pieces = PhraseText("アクティビティ").wrap(Console(width=40), 6)
+    assert "".join(line.plain for line in pieces) == "アクティビティ"
