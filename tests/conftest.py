@@ -39,8 +39,22 @@ for var in ("DYNAMODB_ENDPOINT", "DATABASE_URL", "TABLE_PREFIX", "AWS_ACCESS_KEY
     os.environ.pop(var, None)
 
 import httpx  # noqa: E402
+from argon2 import PasswordHasher  # noqa: E402
 from botocore.client import BaseClient  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+
+import shared.passwords  # noqa: E402
+
+# The suite signs up and in hundreds of times in process, and the app's argon2id hasher takes
+# ~0.1 s of CPU a hash on purpose (0.5 s and more on a busy CI machine): most of the time of the
+# tests that sign many people up went there. In process the tests hash with argon2id at its
+# smallest cost instead (same algorithm, same encoded hash, verified the same way), as Django's
+# docs advise for test suites. What the cost itself proves is tested with the app's own hasher:
+# its parameters (tests/unit/test_sessions.py) and that an unknown username takes as long as a
+# wrong password (`app_password_hasher`). Servers started as subprocesses keep the app's hasher.
+APP_PASSWORD_HASHER = shared.passwords._hasher
+CHEAP_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+shared.passwords._hasher = CHEAP_PASSWORD_HASHER
 
 IN_CI = os.environ.get("CI") == "true"
 ENGINES = ("engine", "moto")
@@ -144,6 +158,17 @@ def unit_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Tes
     """The whole app on moto in-process and SQLite."""
     with in_process_app(monkeypatch, tmp_path) as client:
         yield client
+
+
+@pytest.fixture
+def app_password_hasher(monkeypatch: pytest.MonkeyPatch) -> Iterator[PasswordHasher]:
+    """The app's own argon2id hasher for one test (its cost is what the test is about)."""
+    from sessions.service import _unknown_user_hash
+
+    monkeypatch.setattr(shared.passwords, "_hasher", APP_PASSWORD_HASHER)
+    _unknown_user_hash.cache_clear()  # made with the cheap hasher by an earlier test
+    yield APP_PASSWORD_HASHER
+    _unknown_user_hash.cache_clear()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -6,6 +6,7 @@ clearly hot; the first demo user's first click on a heart likes; threads and tit
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 
 import pytest
 from typer.testing import CliRunner
@@ -16,12 +17,20 @@ from blog.models import Post, User
 from engagement.comments.models import Comment
 from engagement.likes import service as likes
 from engagement.likes.models import UserLike
+from tests.conftest import in_process_app
 
 
-@pytest.fixture
-def seeded(unit_client) -> None:
-    result = CliRunner().invoke(manage.cli, ["seed"])
-    assert result.exit_code == 0, result.output
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One seeded world for the module: every test only reads it, and the one that seeds again
+    proves that doing so changes nothing (seeding is the slow part: thousands of writes)."""
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        in_process_app(monkeypatch, tmp_path_factory.mktemp("demo-world")),
+    ):
+        result = CliRunner().invoke(manage.cli, ["seed"])
+        assert result.exit_code == 0, result.output
+        yield
 
 
 def activities() -> list[Activity]:

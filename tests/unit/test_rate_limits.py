@@ -195,6 +195,7 @@ def median_seconds(call, times: int = 5) -> float:  # type: ignore[no-untyped-de
     return statistics.median(durations)
 
 
+@pytest.mark.usefixtures("app_password_hasher")  # the app's argon2 cost is what is compared
 def test_an_unknown_username_takes_as_long_as_a_wrong_password(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -143,3 +143,29 @@ def test_sign_up_and_sign_in_with_dynamodb_unreachable_are_503_not_409(unit_clie
     assert (
         newcomer.call("POST", "/api/v1/auth/signup", json=newcomer.credentials()).status_code == 201
     )
+
+
+def test_a_password_is_stored_as_argon2id_at_the_recommended_cost(
+    unit_client, app_password_hasher
+) -> None:
+    """The app's hasher is argon2id at RFC 9106's second recommended option (64 MiB, 3 passes,
+    4 lanes: argon2-cffi's default), and a sign-up stores a hash made with it that signs in.
+    (The rest of the suite hashes at the smallest cost to run fast; see tests/conftest.py.)"""
+    from argon2 import Type
+    from argon2.profiles import RFC_9106_LOW_MEMORY
+
+    from blog import service as blog_service
+
+    params = app_password_hasher
+    assert params.type is Type.ID
+    assert (params.time_cost, params.memory_cost, params.parallelism) == (
+        RFC_9106_LOW_MEMORY.time_cost,
+        RFC_9106_LOW_MEMORY.memory_cost,
+        RFC_9106_LOW_MEMORY.parallelism,
+    )
+    user = ApiUser(unit_client, "strong_hash").signup()
+    stored = blog_service.stored_password(username=user.username)
+    assert stored is not None
+    assert stored.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert user.call("POST", "/api/v1/auth/logout").status_code == 204
+    assert user.call("POST", "/api/v1/auth/login", json=user.credentials()).status_code == 200
