@@ -18,13 +18,16 @@ import threading
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console()
@@ -289,7 +292,7 @@ def _workbench_samples(settings, design, limit: int) -> dict[str, list[dict]]:  
 
     names = [table.table_name for table in design.tables]
     if not settings.dynamodb_endpoint:
-        directory = settings.data_dir / "dynamodb"
+        directory = engine_data_dir(settings)
         err_console.print(f"sample items from the embedded engine's snapshot in {directory}")
         return {name: sample_from_snapshot(directory, name, limit) for name in names}
     client = boto3_client(settings)
@@ -594,7 +597,7 @@ def run(
 
     settings = get_settings()
     engine = watchdog = gui = None
-    data_dir = settings.data_dir / "dynamodb"
+    data_dir = engine_data_dir(settings)
     if not settings.dynamodb_endpoint:
         lag = {"gsi_lag_ms": gsi_lag_ms, "replica_lag_ms": replica_lag_ms}
         engine = _start_engine(settings, data_dir, ttl_interval, partition_limit, lag)
@@ -777,17 +780,26 @@ def _start_admin_gui(settings, port: int):  # type: ignore[no-untyped-def]
     return gui
 
 
+EngineDataDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="Journal and snapshots (unset: DATA_DIR/dynamodb, where run keeps them).",
+        show_default=False,
+    ),
+]
+
+
+def engine_data_dir(settings: Settings, chosen: Path | None = None) -> Path:
+    """The engine's data directory: `--data-dir` where given, else DATA_DIR/dynamodb, where
+    `run` keeps it."""
+    return chosen or settings.data_dir / "dynamodb"
+
+
 @cli.command("engine", short_help="Serve only the DynamoDB engine.")
 def engine_command(
     port: Annotated[int, typer.Option()] = 8001,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Journal and snapshots (unset: DATA_DIR/dynamodb, where run keeps them).",
-            show_default=False,
-        ),
-    ] = None,
+    data_dir: EngineDataDir = None,
     ttl_interval: Annotated[
         float, typer.Option(min=0.1, help="Seconds between TTL sweeps.")
     ] = 60.0,
@@ -825,7 +837,8 @@ def engine_command(
     from engine.server import main as serve
 
     argv = ["--host", host, "--port", str(port), "--ttl-interval", str(ttl_interval)]
-    argv += ["--in-memory"] if in_memory else ["--data-dir", str(data_dir)]
+    directory = engine_data_dir(_settings(), data_dir)
+    argv += ["--in-memory"] if in_memory else ["--data-dir", str(directory)]
     if partition_limit is not None:
         argv += ["--partition-limit", str(partition_limit)]
         argv += ["--partitions", str(partitions), "--split-after-s", str(split_after_s)]
@@ -837,13 +850,7 @@ def engine_command(
 
 @cli.command("engine-check", short_help="Check the engine's journal (--repair mends it).")
 def engine_check(
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Journal and snapshots (unset: DATA_DIR/dynamodb, where run keeps them).",
-            show_default=False,
-        ),
-    ] = None,
+    data_dir: EngineDataDir = None,
     repair: Annotated[
         bool,
         typer.Option(
@@ -855,9 +862,8 @@ def engine_check(
     recovered. Stop the engine first. Exits 1 while damage remains."""
     from engine import repair as journal_repair
     from shared.i18n import gettext as _
-    from shared.settings import get_settings
 
-    data_dir = data_dir or get_settings().data_dir / "dynamodb"
+    data_dir = engine_data_dir(_settings(), data_dir)
     try:
         if repair:
             outcome = journal_repair.repair(data_dir)

@@ -300,6 +300,31 @@ def test_engine_check_reads_the_journal_under_data_dir_where_run_keeps_it(
     assert check.exit_code == 1 and "journal-00000000.log" in check.output, check.output
 
 
+def test_manage_py_engine_without_data_dir_serves_from_data_dir_dynamodb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`manage.py engine` without --data-dir keeps its data where `run` does (DATA_DIR/dynamodb),
+    not in a folder named "None" of the cwd."""
+    from typer.testing import CliRunner
+
+    import engine.server
+    from manage import cli
+    from shared.settings import get_settings
+
+    served: list[list[str]] = []
+    monkeypatch.setattr(engine.server, "main", lambda argv: served.append(argv) or 0)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["engine"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    (argv,) = served
+    assert argv[argv.index("--data-dir") + 1] == str(tmp_path / "dynamodb")
+
+
 # -- snapshots --------------------------------------------------------------------------------
 
 
