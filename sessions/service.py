@@ -279,13 +279,7 @@ def count_attempt(*, limit: RateLimit, subject: str) -> int:
             | (AttemptCounter.attempts < limit.attempts),
         )
     if write.refused:
-        retry_after = max(1, math.ceil(window_end - now))
-        raise TooManyAttempts(
-            _("{refusal} Try again in {wait}.").format(
-                refusal=_(limit.refusal), wait=_wait(retry_after)
-            ),
-            retry_after=retry_after,
-        )
+        raise _refused(limit.refusal, max(1, math.ceil(window_end - now)))
     return int(counter.attempts)
 
 
@@ -294,11 +288,10 @@ def _pair_counter(subject: str, now: float) -> AttemptCounter:
     return AttemptCounter(f"{PAIR_LIMIT_NAME}#{_subject_key(subject)}#{window}")
 
 
-def _too_soon(retry_after: int) -> TooManyAttempts:
+def _refused(refusal: str, retry_after: int) -> TooManyAttempts:
+    """The 429 of a limit: its refusal (a msgid) and when to try again."""
     return TooManyAttempts(
-        _("{refusal} Try again in {wait}.").format(
-            refusal=_(PAIR_REFUSAL), wait=_wait(retry_after)
-        ),
+        _("{refusal} Try again in {wait}.").format(refusal=_(refusal), wait=_wait(retry_after)),
         retry_after=retry_after,
     )
 
@@ -334,7 +327,7 @@ def pace_attempt(*, subject: str) -> int:
         )
     if write.refused:
         blocked = AttemptCounter.get(counter.counter_id, consistent_read=True).blocked_until
-        raise _too_soon(max(1, math.ceil((blocked or now) - now)))
+        raise _refused(PAIR_REFUSAL, max(1, math.ceil((blocked or now) - now)))
     return int(counter.attempts)
 
 
