@@ -60,6 +60,9 @@ TARGET_PREFIX = "DynamoDB_20120810."
 WORKER_THREADS = 24
 IDLE_CONNECTION_SECONDS = 60  # a pooled client connection kept open between calls
 LISTEN_BACKLOG = 128  # cheroot's default of 5 resets connections when 32 clients start at once
+# cheroot closes a keep-alive connection once 10 others wait: the app's pool of 50 then opens a
+# new TCP connection for most calls under load. Keep every pooled connection instead.
+KEEP_ALIVE_CONNECTIONS = 1024
 LINGER_SECONDS = 0.005  # longer than an SDK takes between two calls, short beside a request
 _MARK = "_dynamodb_lab_method_names"
 
@@ -187,6 +190,7 @@ def server(app: WsgiApp, host: str, port: int) -> wsgi.Server:
         request_queue_size=LISTEN_BACKLOG,
     )
     served.ConnectionClass = LingeringConnection
+    served.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
     served.prepare()
     return served
 

@@ -134,3 +134,19 @@ def test_a_lingering_worker_never_keeps_another_client_waiting(two_workers: int)
     assert time.monotonic() - started < 0.4
     for connection in (first, second, third):
         connection.close()
+
+
+def test_every_pooled_keep_alive_connection_stays_open(two_workers: int) -> None:
+    """An SDK's pool (the app's holds 50) keeps its connections open between calls; cheroot's
+    default closed all but 10 of the waiting ones, so most calls under load paid for a new TCP
+    connection on both sides."""
+    pool = [http.client.HTTPConnection("127.0.0.1", two_workers, timeout=5) for _ in range(50)]
+    for connection in pool:
+        ask(connection)
+    ports = [connection.sock.getsockname()[1] for connection in pool]
+    time.sleep(0.6)  # every worker has stopped lingering: all 50 wait in the selector
+    for connection in pool:
+        ask(connection)
+    assert [connection.sock.getsockname()[1] for connection in pool] == ports
+    for connection in pool:
+        connection.close()
