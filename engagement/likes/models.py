@@ -13,7 +13,9 @@ likes (PK `post_id` string, SK `sk`)
         * Has this user liked this post: GetItem `(post_id, "USER#<user_id>")`; fetched in the
           same BatchGetItem as the home counter.
         * Like / unlike: conditional UpdateItem of the user's item, then a conditional ADD on one
-          counter shard (`like_post`, `unlike_post`).
+          counter shard (`like_post`, `unlike_post`). The counter's last UpdateItem returns the
+          item as it is after the write (ReturnValues ALL_NEW), so on a post with one counter
+          the answer shows the new count without reading it again.
         * Delete everything of a post: Query the home item collection and each shard's,
           BatchWriteItem deletes (`engagement.posts.delete_engagement_of_post`).
 
@@ -41,6 +43,8 @@ likes（PK `post_id` 文字列、SK `sk`）
           で取得する。
         * いいね / 取り消し: ユーザーの項目への条件付き UpdateItem のあと、
           カウンターのシャード 1 つへの条件付き ADD（`like_post`、`unlike_post`）。
+          カウンターへの最後の UpdateItem は書き込み後の項目を返す（ReturnValues
+          ALL_NEW）ので、カウンターが 1 つの投稿なら、読み直さずに新しい数を返せる。
         * 投稿に関するものをすべて削除:
           ホームの項目コレクションと各シャードの項目コレクションをクエリし、
           BatchWriteItem で削除する（`engagement.posts.delete_engagement_of_post`）。

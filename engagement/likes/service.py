@@ -207,7 +207,10 @@ def like_counts(*, post_ids: list[int]) -> dict[int, int]:
     operation="UpdateItem",
     key='post_id = "<post>", sk = "USER#<viewer>"; condition: not liked, no bump pending',
     page="/posts/{post_id}",
-    notes="Then a conditional ADD on one counter shard; see UserLike's docstring.",
+    notes="Then a conditional ADD on one counter shard; see UserLike's docstring. The answer "
+    "shows the new count without a read: the last UpdateItem returns the home counter as it is "
+    "after that write (ReturnValues ALL_NEW: strongly consistent, and it consumes no RCU). "
+    "Only a hot post, whose count is spread over shards, costs a BatchGetItem after the change.",
 )
 def like_post(*, post_id: int, viewer: Viewer) -> LikeChange:
     return _set_like(post_id, viewer, want=True)
@@ -230,7 +233,7 @@ def _set_like(post_id: int, viewer: Viewer, *, want: bool) -> LikeChange:
     posts.require_post(post_id=post_id)
     release_connection()  # DynamoDB's turn: the RDB connection goes back to the pool meanwhile
     try:
-        changed = _change_state(post_id, viewer.user_id, want)
+        changed, counter = _change_state(post_id, viewer.user_id, want)
     except Conflict:
         raise  # another request of this user is counting its click: it finishes the change
     except Exception:
@@ -243,8 +246,27 @@ def _set_like(post_id: int, viewer: Viewer, *, want: bool) -> LikeChange:
             event_type(post_id=post_id, user_id=viewer.user_id, username=viewer.username)
         )
     release_connection()
-    summary = like_summary(post_id=post_id, user_id=viewer.user_id)
+    summary = _summary_from_reply(post_id, counter, liked=want)
+    if summary is None:
+        summary = like_summary(post_id=post_id, user_id=viewer.user_id)
     return LikeChange(summary=summary, changed=changed)
+
+
+def _summary_from_reply(
+    post_id: int, counter: LikeCounter | None, *, liked: bool
+) -> LikeSummary | None:
+    """The summary this change's own writes already returned, or None when a read is needed.
+
+    The last step of a counted change is an UpdateItem of the counter shard, and PynamoDB asks
+    for ReturnValues ALL_NEW: the reply is the item as it stands after that write, so it holds
+    every change counted on that shard up to then, this one included. When the shard is the
+    home counter of a post that has only one counter, that is the post's whole count, and the
+    viewer's state is the one this request just wrote: no BatchGetItem is needed. A hot post's
+    count is the sum over its shards, and an unchanged state was not written: both are read.
+    """
+    if counter is None or counter.post_id != home_key(post_id) or int(counter.shards or 1) > 1:
+        return None
+    return LikeSummary(count=int(counter.like_count), liked_by_me=liked, shards=1)
 
 
 def _leave_to_the_relay(post_id: int, user_id: str) -> None:
@@ -257,21 +279,21 @@ def _leave_to_the_relay(post_id: int, user_id: str) -> None:
         log.warning("could not leave like %s/%s to the relay", post_id, user_id, exc_info=True)
 
 
-def _change_state(post_id: int, user_id: str, want: bool) -> bool:
-    """True if this call changed the state (and counted it); False if it was already so."""
+def _change_state(post_id: int, user_id: str, want: bool) -> tuple[bool, LikeCounter | None]:
+    """(True, the counter shard as the count's last write returned it, or None) if this call
+    changed the state and counted it; (False, None) if the state was already so."""
     for wait in (*CONCURRENT_CLICK_WAITS, None):
         started = _start_change(post_id, user_id, want)
         if started is not None:
-            _settle(started)
-            return True
+            return True, _settle(started)
         current = user_like(post_id, user_id)
         if current is None or current.pending_shard is None:
             if (current is not None and current.liked) == want:
-                return False
+                return False, None
         elif utc_now() - current.pending_since > in_flight_limit():
             settle_stale(current)
         elif current.liked == want:
-            return False  # the same click, still being counted by a concurrent request
+            return False, None  # the same click, still being counted by a concurrent request
         if wait is not None:
             time.sleep(wait)
     raise Conflict(_("Your previous click on this post is still being counted. Try again shortly."))
@@ -317,8 +339,9 @@ def _start_change(post_id: int, user_id: str, want: bool) -> UserLike | None:
     "ADD like_count :d, inflight {token}; condition NOT contains(inflight, :token)",
     notes="Then REMOVE pending_shard on the UserLike, then DELETE the token from inflight.",
 )
-def _settle(item: UserLike) -> None:
-    """Steps 2-3. Safe to replay: the token makes the bump happen once."""
+def _settle(item: UserLike) -> LikeCounter | None:
+    """Steps 2-3. Safe to replay: the token makes the bump happen once. Returns the counter
+    shard with the attributes its last write returned, or None if that write found no shard."""
     post_id = int(item.post_id)
     shard = int(item.pending_shard)
     token = bump_token(item.user_id, int(item.version))
@@ -334,19 +357,19 @@ def _settle(item: UserLike) -> None:
             condition=once & LikeCounter.post_id.exists() if shard else once,
         )
     if bump.refused and shard and not _counter_exists(post_id, shard):
-        _repoint_to_home(item)
-        return
+        return _repoint_to_home(item)
     with conditional_write():
         item.update(
             actions=[UserLike.pending_shard.remove(), UserLike.pending_since.remove()],
             condition=UserLike.version == item.version,
         )
-    with conditional_write():
+    with conditional_write() as tidy:
         counter.update(
             actions=[LikeCounter.inflight.delete({token})], condition=LikeCounter.post_id.exists()
         )
     if not bump.refused and shard == 0:
         _after_home_write(post_id, counter)
+    return None if tidy.refused else counter
 
 
 def _counter_exists(post_id: int, shard: int) -> bool:
@@ -357,7 +380,7 @@ def _counter_exists(post_id: int, shard: int) -> bool:
     return True
 
 
-def _repoint_to_home(item: UserLike) -> None:
+def _repoint_to_home(item: UserLike) -> LikeCounter | None:
     """The chosen shard does not exist (the post is not, or no longer, hot): use shard 0."""
     forget_hot_post(int(item.post_id))
     with conditional_write() as write:
@@ -366,8 +389,7 @@ def _repoint_to_home(item: UserLike) -> None:
             condition=(UserLike.version == item.version)
             & (UserLike.pending_shard == item.pending_shard),
         )
-    if not write.refused:
-        _settle(item)
+    return None if write.refused else _settle(item)
 
 
 def settle_stale(item: UserLike) -> bool:

@@ -258,6 +258,36 @@ def test_a_hot_posts_count_and_my_like_come_back_in_one_batch_get(
     assert [op for op, table in calls if table.endswith("likes")] == ["BatchGetItem"]
 
 
+def test_a_like_answers_with_the_count_its_last_update_returned_and_reads_only_when_it_must(
+    unit_client, make_user, monkeypatch
+) -> None:
+    author, fan, other = make_user(unit_client), make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    like(other, post_id)
+
+    def likes_ops(do):  # type: ignore[no-untyped-def]
+        with dynamodb_calls(monkeypatch) as calls:
+            body = do().json()
+        return body, [op for op, table in calls if table.endswith("likes")]
+
+    # Counted on the home counter of a post with one counter: the reply is the whole count.
+    body, ops = likes_ops(lambda: like(fan, post_id))
+    assert body == {"count": 2, "liked_by_me": True, "shards": 1, "changed": True}
+    assert ops == ["UpdateItem"] * 4, "the four steps of the protocol, and no read after them"
+    body, ops = likes_ops(lambda: unlike(fan, post_id))
+    assert body == {"count": 1, "liked_by_me": False, "shards": 1, "changed": True}
+    assert ops == ["UpdateItem"] * 4
+    # Nothing changed, so nothing was written that could answer: read.
+    body, ops = likes_ops(lambda: unlike(fan, post_id))
+    assert body == {"count": 1, "liked_by_me": False, "shards": 1, "changed": False}
+    assert ops[-1] == "BatchGetItem"
+    # A hot post's count is spread over shards: one shard's reply is not the count.
+    author.call("POST", f"/api/v1/posts/{post_id}/likes/shards", json={"shards": 4})
+    body, ops = likes_ops(lambda: like(fan, post_id))
+    assert body == {"count": 2, "liked_by_me": True, "shards": 4, "changed": True}
+    assert ops[-1] == "BatchGetItem"
+
+
 def test_shards_only_grow_and_only_the_author_may_shard(unit_client, make_user) -> None:
     author, stranger = make_user(unit_client), make_user(unit_client)
     post_id = new_post(author)
