@@ -11,7 +11,8 @@ pinned in pyproject.toml) and is small enough to be offered upstream:
 - `engine.replicas`: eventually consistent reads may land on a lagging replica (`engine.lag`);
 - `engine.locking`: a GetItem changes nothing, so reads can run beside each other;
 - `engine.sizing`: moto's attribute sizes computed without copying the attributes;
-- `engine.front`: moto's list of handler methods is kept, not inspected per call.
+- `engine.front`: moto's list of handler methods is kept, not inspected per call;
+- `engine.expressions`: an expression is parsed once per text, not once per request.
 
 `install_all()` is idempotent; the engine's entry point calls it before it serves.
 """
@@ -23,6 +24,7 @@ import moto.dynamodb.models  # noqa: F401 - defines the model classes the patche
 
 from engine import (
     capacity,
+    expressions,
     front,
     indexes,
     locking,
@@ -56,3 +58,4 @@ def install_all() -> None:
     locking.install()  # under `replicas`: a read of the leader adds no empty partition
     replicas.install()
     front.install()
+    expressions.install()

@@ -1,0 +1,81 @@
+"""Expressions parsed once per text, not once per request.
+
+An application sends the same few expressions over and over with different values: PynamoDB
+writes `SET #0 = :0, #1 = :1 ADD #2 :2` for every like, whoever clicks. moto parses an
+UpdateExpression twice per UpdateItem (once to list the names and values it uses, once to run
+it), then deep-copies the tree so its validators can rewrite the copy, and lexes a
+ConditionExpression character by character every time: together a third of the engine's work
+on the app's like requests.
+
+Here a parsed UpdateExpression is kept per text (with a pickled copy, which loads about twice
+as fast as `copy.deepcopy` builds one), and a ConditionExpression's tokens are kept per text.
+Nothing that depends on the request is kept: names and values are substituted, and the item
+is read, on every call, exactly as before; an expression that does not parse is parsed (and
+refused) again each time. The kept trees are never handed to code that changes them: moto's
+validators work on a copy, and the responses only read the tree.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import pickle
+from collections import deque
+from typing import Any
+
+import moto.dynamodb.parsing.validators as validators
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+KEPT_EXPRESSIONS = 1024  # distinct expression texts kept; an application uses a few dozen
+_MARK = "_dynamodb_lab_kept_expressions"
+_parse_update = UpdateExpressionParser.make
+_lex_condition = ConditionExpressionParser._lex_condition_expression
+
+# id of a kept tree -> (the tree, its pickle); the tree is held so its id is never reused.
+_pickles: dict[int, tuple[Any, bytes]] = {}
+
+
+@functools.lru_cache(maxsize=KEPT_EXPRESSIONS)
+def _parsed_update(expression: str) -> Any:
+    tree = _parse_update(expression)
+    if len(_pickles) >= KEPT_EXPRESSIONS:  # the cache has let older trees go: start afresh
+        _pickles.clear()
+    _pickles[id(tree)] = (tree, pickle.dumps(tree, pickle.HIGHEST_PROTOCOL))
+    return tree
+
+
+def parse_update(cls: type, expression: str) -> Any:
+    """`UpdateExpressionParser.make`, kept per text (the tree must not be changed)."""
+    return _parsed_update(expression)
+
+
+def copy_tree(tree: Any, memo: dict[int, Any] | None = None) -> Any:
+    """`copy.deepcopy` for moto's validators: a kept tree is loaded from its pickle."""
+    kept = _pickles.get(id(tree))
+    if kept is not None and kept[0] is tree:
+        return pickle.loads(kept[1])  # noqa: S301 - our own bytes, made from moto's tree above
+    return copy.deepcopy(tree, memo)
+
+
+@functools.lru_cache(maxsize=KEPT_EXPRESSIONS)
+def _condition_tokens(expression: str) -> tuple[Any, ...]:
+    lexer = ConditionExpressionParser(expression, None, None)
+    return tuple(_lex_condition(lexer))
+
+
+def lex_condition(self: ConditionExpressionParser) -> deque[Any]:
+    """`_lex_condition_expression`, kept per text; each call gets nodes of its own."""
+    return deque(
+        node._replace(children=[]) for node in _condition_tokens(self.condition_expression)
+    )
+
+
+def install() -> None:
+    """Keep parsed expressions (idempotent)."""
+    if getattr(UpdateExpressionParser, _MARK, False):
+        return
+    UpdateExpressionParser.make = classmethod(parse_update)  # type: ignore[method-assign,assignment]
+    validators.deepcopy = copy_tree  # type: ignore[attr-defined]
+    ConditionExpressionParser._lex_condition_expression = lex_condition  # type: ignore[method-assign]
+    setattr(UpdateExpressionParser, _MARK, True)
