@@ -330,9 +330,10 @@ STEPS: tuple[Step, ...] = (
             "or edited, their own activity page) and lets the rest lag."
         ),
         do=N_(
-            "Like a post, then open the inspector: the BatchGetItem that reads the like back is "
-            "marked <em>strong</em>, and the post's timeline, read through "
-            "<code>PostActivityIndex</code>, is marked <em>eventual</em>. Then run the "
+            "Like a post, reload its page, then open the inspector: the BatchGetItem that reads "
+            "your like is marked <em>strong</em>, and the post's timeline, read through "
+            "<code>PostActivityIndex</code>, is marked <em>eventual</em>. (The like itself "
+            "needed no read: its last UpdateItem returned the new count.) Then run the "
             "consistency lab."
         ),
         do_page="/",
