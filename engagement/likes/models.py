@@ -43,8 +43,9 @@ likes（PK `post_id` 文字列、SK `sk`）
           で取得する。
         * いいね / 取り消し: ユーザーの項目への条件付き UpdateItem のあと、
           カウンターのシャード 1 つへの条件付き ADD（`like_post`、`unlike_post`）。
-          カウンターへの最後の UpdateItem は書き込み後の項目を返す（ReturnValues
-          ALL_NEW）ので、カウンターが 1 つの投稿なら、読み直さずに新しい数を返せる。
+          カウンターへの最後の UpdateItem は書き込み後の項目を返す
+          （ReturnValues ALL_NEW）ので、カウンターが 1 つの投稿なら、
+          読み直さずに新しい数を返せる。
         * 投稿に関するものをすべて削除:
           ホームの項目コレクションと各シャードの項目コレクションをクエリし、
           BatchWriteItem で削除する（`engagement.posts.delete_engagement_of_post`）。
