@@ -31,7 +31,9 @@ from typing import Any
 
 import moto.dynamodb.parsing.validators as validators
 from moto.dynamodb.comparisons import ConditionExpressionParser
-from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.expressions import (  # type: ignore[attr-defined]
+    UpdateExpressionParser,
+)
 
 KEPT_EXPRESSIONS = 1024  # distinct expression texts kept; an application uses a few dozen
 _MARK = "_dynamodb_lab_kept_expressions"
@@ -89,12 +91,12 @@ def validate(self: Any) -> Any:
     and table have passed them."""
     processors = self.processors
     tree = self.node_to_validate
-    checked = None
+    checked: tuple[Any, ...] | None = None
     if self.kept_text is not None and tuple(map(type, processors[:3])) == _TEXT_CHECKS:
         names = self.expression_attribute_names or {}
         table = self.table
-        checked = (self.kept_text, tuple(sorted(names.items())), table.name)
-        checked += (tuple(table.table_key_attrs),)
+        key_attributes = tuple(table.table_key_attrs)
+        checked = (self.kept_text, tuple(sorted(names.items())), table.name, key_attributes)
         if checked in _checked:
             processors = processors[3:]
             checked = None
@@ -124,8 +126,8 @@ def install() -> None:
     """Keep parsed expressions (idempotent)."""
     if getattr(UpdateExpressionParser, _MARK, False):
         return
-    UpdateExpressionParser.make = classmethod(parse_update)  # type: ignore[method-assign,assignment]
-    validators.deepcopy = copy_tree  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(parse_update)
+    validators.deepcopy = copy_tree  # type: ignore[attr-defined,assignment]
     validators.UpdateExpressionValidator.__init__ = validator_init  # type: ignore[method-assign]
     validators.UpdateExpressionValidator.validate = validate  # type: ignore[method-assign]
     ConditionExpressionParser._lex_condition_expression = lex_condition  # type: ignore[method-assign]
