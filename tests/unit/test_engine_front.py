@@ -4,6 +4,7 @@ lingers on a keep-alive connection never keeps another client waiting."""
 from __future__ import annotations
 
 import http.client
+import socket
 import string
 import threading
 import time
@@ -11,7 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cheroot import makefile
 from flask import Response
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto.core.request import Request
 
 from engine import front
@@ -150,3 +154,42 @@ def test_every_pooled_keep_alive_connection_stays_open(two_workers: int) -> None
     assert [connection.sock.getsockname()[1] for connection in pool] == ports
     for connection in pool:
         connection.close()
+
+
+# -- the reader ----------------------------------------------------------------------------------
+
+
+@given(
+    chunks=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"\n")), max_size=8),
+    calls=st.lists(
+        st.tuples(st.sampled_from(["readline", "read"]), st.integers(min_value=-1, max_value=30)),
+        max_size=20,
+    ),
+    buffer_size=st.sampled_from([1, 4, 16, 8192]),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_reader_reads_exactly_what_cheroot_s_reader_reads(
+    chunks: list[bytes], calls: list[tuple[str, int]], buffer_size: int
+) -> None:
+    """Whatever arrives in whatever pieces, any mix of readline(size) and read(n) returns the
+    same bytes and counts the same `bytes_read` as cheroot's own reader."""
+
+    def replay(reader_class: type) -> list[Any]:
+        ours, theirs = socket.socketpair()
+        try:
+            for chunk in chunks:
+                theirs.sendall(chunk)
+            theirs.shutdown(socket.SHUT_WR)
+            reader = reader_class(ours, "rb", buffer_size)
+            seen: list[Any] = []
+            for method, size in calls:
+                if method == "read" and size < 0:
+                    size = 0  # read(-1) would wait for the end: both readers read it alike
+                seen.append(getattr(reader, method)(size))
+            seen.append(reader.bytes_read)
+            return seen
+        finally:
+            ours.close()
+            theirs.close()
+
+    assert replay(front.StreamReader) == replay(makefile.StreamReader)
