@@ -288,9 +288,19 @@ def _deliver_one(row: OutboxEvent) -> bool:
 
 def record_alone(event: Event) -> int:
     """Store an event in the outbox in a transaction of its own, for the relay to deliver (no
-    RDB change goes with it). Returns its row id."""
-    with database.atomic():
-        return record(event)
+    RDB change goes with it). Returns its row id.
+
+    Outside a transaction the INSERT runs on its own, which the database commits as one
+    transaction: SQLite takes its write lock and lets it go within that one call, while no
+    Python runs. Wrapped in BEGIN ... COMMIT, the lock was held across the thread's waits for
+    Python's interpreter lock; under 64 concurrent likes, other writers kept finding the file
+    locked, and one that had polled for 5 s failed its request after its DynamoDB write.
+    (Inside a caller's transaction it is a savepoint of that transaction, as before.)
+    """
+    if database.in_transaction():
+        with database.atomic():
+            return record(event)
+    return record(event)
 
 
 def publish(event: Event) -> bool:

@@ -143,3 +143,64 @@ def test_events_that_keep_failing_do_not_hold_back_newer_ones(
         assert events.pending_ids(limit=2)[0] == fresh
         assert events.deliver_pending(limit=2) == (1, 1)
     assert set(events.pending_ids()) == set(stuck)
+
+
+def test_record_alone_commits_one_insert_without_holding_the_write_lock_across_python(
+    unit_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a transaction the INSERT is its own transaction (no BEGIN ... COMMIT around it,
+    which held SQLite's write lock while the thread waited for the GIL); inside one it is a
+    savepoint, rolled back with the caller's transaction."""
+    began: list[str] = []
+    real_begin = database.obj.begin
+    monkeypatch.setattr(
+        database.obj, "begin", lambda *a, **k: began.append("BEGIN") or real_begin(*a, **k)
+    )
+    alone = events.record_alone(events.PostViewed(post_id=1, user_id="1", username="reader"))
+    assert began == [] and events.OutboxEvent.get_by_id(alone)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), database.atomic():
+        inside = events.record_alone(events.PostViewed(post_id=2, user_id="1", username="r"))
+        raise Undo
+    assert began == ["BEGIN"]
+    assert events.OutboxEvent.get_or_none(events.OutboxEvent.id == inside) is None
+
+
+def test_many_threads_record_and_mark_events_without_database_is_locked(
+    unit_client: TestClient,
+) -> None:
+    """40 threads publishing beside threads that keep the GIL busy, as 64 likers do: with the
+    INSERT inside BEGIN ... COMMIT, some writers gave up after SQLite's 5 s busy timeout."""
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def publish_until_stopped(n: int) -> None:
+        while not stop.is_set():
+            try:
+                row = events.record_alone(
+                    events.PostViewed(post_id=n, user_id="1", username="reader")
+                )
+                events.OutboxEvent.update(attempts=events.OutboxEvent.attempts + 1).where(
+                    events.OutboxEvent.id == row
+                ).execute()
+            except Exception as error:  # noqa: BLE001 - counted, then asserted
+                failures.append(str(error))
+            finally:
+                close_connection()
+
+    def keep_the_gil_busy() -> None:
+        while not stop.is_set():
+            sum(i * i for i in range(20_000))
+
+    threads = [threading.Thread(target=publish_until_stopped, args=(n,)) for n in range(40)]
+    threads += [threading.Thread(target=keep_the_gil_busy) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    stop.wait(4)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert failures == []
