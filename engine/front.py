@@ -23,9 +23,10 @@ while another worker is idle, so waiting connections never wait for a lingering 
 
 cheroot reads requests through Python's pure-Python `_pyio` buffered reader, whose `readline`
 walks a request's dozen header lines in small Python steps: half of the engine's time on a
-PutItem went to reading the request's headers. The reader here finds a line that is already
-whole in its buffer with one `bytes.find` and hands the rest to cheroot's reader as before, so
-the bytes read, and every limit cheroot checks, stay the same.
+PutItem went to reading the request's headers. The reader here refills an empty buffer with
+the one socket read cheroot's reader would make, takes a line that is then whole in the buffer
+with one `bytes.find`, and leaves anything else to cheroot's reader from the same state, so the
+bytes read, and every limit cheroot checks, stay the same.
 
 moto also lists the handler's methods with `inspect.getmembers` on every call (to check that
 the action exists); they do not change while the engine runs, so the list is kept. Its request
