@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.client import BaseClient
@@ -104,3 +105,17 @@ def _wait_until_ready(server: Server, process: subprocess.Popen[bytes], log: obj
         except (BotoCoreError, ClientError):
             time.sleep(0.1)
     raise RuntimeError(f"moto server at {server.endpoint} did not answer")
+
+
+def answer(client: BaseClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB call's answer in a form two servers' answers can be compared in: the
+    response without its metadata and ConsumedCapacity (the patched engine reports AWS's
+    figures on purpose), or the error's code and the start of its message."""
+    try:
+        response = getattr(client, operation)(**params)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        return {"error": details.get("Code"), "message": str(details.get("Message"))[:200]}
+    response.pop("ResponseMetadata", None)
+    response.pop("ConsumedCapacity", None)
+    return dict(response)

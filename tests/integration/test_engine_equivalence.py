@@ -23,11 +23,10 @@ from typing import Any
 
 import pytest
 from botocore.client import BaseClient
-from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.engine_servers import moto_server
+from tests.integration.engine_servers import answer, moto_server
 
 EXAMPLES = int(os.environ.get("ENGINE_EQUIVALENCE_EXAMPLES", "120"))
 PAGES = 4
@@ -53,23 +52,12 @@ def both(pair: Pair, operation: str, *, compare: bool = True, **params: Any) -> 
     Table descriptions carry creation times, so for table operations only errors are compared.
     """
     with ThreadPoolExecutor(max_workers=2) as pool:
-        stock, patched = pool.map(lambda client: _call(client, operation, params), pair)
+        stock, patched = pool.map(lambda client: answer(client, operation, params), pair)
     if compare:
         assert patched == stock, f"{operation} {params}"
     else:
         assert patched.get("error") == stock.get("error"), f"{operation} {params}"
     return stock
-
-
-def _call(client: BaseClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-    try:
-        response = getattr(client, operation)(**params)
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        return {"error": details.get("Code"), "message": str(details.get("Message"))[:200]}
-    response.pop("ResponseMetadata", None)
-    response.pop("ConsumedCapacity", None)
-    return dict(response)
 
 
 # -- tables ---------------------------------------------------------------------------------

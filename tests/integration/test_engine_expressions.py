@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 from botocore.client import BaseClient
-from botocore.exceptions import ClientError
 
-from tests.integration.engine_servers import moto_server
+from tests.integration.engine_servers import answer, moto_server
 
 TABLE = "expressions"
 Pair = tuple[BaseClient, BaseClient]
@@ -43,19 +42,8 @@ def servers() -> Iterator[Pair]:
         yield pair
 
 
-def _call(client: BaseClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-    try:
-        response = getattr(client, operation)(**params)
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        return {"error": details.get("Code"), "message": str(details.get("Message"))}
-    response.pop("ResponseMetadata", None)
-    response.pop("ConsumedCapacity", None)
-    return dict(response)
-
-
 def both(pair: Pair, operation: str, **params: Any) -> dict[str, Any]:
-    stock, patched = (_call(client, operation, params) for client in pair)
+    stock, patched = (answer(client, operation, params) for client in pair)
     assert patched == stock, f"{operation} {params}"
     return stock
 
