@@ -12,7 +12,8 @@ pinned in pyproject.toml) and is small enough to be offered upstream:
 - `engine.locking`: a GetItem changes nothing, so reads can run beside each other;
 - `engine.sizing`: moto's attribute sizes computed without copying the attributes;
 - `engine.front`: moto's list of handler methods is kept, not inspected per call;
-- `engine.expressions`: an expression is parsed once per text, not once per request.
+- `engine.expressions`: an expression is parsed once per text, not once per request;
+- `engine.parsing`: moto's request parser looks up handlers and members once per shape.
 
 `install_all()` is idempotent; the engine's entry point calls it before it serves.
 """
@@ -29,6 +30,7 @@ from engine import (
     indexes,
     locking,
     memory,
+    parsing,
     replicas,
     serialization,
     sizing,
@@ -59,3 +61,4 @@ def install_all() -> None:
     replicas.install()
     front.install()
     expressions.install()
+    parsing.install()
