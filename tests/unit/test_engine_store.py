@@ -279,24 +279,29 @@ def test_engine_check_command_exits_1_on_damage_and_0_once_repaired(tmp_path: Pa
     assert again.exit_code == 0
 
 
-def test_engine_check_reads_the_journal_under_data_dir_where_run_keeps_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`DATA_DIR=x manage.py run` keeps the engine's data in x/dynamodb; `DATA_DIR=x manage.py
-    engine-check` without --data-dir must check that folder, not data/dynamodb of the cwd."""
+def manage_py_in(data_dir: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> Any:
+    """`DATA_DIR=<data_dir> manage.py <args>`, run from `data_dir` with settings read afresh."""
     from typer.testing import CliRunner
 
     from manage import cli
     from shared.settings import get_settings
 
-    damaged_journal(tmp_path / "dynamodb")
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    monkeypatch.chdir(data_dir)
     get_settings.cache_clear()
     try:
-        check = CliRunner().invoke(cli, ["engine-check"])
+        return CliRunner().invoke(cli, args)
     finally:
         get_settings.cache_clear()
+
+
+def test_engine_check_reads_the_journal_under_data_dir_where_run_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`DATA_DIR=x manage.py run` keeps the engine's data in x/dynamodb; `DATA_DIR=x manage.py
+    engine-check` without --data-dir must check that folder, not data/dynamodb of the cwd."""
+    damaged_journal(tmp_path / "dynamodb")
+    check = manage_py_in(tmp_path, monkeypatch, ["engine-check"])
     assert check.exit_code == 1 and "journal-00000000.log" in check.output, check.output
 
 
@@ -305,21 +310,11 @@ def test_manage_py_engine_without_data_dir_serves_from_data_dir_dynamodb(
 ) -> None:
     """`manage.py engine` without --data-dir keeps its data where `run` does (DATA_DIR/dynamodb),
     not in a folder named "None" of the cwd."""
-    from typer.testing import CliRunner
-
     import engine.server
-    from manage import cli
-    from shared.settings import get_settings
 
     served: list[list[str]] = []
     monkeypatch.setattr(engine.server, "main", lambda argv: served.append(argv) or 0)
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, ["engine"])
-    finally:
-        get_settings.cache_clear()
+    result = manage_py_in(tmp_path, monkeypatch, ["engine"])
     assert result.exit_code == 0, result.output
     (argv,) = served
     assert argv[argv.index("--data-dir") + 1] == str(tmp_path / "dynamodb")
