@@ -84,8 +84,9 @@ def measure(bench: Any) -> list[Figure]:
         memory = {s.name: _rss_mb(s.pid) for s in (ours, peer)}
         contended = {s.name: _beside_scans(s.client, items, rounds // 3) for s in (ours, peer)}
         sync_ms = _datasync_ms(bench.data_dir / "peer-engine", rounds)
-    figures = _figures(ours.name, peer.name, items, fill, latency, scan, memory, contended)
-    return _with_durability(figures, unsynced.name, peer.name, items, fill, latency, sync_ms)
+    at = f"{items:,} items, one GSI"  # what every figure's name says it was measured on
+    figures = _figures(ours.name, peer.name, at, fill, latency, scan, memory, contended)
+    return _with_durability(figures, unsynced.name, peer.name, at, fill, latency, sync_ms)
 
 
 # -- the two servers ----------------------------------------------------------------------------
@@ -343,14 +344,13 @@ def _beside_scans(client: Any, items: int, rounds: int) -> tuple[float, float]:
 def _figures(
     ours: str,
     peer: str,
-    items: int,
+    at: str,
     fill: dict[str, float],
     latency: dict[str, dict[str, float]],
     scan: dict[str, float],
     memory: dict[str, float],
     contended: dict[str, tuple[float, float]],
 ) -> list[Figure]:
-    at = f"{items:,} items, one GSI"
     figures = [_latency(name, medians, ours, peer, at) for name, medians in latency.items()]
     for name, rates in (("BatchWriteItem fill", fill), (f"Scan, {SCAN_PAGE:,}-item pages", scan)):
         figures.append(_throughput(name, rates, ours, peer, at))
@@ -382,13 +382,12 @@ def _with_durability(
     figures: list[Figure],
     unsynced: str,
     peer: str,
-    items: int,
+    at: str,
     fill: dict[str, float],
     latency: dict[str, dict[str, float]],
     sync_ms: float,
 ) -> list[Figure]:
     """The durable figures name this disk's fdatasync; PutItem and the fill again, unsynced."""
-    at = f"{items:,} items, one GSI"
     waits = f"; each answer waits for fdatasync, {sync_ms:.2f} ms median here"
     named = [
         dataclasses.replace(figure, detail=figure.detail + waits)
