@@ -31,6 +31,11 @@ keys of several attributes per index, a sort-key comparison moto does not order 
 index key types differ from the table's attribute definitions (moto accepts those, DynamoDB
 does not).
 
+The page loops size every item they visit (`Item.size()`, for the 1 MB page limit), and sizing
+was most of a 1,000-item Scan page's CPU: they use the size kept on the item instead
+(`sizing.page_size`). Every write but a put (which stores a new item) counts one more write on
+the item `refresh` re-places, so a kept size is used only while the item is as it was sized.
+
 With lag (`engine.lag`), a global secondary index's structures and a replica of the table's
 are lagging views: a write is queued to them as a copy of the item, and applied when its moment
 has come, checked before each read of the view and after each write. A lagging view may share
@@ -62,7 +67,7 @@ from moto.dynamodb.models.table import (
 )
 from sortedcontainers import SortedDict
 
-from engine import lag
+from engine import lag, sizing
 
 Key = tuple[Any, ...]
 PrimaryKey = tuple[DynamoType, DynamoType | None]
@@ -303,13 +308,18 @@ def _state_for(table: Table) -> _State:
     return state
 
 
-def refresh(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> None:
+def refresh(
+    table: Table, hash_key: DynamoType, range_key: DynamoType | None, *, new: bool = False
+) -> None:
     """Re-place one item after a write; a table not built yet is built when first read. Code
-    that changes `Table.items` itself calls this for every key it changed."""
+    that changes `Table.items` itself calls this for every key it changed. `new`: the write
+    stored a new item (a put), so nothing changed in place."""
+    item = stored_item(table, hash_key, range_key)
+    if item is not None and not new:
+        sizing.written(item)  # a size kept before this write no longer holds
     state = _states.get(table)
     if state is None or not state.fresh_for(table):
         return
-    item = stored_item(table, hash_key, range_key)
     primary = (hash_key, range_key if table.range_key_attr else None)
     with state.lock:
         for view in state.views.values():
@@ -626,7 +636,7 @@ def _query_page(
     read: list[Item] = []
     size = scanned = 0
     for item in candidates:
-        item_size = item.size()
+        item_size = sizing.page_size(item)
         if len(results) == limit or size + item_size > RESULT_SIZE_LIMIT:
             return results, scanned, table._get_last_evaluated_key(results[-1], index_name), read
         if comparison is None and not filter_kwargs:
@@ -653,7 +663,7 @@ def _query_page(
         # Only a full page, or one so large that another item could not fit, ends with a key
         # when more items follow: no need to walk the rest of the partition otherwise.
         for item in beyond:
-            if len(results) == limit or size + item.size() > RESULT_SIZE_LIMIT:
+            if len(results) == limit or size + sizing.page_size(item) > RESULT_SIZE_LIMIT:
                 last = table._get_last_evaluated_key(results[-1], index_name)
                 return results, scanned, last, read
     return results, scanned, None, read
@@ -737,7 +747,7 @@ def _scan_page(
     for item in candidates:
         if not item.is_within_segment(segments):
             continue
-        item_size = item.size()
+        item_size = sizing.page_size(item)
         if len(results) == limit or size + item_size > RESULT_SIZE_LIMIT:
             return results, scanned, table._get_last_evaluated_key(results[-1], index_name), read
         if _passes_scan_filters(item, filters):
@@ -833,7 +843,7 @@ def install() -> None:
     def patched_put(self: Table, *args: Any, **kwargs: Any) -> Item:
         before_write(self)  # a put replaces the stored item: nothing changes in place
         item = stock_put(self, *args, **kwargs)
-        refresh(self, item.hash_key, item.range_key)
+        refresh(self, item.hash_key, item.range_key, new=True)
         return item
 
     def patched_delete(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Any:

@@ -16,6 +16,13 @@ a BatchWriteItem's CPU. `new_item` below keeps a running sum instead and stops a
 attribute with the same `ItemSizeTooLarge` (sizes are never negative, so the sum crosses the
 limit exactly where moto's check first fails).
 
+That running sum is the new item's `Item.size()`, and it is kept on the item (`page_size`):
+Query and Scan pages size every item they visit for the 1 MB limit, and sizing was most of a
+1,000-item Scan page's CPU. A kept size carries the item's write count; the index structures
+count a write on every item changed in place (`written`, from `indexes.refresh`), so a kept
+size is used only while the item is as it was when it was sized. A page that sized an item
+while a write was changing it keeps its size under the old count, which no later page uses.
+
 These are moto's sizes, not DynamoDB's documented item size (that is
 `shared/capacity_rules.py`, which the capacity figures use).
 
@@ -32,6 +39,8 @@ from moto.dynamodb.models.utilities import bytesize
 
 _SETS = frozenset({"SS", "NS", "BS"})
 _MARK = "_dynamodb_lab_size"
+_WRITES = "_dynamodb_lab_writes"  # on an item: writes that changed it in place
+_SIZED = "_dynamodb_lab_sized"  # on an item: (its writes then, its size)
 STOCK = DynamoType.size  # moto's own, which the unit tests hold `size` equal to
 STOCK_NEW_ITEM = Item.__init__
 MOTO_ITEM_LIMIT = 405_000
@@ -87,6 +96,24 @@ def new_item(
             raise ItemSizeTooLarge
         dict.__setitem__(checked, key, typed)
     self.attrs = checked
+    self.__dict__[_SIZED] = (0, total)
+
+
+def page_size(item: Item) -> int:
+    """`item.size()`, as kept on the item since its last write, else sized and kept now."""
+    kept = item.__dict__
+    writes = kept.get(_WRITES, 0)
+    sized = kept.get(_SIZED)
+    if sized is not None and sized[0] == writes:
+        return int(sized[1])
+    size = int(item.size())
+    kept[_SIZED] = (writes, size)
+    return size
+
+
+def written(item: Item) -> None:
+    """`item` was changed in place: a size kept before no longer holds."""
+    item.__dict__[_WRITES] = item.__dict__.get(_WRITES, 0) + 1
 
 
 def install() -> None:

@@ -2,12 +2,12 @@
 
 Hypothesis draws a table (key types, up to two global and one local secondary index, each with
 its own projection), fills it through every write path (BatchWriteItem, PutItem, UpdateItem
-that moves index keys, DeleteItem, TransactWriteItems that commit or roll back, UpdateTable
-adding an index), then sends random Query and Scan requests (sort-key conditions, Limit,
-direction, FilterExpression, ProjectionExpression, Select=COUNT, segments, ExclusiveStartKey
-taken from a previous page, from an item or made up) to a stock moto server and to a patched
-one, both over HTTP. Every response, errors included, must be identical (ConsumedCapacity
-aside: the patched engine reports AWS's figures on purpose).
+that moves index keys or resizes the item, DeleteItem, TransactWriteItems that commit or roll
+back, UpdateTable adding an index), then sends random Query and Scan requests (sort-key
+conditions, Limit, direction, FilterExpression, ProjectionExpression, Select=COUNT, segments,
+ExclusiveStartKey taken from a previous page, from an item or made up) to a stock moto server
+and to a patched one, both over HTTP. Every response, errors included, must be identical
+(ConsumedCapacity aside: the patched engine reports AWS's figures on purpose).
 
 `make test` runs ENGINE_EQUIVALENCE_EXAMPLES (default 120) examples; set it higher for a
 longer hunt, e.g. ENGINE_EQUIVALENCE_EXAMPLES=2000.
@@ -177,7 +177,7 @@ def write(pair: Pair, table: str, schema: dict[str, Any], data: st.DataObject, b
             returned = data.draw(st.sampled_from(["NONE", "ALL_OLD"]))
             both(pair, "put_item", TableName=table, Item=padded(item), ReturnValues=returned)
         elif kind == "update":
-            moved = data.draw(st.sampled_from(["g1", "g2", "l1"]))
+            moved = data.draw(st.sampled_from(["g1", "g2", "l1", "p"]))  # p: resized in place
             if data.draw(st.booleans()) and moved in item:
                 both(
                     pair,
@@ -186,7 +186,7 @@ def write(pair: Pair, table: str, schema: dict[str, Any], data: st.DataObject, b
                     Key=key,
                     UpdateExpression="SET #m = :m",
                     ExpressionAttributeNames={"#m": moved},
-                    ExpressionAttributeValues={":m": item[moved]},
+                    ExpressionAttributeValues={":m": padded(item)[moved]},
                     ReturnValues=data.draw(st.sampled_from(["NONE", "ALL_NEW", "UPDATED_OLD"])),
                 )
             else:
@@ -412,5 +412,103 @@ def test_query_and_scan_answer_exactly_as_stock_moto(
                 read_pages(servers, "scan", data.draw(scans(table, schema, written)))
             else:
                 read_pages(servers, "query", data.draw(queries(table, schema, written)))
+    finally:
+        both(servers, "delete_table", compare=False, TableName=table)
+
+
+def test_a_page_ends_where_stock_moto_ends_it_after_items_change_in_place(servers: Pair) -> None:
+    """The engine keeps each item's size for the 1 MB page limit; every way an item changes
+    in place (UpdateItem growing or shrinking it, one that fails half-way, a transaction's
+    Update that commits or rolls back) must move the page's end exactly as stock moto moves it.
+    Each Scan and Query below first sizes every item, so a size kept from before a change would
+    end a page at the old place."""
+    table = f"equivalence-sizes-{next(_names)}"
+    both(
+        servers,
+        "create_table",
+        compare=False,
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[_key("pk", "HASH"), _key("sk", "RANGE")],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+    )
+
+    def key(number: int) -> dict[str, Any]:
+        return {"pk": {"S": "one"}, "sk": {"N": str(number)}}
+
+    def pad(number: int, length: int) -> None:
+        both(
+            servers,
+            "update_item",
+            TableName=table,
+            Key=key(number),
+            UpdateExpression="SET p = :p",
+            ExpressionAttributeValues={":p": {"S": "x" * length}},
+        )
+
+    def pages() -> None:
+        read_pages(servers, "scan", {"TableName": table})
+        read_pages(
+            servers,
+            "query",
+            {
+                "TableName": table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": "one"}},
+            },
+        )
+
+    try:
+        for number in range(14):
+            both(
+                servers, "put_item", TableName=table, Item={**key(number), "p": {"S": "x" * 90_000}}
+            )
+        pages()
+        pad(2, 300_000)  # grows in place: the first page ends earlier
+        pages()
+        pad(2, 10)  # shrinks in place: it ends later again
+        pages()
+        both(  # grows past moto's item limit half-way through its actions, and fails
+            servers,
+            "update_item",
+            TableName=table,
+            Key=key(3),
+            UpdateExpression="SET q = :big, r = :big",
+            ExpressionAttributeValues={":big": {"S": "y" * 250_000}},
+        )
+        pages()
+        for condition in (
+            "attribute_exists(pk)",
+            "attribute_not_exists(pk)",
+        ):  # commits, rolls back
+            both(
+                servers,
+                "transact_write_items",
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": key(4),
+                            "UpdateExpression": "SET p = :p",
+                            "ExpressionAttributeValues": {":p": {"S": "z" * 200_000}},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": key(5),
+                            "UpdateExpression": "SET p = :p",
+                            "ExpressionAttributeValues": {":p": {"S": "z" * 5}},
+                            "ConditionExpression": condition,
+                        }
+                    },
+                ],
+            )
+            pages()
+        both(servers, "delete_item", TableName=table, Key=key(0))
+        pages()
     finally:
         both(servers, "delete_table", compare=False, TableName=table)

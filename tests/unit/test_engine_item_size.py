@@ -114,6 +114,26 @@ def test_a_new_item_holds_what_moto_s_own_constructor_holds(attributes: dict[str
     assert list(ours.attrs.items()) == list(stock.attrs.items())
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    attributes=st.dictionaries(names, values, min_size=0, max_size=8),
+    changed=st.dictionaries(names, values, min_size=1, max_size=3),
+)
+def test_the_size_kept_for_pages_is_moto_s_own_until_the_item_changes(
+    attributes: dict[str, Any], changed: dict[str, Any]
+) -> None:
+    """A new item's kept size is what moto's `Item.size()` says; after a change in place that
+    is counted (`written`), the size is taken afresh; one that is not counted keeps the old."""
+    item = _ours(attributes)
+    assert sizing.page_size(item) == item.size() == _stock_item(attributes).size()
+    before = sizing.page_size(item)
+    for name, value in changed.items():
+        item.attrs[name] = DynamoType(value)
+    assert sizing.page_size(item) == before  # not counted yet: the kept size stands
+    sizing.written(item)
+    assert sizing.page_size(item) == item.size() == _stock_item({**attributes, **changed}).size()
+
+
 @pytest.mark.parametrize("over", [-1, 0, 1])
 def test_a_new_item_is_refused_at_moto_s_limit_exactly_where_moto_refuses_it(over: int) -> None:
     """Two attributes whose sizes sum to the limit plus `over` bytes: refused only past it, and
