@@ -263,24 +263,28 @@ def deliver(ids: Iterable[int]) -> int:
             else:
                 delivered += [row.id for row in run]
                 continue
-        delivered += [row.id for row in run if _deliver_one(row)]
-    for chunk in peewee.chunked(delivered, 500):
+        delivered += [row.id for row in run if _deliver_one(row.id, _to_event(row))]
+    _mark_delivered(delivered)
+    return len(delivered)
+
+
+def _mark_delivered(ids: list[int]) -> None:
+    for chunk in peewee.chunked(ids, 500):
         OutboxEvent.update(
             delivered_at=datetime.now(UTC).replace(tzinfo=None),
             attempts=OutboxEvent.attempts + 1,
             last_error=None,
         ).where(OutboxEvent.id.in_(chunk)).execute()
-    return len(delivered)
 
 
-def _deliver_one(row: OutboxEvent) -> bool:
+def _deliver_one(row_id: int, event: Event) -> bool:
     try:
-        _dispatch(_to_event(row))
+        _dispatch(event)
     except Exception as exc:  # noqa: BLE001 - any subscriber failure leaves the event pending
         level = logging.DEBUG if isinstance(exc, RetryLater) else logging.WARNING
-        log.log(level, "event %s %s not delivered yet: %s", row.name, row.event_id, exc)
+        log.log(level, "event %s %s not delivered yet: %s", event.name, event.event_id, exc)
         OutboxEvent.update(attempts=OutboxEvent.attempts + 1, last_error=str(exc)[:2000]).where(
-            OutboxEvent.id == row.id
+            OutboxEvent.id == row_id
         ).execute()
         return False
     return True
@@ -304,8 +308,16 @@ def record_alone(event: Event) -> int:
 
 
 def publish(event: Event) -> bool:
-    """Record an event durably and try to deliver it now. True if delivered at once."""
-    return deliver([record_alone(event)]) == 1
+    """Record an event durably and try to deliver it now. True if delivered at once.
+
+    The row holds this very event, so the event in hand goes to the subscribers without reading
+    the row back. Delivery stays at least once, as always: the relay may read the row before it
+    is marked delivered and hand it over again, and every subscriber is idempotent."""
+    row_id = record_alone(event)
+    if not _deliver_one(row_id, event):
+        return False
+    _mark_delivered([row_id])
+    return True
 
 
 def pending_ids(limit: int = 100) -> list[int]:

@@ -124,6 +124,34 @@ def test_a_failed_run_is_retried_one_by_one_and_only_the_bad_event_waits(
     assert events.pending_count() == 1
 
 
+def test_publish_hands_over_the_event_it_recorded_and_marks_its_row(
+    unit_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The subscribers get the event as the row holds it (the relay's `_to_event`); a delivered
+    row is marked, a failed one stays pending with its error, for the relay to retry."""
+    monkeypatch.setattr(composition_root, "_relay_round", lambda: None)  # the test relays
+    received: list[events.Event] = []
+
+    def subscriber(event: events.PostDeleted) -> None:
+        received.append(event)
+        if event.post_id == 2:
+            raise RuntimeError("not now")
+
+    with subscribed(events.PostDeleted, subscriber):
+        first = events.PostDeleted(post_id=1, user_id="1", username="a")
+        assert events.publish(first) is True
+        assert events.publish(events.PostDeleted(post_id=2, user_id="1", username="a")) is False
+    rows = list(events.OutboxEvent.select().order_by(events.OutboxEvent.id))
+    assert received[0] == first == events._to_event(rows[0])
+    assert (rows[0].delivered_at is not None, rows[0].attempts, rows[0].last_error) == (
+        True,
+        1,
+        None,
+    )
+    assert (rows[1].delivered_at, rows[1].attempts, rows[1].last_error) == (None, 1, "not now")
+    assert events.pending_ids() == [rows[1].id]
+
+
 def test_events_that_keep_failing_do_not_hold_back_newer_ones(
     unit_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
