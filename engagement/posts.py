@@ -23,6 +23,7 @@ from engagement.likes.models import (
     likes_key,
     shard_key,
 )
+from shared import events
 from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.dynamo import batch_get, batch_write, bound_client
@@ -35,14 +36,27 @@ def require_post(*, post_id: int) -> None:
         raise NotFound(_("There is no post {post_id}.").format(post_id=post_id))
 
 
-def require_post_after_write(*, post_id: int) -> None:
+def require_post_after_write(*, post_id: int, event: events.Event | None = None) -> None:
     """A post deleted while a write was in flight would leave the write an orphan: its clean-up
     may already have run. The delete commits in the RDB before its clean-up starts, and this
     check runs after the write has landed, so one side always sees the other: either the
-    clean-up finds the new item, or this finds the post gone and cleans up itself."""
-    if not blog_service.post_exists(post_id=post_id):
+    clean-up finds the new item, or this finds the post gone and cleans up itself.
+
+    `event` is the write's event, published once the post is found. The write is already in
+    DynamoDB, so if the RDB fails here (the check or the outbox), the event goes straight to its
+    subscribers before the error is answered: a retry would find nothing left to change and
+    publish nothing, and the write's activity would be lost."""
+    try:
+        exists = blog_service.post_exists(post_id=post_id)
+    except Exception:
+        if event is not None:
+            events.deliver_unrecorded(event)
+        raise
+    if not exists:
         delete_engagement_of_post(post_id=post_id)
         raise NotFound(_("There is no post {post_id}.").format(post_id=post_id))
+    if event is not None:
+        events.publish(event)
 
 
 def is_post_author(*, viewer: Viewer, post_id: int) -> bool:

@@ -313,11 +313,30 @@ def publish(event: Event) -> bool:
     The row holds this very event, so the event in hand goes to the subscribers without reading
     the row back. Delivery stays at least once, as always: the relay may read the row before it
     is marked delivered and hand it over again, and every subscriber is idempotent."""
-    row_id = record_alone(event)
+    try:
+        row_id = record_alone(event)
+    except Exception:
+        deliver_unrecorded(event)
+        raise
     if not _deliver_one(row_id, event):
         return False
     _mark_delivered([row_id])
     return True
+
+
+def deliver_unrecorded(event: Event) -> None:
+    """The outbox cannot take `event` (the RDB failed) although the write it reports has landed
+    in DynamoDB: hand it to the subscribers now instead, once, so its effects (an activity in
+    the log) are not lost with the outbox. They are idempotent, as for any delivery. If this
+    fails too, the event is lost, and the error log says which one."""
+    try:
+        _dispatch(event)
+    except Exception:
+        log.exception(
+            "event %s %s lost: the outbox could not record it and delivering it at once failed",
+            event.name,
+            event.event_id,
+        )
 
 
 def pending_ids(limit: int = 100) -> list[int]:

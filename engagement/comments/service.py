@@ -288,11 +288,11 @@ def create_comment(
         return CommentResult(
             comment=get_comment(post_id=post_id, comment_id=comment_id), created=False
         )
-    posts.require_post_after_write(post_id=post_id)
-    events.publish(
-        events.CommentAdded(
+    posts.require_post_after_write(
+        post_id=post_id,
+        event=events.CommentAdded(
             post_id=post_id, comment_id=comment_id, user_id=viewer.user_id, username=viewer.username
-        )
+        ),
     )
     return CommentResult(comment=comment, created=True)
 

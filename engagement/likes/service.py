@@ -239,12 +239,9 @@ def _set_like(post_id: int, viewer: Viewer, *, want: bool) -> LikeChange:
     except Exception:
         _leave_to_the_relay(post_id, viewer.user_id)
         raise
-    posts.require_post_after_write(post_id=post_id)
-    if changed:
-        event_type = events.PostLiked if want else events.PostUnliked
-        events.publish(
-            event_type(post_id=post_id, user_id=viewer.user_id, username=viewer.username)
-        )
+    event_type = events.PostLiked if want else events.PostUnliked
+    event = event_type(post_id=post_id, user_id=viewer.user_id, username=viewer.username)
+    posts.require_post_after_write(post_id=post_id, event=event if changed else None)
     release_connection()
     summary = _summary_from_reply(post_id, counter, liked=want)
     if summary is None:

@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from peewee import OperationalError
 from pynamodb.exceptions import PutError
 
+from activity.models import Activity
 from engagement import posts
 from engagement.comments import service as comments
 from engagement.comments.models import Comment, CommentRequest
+from shared import events
 from tests.unit.engagement_fixtures import htmx, new_post
 
 
@@ -219,6 +222,28 @@ def test_a_retry_completes_a_first_attempt_that_died_before_its_comment(
     assert retried.json()["comment_id"] == record.target_comment_id
     assert comment(post.author, post.id, "survives", headers=key).json() == retried.json()
     assert len(thread(unit_client, post.id)["items"]) == 1
+
+
+def test_a_comment_whose_outbox_write_fails_still_reaches_the_activity_log(
+    unit_client, post, monkeypatch
+) -> None:
+    """The comment landed in DynamoDB, then the outbox INSERT failed: 503, and the event went
+    straight to the activity log, since the retry finds the comment and publishes nothing."""
+
+    def outbox_down(event: events.Event) -> int:
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(events, "record_alone", outbox_down)
+    key = {"Idempotency-Key": "outbox-key-0001"}
+    assert comment(post.author, post.id, "kept", headers=key).status_code == 503
+    monkeypatch.undo()
+    retried = comment(post.author, post.id, "kept", headers=key)
+    assert retried.status_code == 201, retried.text
+    author_id = post.author.client.get("/api/v1/auth/session").json()["user"]["user_id"]
+    logged = [
+        a for a in Activity.query(author_id, consistent_read=True) if a.activity_type == "comment"
+    ]
+    assert [int(a.post_id) for a in logged] == [post.id]
 
 
 def test_an_expired_request_record_is_treated_as_absent(unit_client, post) -> None:

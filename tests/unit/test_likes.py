@@ -6,9 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from peewee import OperationalError
 from pynamodb.exceptions import UpdateError
 
 import app as composition_root
+from activity.models import Activity
+from blog import service as blog_service
 from engagement import cleanup, posts
 from engagement.likes import service as likes
 from engagement.likes.models import MAX_SHARDS, LikeCounter, UserLike, shard_key
@@ -439,3 +442,43 @@ def test_a_like_waiting_on_dynamodb_holds_no_rdb_connection(
             answers = list(pool.map(lambda fan: like(fan, post_id), fans))
         assert [answer.status_code for answer in answers] == [200] * 4, answers[-1].text
         assert likes_of(client, post_id)["count"] == 4
+
+
+@pytest.mark.parametrize("fails", ["the post check", "the outbox"])
+def test_a_like_whose_rdb_fails_after_its_write_still_reaches_the_activity_log(
+    unit_client, make_user, monkeypatch, fails
+) -> None:
+    """The like landed in DynamoDB, then the RDB failed (the check that the post still exists,
+    or the outbox INSERT): the request answers 503, and its event went straight to the activity
+    log, since a retry finds the like done, changes nothing and publishes nothing."""
+    author, fan = make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    fan_id = fan.client.get("/api/v1/auth/session").json()["user"]["user_id"]
+    rdb_down = OperationalError("could not connect to server")
+    if fails == "the post check":
+        real_exists, calls = blog_service.post_exists, []
+
+        def exists_once(*, post_id: int) -> bool:  # the check before the write passes
+            calls.append(post_id)
+            if len(calls) > 1:
+                raise rdb_down
+            return real_exists(post_id=post_id)
+
+        monkeypatch.setattr(blog_service, "post_exists", exists_once)
+    else:
+
+        def outbox_down(event: events.Event) -> int:
+            raise rdb_down
+
+        monkeypatch.setattr(events, "record_alone", outbox_down)
+    assert like(fan, post_id).status_code == 503
+    monkeypatch.undo()
+    retried = like(fan, post_id)
+    assert retried.status_code == 200 and retried.json()["changed"] is False
+    assert likes_of(unit_client, post_id)["count"] == 1
+    logged = [
+        a
+        for a in Activity.query(fan_id, consistent_read=True)
+        if a.activity_type == "like" and int(a.post_id) == post_id
+    ]
+    assert len(logged) == 1
