@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -510,5 +512,74 @@ def test_a_page_ends_where_stock_moto_ends_it_after_items_change_in_place(server
             pages()
         both(servers, "delete_item", TableName=table, Key=key(0))
         pages()
+    finally:
+        both(servers, "delete_table", compare=False, TableName=table)
+
+
+def test_pages_end_where_stock_moto_ends_them_after_items_resize_under_concurrent_scans(
+    servers: Pair,
+) -> None:
+    """Writers resize items in place while scanners page through the table (each page keeps the
+    sizes it takes): no size kept during the race may outlive it. Afterwards the final items are
+    put into stock moto, and both servers must end every page at the same item."""
+    stock, patched = servers
+    table = f"equivalence-race-{next(_names)}"
+    params: dict[str, Any] = {
+        "TableName": table,
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [_key("pk", "HASH"), _key("sk", "RANGE")],
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+    }
+    both(servers, "create_table", compare=False, **params)
+    keys = [{"pk": {"S": f"p{n % 3}"}, "sk": {"N": str(n)}} for n in range(30)]
+    try:
+        for number, key in enumerate(keys):
+            patched.put_item(TableName=table, Item={**key, "p": {"S": "x" * (40_000 + number)}})
+        writing = threading.Event()
+        writing.set()
+
+        def write(seed: int) -> None:
+            draw = random.Random(seed)
+            for _ in range(40):
+                patched.update_item(
+                    TableName=table,
+                    Key=draw.choice(keys),
+                    UpdateExpression="SET p = :p",
+                    ExpressionAttributeValues={":p": {"S": "y" * draw.randint(10, 120_000)}},
+                )
+
+        def scan() -> None:
+            while writing.is_set():
+                request: dict[str, Any] = {"TableName": table}
+                while True:
+                    page = patched.scan(**request)
+                    if "LastEvaluatedKey" not in page:
+                        break
+                    request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+        with ThreadPoolExecutor(max_workers=7) as pool:
+            scanners = [pool.submit(scan) for _ in range(3)]
+            for writer in [pool.submit(write, seed) for seed in range(4)]:
+                writer.result()
+            writing.clear()
+            for scanner in scanners:
+                scanner.result()
+        for key in keys:
+            item = patched.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+            stock.put_item(TableName=table, Item=item)
+        read_pages(servers, "scan", {"TableName": table})
+        for partition in ("p0", "p1", "p2"):
+            read_pages(
+                servers,
+                "query",
+                {
+                    "TableName": table,
+                    "KeyConditionExpression": "pk = :pk",
+                    "ExpressionAttributeValues": {":pk": {"S": partition}},
+                },
+            )
     finally:
         both(servers, "delete_table", compare=False, TableName=table)
