@@ -418,15 +418,10 @@ def test_query_and_scan_answer_exactly_as_stock_moto(
         both(servers, "delete_table", compare=False, TableName=table)
 
 
-def test_a_page_ends_where_stock_moto_ends_it_after_items_change_in_place(servers: Pair) -> None:
-    """The engine keeps each item's size for the 1 MB page limit; every way an item changes
-    in place (UpdateItem growing or shrinking it, one that fails half-way, a transaction's
-    Update that commits or rolls back) must move the page's end exactly as stock moto moves it.
-    Each Scan and Query below first sizes every item, so a size kept from before a change would
-    end a page at the old place."""
-    table = f"equivalence-sizes-{next(_names)}"
+def sized_table(pair: Pair, table: str) -> None:
+    """A table of `pk` (string) and `sk` (number) on both servers, for the page-size tests."""
     both(
-        servers,
+        pair,
         "create_table",
         compare=False,
         TableName=table,
@@ -437,6 +432,31 @@ def test_a_page_ends_where_stock_moto_ends_it_after_items_change_in_place(server
             {"AttributeName": "sk", "AttributeType": "N"},
         ],
     )
+
+
+def every_page(pair: Pair, table: str, partitions: tuple[str, ...]) -> None:
+    """Scan pages, then Query pages of each partition, compared page by page."""
+    read_pages(pair, "scan", {"TableName": table})
+    for partition in partitions:
+        read_pages(
+            pair,
+            "query",
+            {
+                "TableName": table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": partition}},
+            },
+        )
+
+
+def test_a_page_ends_where_stock_moto_ends_it_after_items_change_in_place(servers: Pair) -> None:
+    """The engine keeps each item's size for the 1 MB page limit; every way an item changes
+    in place (UpdateItem growing or shrinking it, one that fails half-way, a transaction's
+    Update that commits or rolls back) must move the page's end exactly as stock moto moves it.
+    Each Scan and Query below first sizes every item, so a size kept from before a change would
+    end a page at the old place."""
+    table = f"equivalence-sizes-{next(_names)}"
+    sized_table(servers, table)
 
     def key(number: int) -> dict[str, Any]:
         return {"pk": {"S": "one"}, "sk": {"N": str(number)}}
@@ -452,16 +472,7 @@ def test_a_page_ends_where_stock_moto_ends_it_after_items_change_in_place(server
         )
 
     def pages() -> None:
-        read_pages(servers, "scan", {"TableName": table})
-        read_pages(
-            servers,
-            "query",
-            {
-                "TableName": table,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": "one"}},
-            },
-        )
+        every_page(servers, table, ("one",))
 
     try:
         for number in range(14):
@@ -482,10 +493,8 @@ def test_a_page_ends_where_stock_moto_ends_it_after_items_change_in_place(server
             ExpressionAttributeValues={":big": {"S": "y" * 250_000}},
         )
         pages()
-        for condition in (
-            "attribute_exists(pk)",
-            "attribute_not_exists(pk)",
-        ):  # commits, rolls back
+        # the second Update's condition holds (the transaction commits), then fails (rolls back)
+        for condition in ("attribute_exists(pk)", "attribute_not_exists(pk)"):
             both(
                 servers,
                 "transact_write_items",
@@ -524,16 +533,7 @@ def test_pages_end_where_stock_moto_ends_them_after_items_resize_under_concurren
     put into stock moto, and both servers must end every page at the same item."""
     stock, patched = servers
     table = f"equivalence-race-{next(_names)}"
-    params: dict[str, Any] = {
-        "TableName": table,
-        "BillingMode": "PAY_PER_REQUEST",
-        "KeySchema": [_key("pk", "HASH"), _key("sk", "RANGE")],
-        "AttributeDefinitions": [
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-    }
-    both(servers, "create_table", compare=False, **params)
+    sized_table(servers, table)
     keys = [{"pk": {"S": f"p{n % 3}"}, "sk": {"N": str(n)}} for n in range(30)]
     try:
         for number, key in enumerate(keys):
@@ -570,16 +570,6 @@ def test_pages_end_where_stock_moto_ends_them_after_items_resize_under_concurren
         for key in keys:
             item = patched.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
             stock.put_item(TableName=table, Item=item)
-        read_pages(servers, "scan", {"TableName": table})
-        for partition in ("p0", "p1", "p2"):
-            read_pages(
-                servers,
-                "query",
-                {
-                    "TableName": table,
-                    "KeyConditionExpression": "pk = :pk",
-                    "ExpressionAttributeValues": {":pk": {"S": partition}},
-                },
-            )
+        every_page(servers, table, ("p0", "p1", "p2"))
     finally:
         both(servers, "delete_table", compare=False, TableName=table)
