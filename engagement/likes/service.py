@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from blog import service as blog_service
 from engagement import posts
 from engagement.likes.models import (
     COUNT_SK,
@@ -391,7 +392,13 @@ def _repoint_to_home(item: UserLike) -> LikeCounter | None:
 
 def settle_stale(item: UserLike) -> bool:
     """Replay the steps of a change whose request died; claim it first so only one replays it.
-    True if this call replayed it."""
+    True if this call replayed it.
+
+    A request publishes its change's event only once the change is settled, so one that died
+    midway published nothing: the replay publishes it, at the time of the click, so the
+    activity log holds the like or unlike the count now holds. The user is looked up before the
+    claim: if the RDB does not answer, nothing is replayed, and a later replay does it all."""
+    user = blog_service.find_user_by_id(user_id=item.user_id)
     with conditional_write() as claim:
         item.update(
             actions=[UserLike.pending_since.set(utc_now())],
@@ -401,6 +408,16 @@ def settle_stale(item: UserLike) -> bool:
     if claim.refused:
         return False
     _settle(item)
+    if user is not None:  # a user deleted since has no activity log to add to
+        event_type = events.PostLiked if item.liked else events.PostUnliked
+        events.publish(
+            event_type(
+                post_id=int(item.post_id),
+                user_id=item.user_id,
+                username=user.username,
+                occurred_at=item.changed_at.timestamp(),
+            )
+        )
     return True
 
 

@@ -10,7 +10,7 @@ from peewee import OperationalError
 from pynamodb.exceptions import UpdateError
 
 import app as composition_root
-from activity.models import Activity
+from activity.models import Activity, time_key
 from blog import service as blog_service
 from engagement import cleanup, posts
 from engagement.likes import service as likes
@@ -145,6 +145,16 @@ def test_a_bump_whose_response_was_lost_is_not_counted_again(
     assert LikeCounter.get(str(post_id), "COUNT").inflight is None
 
 
+def logged_likes(user, post_id: int) -> list[Activity]:  # type: ignore[no-untyped-def]
+    """The activity log's likes of `user` on the post, read strongly consistent."""
+    user_id = user.client.get("/api/v1/auth/session").json()["user"]["user_id"]
+    return [
+        a
+        for a in Activity.query(user_id, consistent_read=True)
+        if a.activity_type == "like" and int(a.post_id) == post_id
+    ]
+
+
 def a_like_that_failed_midway(unit_client, make_user, monkeypatch):  # type: ignore[no-untyped-def]
     """A post liked once, then `fan`'s like whose counter step met a DynamoDB that stopped
     answering: (post_id, fan), with the fan's like pending and the count still 1. The app's own
@@ -172,9 +182,13 @@ def test_a_change_whose_bump_never_happened_is_counted_by_settle_pending_likes(
 
     assert cleanup.settle_pending_likes(post_id=post_id) == 0  # too recent to be dead
     monkeypatch.setattr(likes, "in_flight_limit", lambda: timedelta(0))
+    assert logged_likes(fan, post_id) == []  # the request died before its event
     assert cleanup.settle_pending_likes(post_id=post_id) == 1
     assert cleanup.settle_pending_likes(post_id=post_id) == 0
     assert likes_of(unit_client, post_id)["count"] == 2
+    (logged,) = logged_likes(fan, post_id)  # the replay published it, once
+    (item,) = [i for i in UserLike.query(str(post_id)) if i.user_id == logged.user_id]
+    assert logged.timestamp[:23] == time_key(item.changed_at)[:23]  # the click's time, to the ms
 
 
 def unfinished_likes() -> list[events.OutboxEvent]:
@@ -201,6 +215,7 @@ def test_a_like_that_failed_midway_is_finished_by_the_relay_without_another_clic
     monkeypatch.setattr(likes, "in_flight_limit", lambda: timedelta(0))
     assert events.deliver_pending() == (1, 0)
     assert likes_of(unit_client, post_id)["count"] == 2
+    assert len(logged_likes(_fan, post_id)) == 1
     assert unfinished_likes() == []
     assert cleanup.settle_pending_likes(post_id=post_id) == 0  # nothing left to repair
 
@@ -453,7 +468,6 @@ def test_a_like_whose_rdb_fails_after_its_write_still_reaches_the_activity_log(
     log, since a retry finds the like done, changes nothing and publishes nothing."""
     author, fan = make_user(unit_client), make_user(unit_client)
     post_id = new_post(author)
-    fan_id = fan.client.get("/api/v1/auth/session").json()["user"]["user_id"]
     rdb_down = OperationalError("could not connect to server")
     if fails == "the post check":
         real_exists, calls = blog_service.post_exists, []
@@ -476,9 +490,4 @@ def test_a_like_whose_rdb_fails_after_its_write_still_reaches_the_activity_log(
     retried = like(fan, post_id)
     assert retried.status_code == 200 and retried.json()["changed"] is False
     assert likes_of(unit_client, post_id)["count"] == 1
-    logged = [
-        a
-        for a in Activity.query(fan_id, consistent_read=True)
-        if a.activity_type == "like" and int(a.post_id) == post_id
-    ]
-    assert len(logged) == 1
+    assert len(logged_likes(fan, post_id)) == 1
