@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from shared.seeding import SeedPlan, seeders
+from tests.conftest import wait_until_caught_up
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PRINT_BOTO3 = '\nimport json\nprint(json.dumps(response["Items"]))\n'
@@ -57,6 +58,9 @@ def test_a_built_query_and_its_generated_code_return_the_same_items(
     live_client: TestClient, live_settings: Any
 ) -> None:
     seed_small()
+    # The query runs three times (the explorer, then each generated snippet) through a GSI, and
+    # the engine lags GSIs: all three must read the index after it has taken every seeded write.
+    wait_until_caught_up(live_settings.dynamodb_endpoint)
     tables = live_client.get("/api/v1/tables").json()["tables"]
     activities = next(t for t in tables if t["base_name"] == "activities")
     assert activities["item_count"] > 0
