@@ -16,8 +16,13 @@ counted under `(Scan)`, for what it is, a read of every partition.
 How much memory: a top-k sketch (Space-Saving, Metwally et al. 2005) of `TOP_K` keys per table
 or index per minute, for the last 60 minutes. A key outside the top k of a minute is folded into
 the smallest counter it replaces, so a heavy hitter is never missed; its counts are then upper
-bounds (the `error` column bounds how much is inherited). Windows of 1, 5 and 60 minutes merge
-the minutes they span; each target's total per minute is counted exactly, for the shares.
+bounds (the `error` column bounds how much is inherited). Each target's total per minute is
+counted exactly, for the shares.
+
+Windows of 1, 5 and 60 minutes merge whole clock minutes: a window of N minutes is the minute in
+progress plus the N minutes before it, so it always holds at least the last N minutes (and less
+than N + 1). Counting the minute in progress alone as "the last minute" would show almost
+nothing for the first seconds after each minute turns; 61 minutes are kept.
 """
 
 from __future__ import annotations
@@ -126,7 +131,7 @@ class Recorder:
             sketches = self._minutes.get(minute)
             if sketches is None:
                 sketches = self._minutes[minute] = {}
-                self._forget_before(minute - max(WINDOWS) + 1)
+                self._forget_before(minute - max(WINDOWS))
             for table, index, key in touches:
                 sketches.setdefault((table, index), Sketch()).offer(key, kind)
 
@@ -139,12 +144,13 @@ class Recorder:
             self._minutes.clear()
 
     def traffic(self, window: int, *, limit: int = 10) -> list[TargetTraffic]:
-        """The top keys of every table and index seen in the last `window` minutes."""
+        """The top keys of every table and index seen in the last `window` minutes: the minute
+        in progress and the `window` whole minutes before it."""
         now = int(self._clock() // 60)
         merged: dict[tuple[str, str | None], tuple[Counter, dict[str, Counter]]] = {}
         with self._lock:
             for minute, sketches in self._minutes.items():
-                if minute <= now - window:
+                if minute < now - window:
                     continue
                 for target, sketch in sketches.items():
                     total, keys = merged.setdefault(target, (Counter(), {}))

@@ -111,6 +111,27 @@ def test_windows_forget_old_minutes() -> None:
     assert {k.partition_key for k in recorder.traffic(60)[0].keys} == {"old", "new"}
 
 
+def test_a_window_holds_at_least_its_minutes_whole() -> None:
+    """Right after a minute turns, "the last minute" still holds the minute before: a window of
+    N minutes is the minute in progress plus the N whole minutes before it."""
+    clock = Clock()
+    clock.now = 60 * 20_000 + 59.0  # the last second of a clock minute
+    recorder = insights.Recorder(clock)
+    recorder.record([("likes", None, "a moment ago")], "writes")
+    clock.now += 2.0  # the next minute has just begun
+    assert recorder.traffic(1)[0].keys[0].partition_key == "a moment ago"
+    clock.now += 60.0  # a whole minute later: out of the 1-minute window, in the 5-minute one
+    assert recorder.traffic(1) == []
+    assert recorder.traffic(5)[0].keys[0].partition_key == "a moment ago"
+    clock.now += 58 * 60.0  # 60 whole minutes after it: still in the 60-minute window
+    recorder.record([("likes", None, "now")], "reads")
+    assert {k.partition_key for k in recorder.traffic(60)[0].keys} == {"a moment ago", "now"}
+    clock.now += 60.0  # then forgotten
+    recorder.record([("likes", None, "now")], "reads")
+    assert {k.partition_key for k in recorder.traffic(60)[0].keys} == {"now"}
+    assert len(recorder._minutes) <= max(insights.WINDOWS) + 1
+
+
 # -- the advisor -----------------------------------------------------------------------------
 
 
