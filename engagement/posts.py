@@ -45,7 +45,8 @@ def require_post_after_write(*, post_id: int, event: events.Event | None = None)
     `event` is the write's event, published once the post is found. The write is already in
     DynamoDB, so if the RDB fails here (the check or the outbox), the event goes straight to its
     subscribers before the error is answered: a retry would find nothing left to change and
-    publish nothing, and the write's activity would be lost."""
+    publish nothing, and the write's activity would be missing (a comment's for good, a like's
+    until the replay of its change, which stays pending until its event is recorded)."""
     try:
         exists = blog_service.post_exists(post_id=post_id)
     except Exception:

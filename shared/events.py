@@ -307,6 +307,19 @@ def record_alone(event: Event) -> int:
     return record(event)
 
 
+def _record_once(event: Event) -> int:
+    """`record_alone`, or the row already holding this event: an event whose id is built from
+    what it reports (a like change's) may be published
+    again by a replay after its first publication reached the outbox."""
+    try:
+        return record_alone(event)
+    except peewee.IntegrityError:
+        row = OutboxEvent.get_or_none(OutboxEvent.event_id == event.event_id)
+        if row is None:
+            raise
+        return int(row.id)
+
+
 def publish(event: Event) -> bool:
     """Record an event durably and try to deliver it now. True if delivered at once.
 
@@ -314,7 +327,7 @@ def publish(event: Event) -> bool:
     the row back. Delivery stays at least once, as always: the relay may read the row before it
     is marked delivered and hand it over again, and every subscriber is idempotent."""
     try:
-        row_id = record_alone(event)
+        row_id = _record_once(event)
     except Exception:
         deliver_unrecorded(event)
         raise

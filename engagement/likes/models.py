@@ -236,6 +236,16 @@ class UserLike(Model):
         steps 2-3 with the same token once the item is older than any request could still be
         in flight: the condition in step 2 makes the bump happen exactly once.
 
+    The event between steps 2 and 3
+        The change's event (PostLiked, for the activity log) goes into the RDB's outbox after
+        step 2 and before step 3, so a change whose process died before recording it is still
+        pending, and the replay publishes it. The event's id and time are built from this item
+        (post, user, version, `changed_at`): a replay of a change whose event was recorded
+        publishes the same event again, and the outbox (unique event id) and the activity log
+        (a conditional PutItem on a key made from the id) each keep it once. Two stores with
+        no transaction between them: the order of the writes, and writes that can be repeated,
+        are what keep them in step.
+
     Why not TransactWriteItems
         A transaction of steps 1-2 is the textbook answer and costs the same 4 WCU. But every
         like of a hot post would put the same hot counter item in a transaction, and DynamoDB
@@ -282,6 +292,17 @@ class UserLike(Model):
         どのリクエストもまだ処理中ではありえないほど項目が古くなっていれば、
         同じトークンで手順 2〜3 をやり直す。手順 2 の条件のおかげで、
         加算はちょうど 1 回だけ行われる。
+
+    手順 2 と 3 の間のイベント
+        変更のイベント（PostLiked。アクティビティログのため）は、手順 2 のあと、
+        手順 3 の前に RDB のアウトボックスに入る。だから、
+        イベントを記録する前にプロセスが死んだ変更も保留のまま残り、
+        やり直しがイベントを発行する。イベントの ID と時刻はこの項目（投稿、ユーザー、
+        バージョン、`changed_at`）から作るので、イベントが記録済みの変更をやり直すと、
+        同じイベントがもう一度発行される。アウトボックス（イベント ID が一意）と
+        アクティビティログ（ID から作ったキーへの条件付き PutItem）は、
+        それぞれ 1 回だけ残す。間にトランザクションのない 2 つのストアを揃えているのは、
+        書き込みの順序と、繰り返しても同じ結果になる書き込みだ。
 
     TransactWriteItems を使わない理由
         手順 1〜2 をトランザクションにするのが教科書どおりの答えで、コストも同じ

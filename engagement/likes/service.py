@@ -8,6 +8,7 @@ midway run outside requests (`engagement.posts`, `engagement.cleanup`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -34,7 +35,7 @@ from shared.access_patterns import access_pattern
 from shared.auth import Viewer
 from shared.database import release_connection
 from shared.dynamo import batch_get, bound_client, bound_settings, conditional_write, utc_now
-from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class LikeChange:
 
 # Hot posts seen recently, post_id -> (shards, until). A stale entry is harmless: too small an
 # N only concentrates writes for a while (readers sum every shard the home counter names), and
-# a shard that does not exist fails the condition in `_settle`, which then uses the home counter.
+# a shard that does not exist fails the condition in `_bump`, which then uses the home counter.
 _hot_posts: dict[int, tuple[int, float]] = {}
 
 
@@ -230,24 +231,63 @@ def unlike_post(*, post_id: int, viewer: Viewer) -> LikeChange:
 
 
 def _set_like(post_id: int, viewer: Viewer, *, want: bool) -> LikeChange:
-    """Change the state if needed; publish an event only when it really changed."""
+    """Change the state if needed; publish an event only when it really changed.
+
+    The change stays pending (its user item keeps `pending_shard`) until its event is in the
+    outbox: a process that dies after counting the change and before recording its event
+    leaves it pending, and the replay (`settle_stale`) publishes the event. The event's id and
+    time come from the user item, so a replay of a change whose event did reach the outbox
+    publishes the same event again, which the outbox and the activity log each keep once."""
     posts.require_post(post_id=post_id)
     release_connection()  # DynamoDB's turn: the RDB connection goes back to the pool meanwhile
     try:
-        changed, counter = _change_state(post_id, viewer.user_id, want)
+        change = _change_state(post_id, viewer.user_id, want)
     except Conflict:
         raise  # another request of this user is counting its click: it finishes the change
     except Exception:
         _leave_to_the_relay(post_id, viewer.user_id)
         raise
-    event_type = events.PostLiked if want else events.PostUnliked
-    event = event_type(post_id=post_id, user_id=viewer.user_id, username=viewer.username)
-    posts.require_post_after_write(post_id=post_id, event=event if changed else None)
+    event = change_event(change[0], viewer.username) if change else None
+    try:
+        posts.require_post_after_write(post_id=post_id, event=event)
+    except NotFound:
+        raise  # the post went: its clean-up has deleted the change's items
+    except Exception:
+        if change:  # the event may not be in the outbox: left pending, the replay publishes it
+            _leave_to_the_relay(post_id, viewer.user_id)
+        raise
     release_connection()
+    counter = None
+    if change:
+        try:
+            counter = _finish(*change)
+        except Exception:
+            _leave_to_the_relay(post_id, viewer.user_id)
+            raise
     summary = _summary_from_reply(post_id, counter, liked=want)
     if summary is None:
         summary = like_summary(post_id=post_id, user_id=viewer.user_id)
-    return LikeChange(summary=summary, changed=changed)
+    return LikeChange(summary=summary, changed=change is not None)
+
+
+def change_event_id(item: UserLike) -> str:
+    """The id of a change's event, from the user item as the change's first step wrote it: the
+    request and any replay of the change build the same id (32 hex digits, the outbox's)."""
+    changed_at = item.changed_at.isoformat()
+    text = f"like:{item.post_id}:{item.user_id}:{int(item.version)}:{changed_at}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def change_event(item: UserLike, username: str) -> events.Event:
+    """PostLiked or PostUnliked for the change `item` records, at the time of the click."""
+    event_type = events.PostLiked if item.liked else events.PostUnliked
+    return event_type(
+        event_id=change_event_id(item),
+        occurred_at=item.changed_at.timestamp(),
+        post_id=int(item.post_id),
+        user_id=item.user_id,
+        username=username,
+    )
 
 
 def _summary_from_reply(
@@ -277,21 +317,24 @@ def _leave_to_the_relay(post_id: int, user_id: str) -> None:
         log.warning("could not leave like %s/%s to the relay", post_id, user_id, exc_info=True)
 
 
-def _change_state(post_id: int, user_id: str, want: bool) -> tuple[bool, LikeCounter | None]:
-    """(True, the counter shard as the count's last write returned it, or None) if this call
-    changed the state and counted it; (False, None) if the state was already so."""
+Change = tuple[UserLike, "Bump | None"]
+
+
+def _change_state(post_id: int, user_id: str, want: bool) -> Change | None:
+    """Steps 1-2: (the user item, still pending, and its bump) if this call changed the state
+    and counted it; None if the state was already so. The caller finishes it (`_finish`)."""
     for wait in (*CONCURRENT_CLICK_WAITS, None):
         started = _start_change(post_id, user_id, want)
         if started is not None:
-            return True, _settle(started)
+            return started, _bump(started)
         current = user_like(post_id, user_id)
         if current is None or current.pending_shard is None:
             if (current is not None and current.liked) == want:
-                return False, None
+                return None
         elif utc_now() - current.pending_since > in_flight_limit():
             settle_stale(current)
         elif current.liked == want:
-            return False, None  # the same click, still being counted by a concurrent request
+            return None  # the same click, still being counted by a concurrent request
         if wait is not None:
             time.sleep(wait)
     raise Conflict(_("Your previous click on this post is still being counted. Try again shortly."))
@@ -329,17 +372,27 @@ def _start_change(post_id: int, user_id: str, want: bool) -> UserLike | None:
 # -- counting a change exactly once -----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Bump:
+    """Step 2 done: the counter shard written (or found already counted) and the change's token."""
+
+    counter: LikeCounter
+    token: str
+    counted_now: bool  # False: the token was there already, a replay found the change counted
+
+
 @access_pattern(
     name="Count a like change exactly once on one counter shard",
     model=LikeCounter,
     operation="UpdateItem",
     key='post_id = "<post>" or "<post>#<shard>", sk = "COUNT"; '
     "ADD like_count :d, inflight {token}; condition NOT contains(inflight, :token)",
-    notes="Then REMOVE pending_shard on the UserLike, then DELETE the token from inflight.",
+    notes="Then, once the change's event is in the outbox, REMOVE pending_shard on the "
+    "UserLike, then DELETE the token from inflight.",
 )
-def _settle(item: UserLike) -> LikeCounter | None:
-    """Steps 2-3. Safe to replay: the token makes the bump happen once. Returns the counter
-    shard with the attributes its last write returned, or None if that write found no shard."""
+def _bump(item: UserLike) -> Bump | None:
+    """Step 2. Safe to replay: the token makes the bump happen once. None if the change is no
+    longer this caller's to count (another one moved it to the home counter first)."""
     post_id = int(item.post_id)
     shard = int(item.pending_shard)
     token = bump_token(item.user_id, int(item.version))
@@ -356,17 +409,29 @@ def _settle(item: UserLike) -> LikeCounter | None:
         )
     if bump.refused and shard and not _counter_exists(post_id, shard):
         return _repoint_to_home(item)
+    return Bump(counter, token, counted_now=not bump.refused)
+
+
+def _finish(item: UserLike, bump: Bump | None) -> LikeCounter | None:
+    """Step 3: the change is settled, and its token can leave the counter. Returns the counter
+    shard with the attributes its last write returned, or None if that write found no shard.
+    Without a bump (another caller moved the change to the home counter), that caller counts
+    it and settles it: the change stays pending here."""
+    if bump is None:
+        return None
     with conditional_write():
         item.update(
             actions=[UserLike.pending_shard.remove(), UserLike.pending_since.remove()],
             condition=UserLike.version == item.version,
         )
+    counter = bump.counter
     with conditional_write() as tidy:
         counter.update(
-            actions=[LikeCounter.inflight.delete({token})], condition=LikeCounter.post_id.exists()
+            actions=[LikeCounter.inflight.delete({bump.token})],
+            condition=LikeCounter.post_id.exists(),
         )
-    if not bump.refused and shard == 0:
-        _after_home_write(post_id, counter)
+    if bump.counted_now and counter.post_id == home_key(int(item.post_id)):
+        _after_home_write(int(item.post_id), counter)
     return None if tidy.refused else counter
 
 
@@ -378,7 +443,7 @@ def _counter_exists(post_id: int, shard: int) -> bool:
     return True
 
 
-def _repoint_to_home(item: UserLike) -> LikeCounter | None:
+def _repoint_to_home(item: UserLike) -> Bump | None:
     """The chosen shard does not exist (the post is not, or no longer, hot): use shard 0."""
     forget_hot_post(int(item.post_id))
     with conditional_write() as write:
@@ -387,17 +452,18 @@ def _repoint_to_home(item: UserLike) -> LikeCounter | None:
             condition=(UserLike.version == item.version)
             & (UserLike.pending_shard == item.pending_shard),
         )
-    return None if write.refused else _settle(item)
+    return None if write.refused else _bump(item)
 
 
 def settle_stale(item: UserLike) -> bool:
     """Replay the steps of a change whose request died; claim it first so only one replays it.
     True if this call replayed it.
 
-    A request publishes its change's event only once the change is settled, so one that died
-    midway published nothing: the replay publishes it, at the time of the click, so the
-    activity log holds the like or unlike the count now holds. The user is looked up before the
-    claim: if the RDB does not answer, nothing is replayed, and a later replay does it all."""
+    A request leaves its change pending until the change's event is in the outbox, so one
+    that died midway may not have recorded it: the replay publishes it, with the id and time
+    the request would have given it (`change_event`). If the request did record it, the outbox
+    and the activity log find the same event and keep it once. The user is looked up before
+    the claim: if the RDB does not answer, nothing is replayed, and a later replay does it all."""
     user = blog_service.find_user_by_id(user_id=item.user_id)
     with conditional_write() as claim:
         item.update(
@@ -407,17 +473,10 @@ def settle_stale(item: UserLike) -> bool:
         )
     if claim.refused:
         return False
-    _settle(item)
+    bump = _bump(item)
     if user is not None:  # a user deleted since has no activity log to add to
-        event_type = events.PostLiked if item.liked else events.PostUnliked
-        events.publish(
-            event_type(
-                post_id=int(item.post_id),
-                user_id=item.user_id,
-                username=user.username,
-                occurred_at=item.changed_at.timestamp(),
-            )
-        )
+        events.publish(change_event(item, user.username))
+    _finish(item, bump)
     return True
 
 

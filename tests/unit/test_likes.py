@@ -16,6 +16,7 @@ from engagement import cleanup, posts
 from engagement.likes import service as likes
 from engagement.likes.models import MAX_SHARDS, LikeCounter, UserLike, shard_key
 from shared import dynamo, events
+from shared.auth import Viewer
 from shared.dynamo import bound_client
 from tests.unit.engagement_fixtures import dynamodb_calls, htmx, new_post
 
@@ -218,6 +219,48 @@ def test_a_like_that_failed_midway_is_finished_by_the_relay_without_another_clic
     assert len(logged_likes(_fan, post_id)) == 1
     assert unfinished_likes() == []
     assert cleanup.settle_pending_likes(post_id=post_id) == 0  # nothing left to repair
+
+
+class ProcessDied(BaseException):
+    """Stands for `kill -9`: none of the app's error handling runs after it."""
+
+
+@pytest.mark.parametrize("dies", ["before its event is recorded", "after its event is recorded"])
+def test_a_like_whose_process_died_after_counting_it_reaches_the_activity_log_once(
+    unit_client, make_user, monkeypatch, dies
+) -> None:
+    """The like is counted, then its process dies: before its event reached the outbox, or
+    after it (and before the like was settled). The like stays pending either way, and the
+    start-up repair's replay leaves exactly one like activity, one outbox row, and no token."""
+    monkeypatch.setattr(composition_root, "_relay_round", lambda: None)
+    author, fan = make_user(unit_client), make_user(unit_client)
+    post_id = new_post(author)
+    me = fan.client.get("/api/v1/auth/session").json()["user"]
+    viewer = Viewer(user_id=me["user_id"], username=me["username"], display_name=me["username"])
+
+    def process_dies(*args: object, **kwargs: object) -> None:
+        raise ProcessDied
+
+    before = dies == "before its event is recorded"
+    with monkeypatch.context() as crash:
+        crash.setattr(
+            *(posts, "require_post_after_write") if before else (likes, "_finish"), process_dies
+        )
+        with pytest.raises(ProcessDied):
+            likes.like_post(post_id=post_id, viewer=viewer)
+    assert likes_of(unit_client, post_id)["count"] == 1  # counted before the process died
+    assert len(logged_likes(fan, post_id)) == (0 if before else 1)
+
+    monkeypatch.setattr(likes, "in_flight_limit", lambda: timedelta(0))
+    assert cleanup.settle_pending_likes(post_id=post_id) == 1
+    assert cleanup.settle_pending_likes(post_id=post_id) == 0
+    assert likes_of(unit_client, post_id)["count"] == 1
+    (logged,) = logged_likes(fan, post_id)
+    (item,) = [i for i in UserLike.query(str(post_id)) if i.user_id == viewer.user_id]
+    assert item.pending_shard is None and logged.timestamp[:23] == time_key(item.changed_at)[:23]
+    rows = events.OutboxEvent.select().where(events.OutboxEvent.name == "PostLiked")
+    assert [row.event_id for row in rows] == [likes.change_event_id(item)]
+    assert LikeCounter.get(str(post_id), "COUNT").inflight is None
 
 
 def test_a_like_that_succeeds_leaves_nothing_to_the_relay_and_a_late_event_changes_nothing(
